@@ -1,0 +1,181 @@
+/* layer.h — lowered layers: ONNX node patterns mapped to single oneDNN-style ops with post-ops. */
+#ifndef DLBRICKS_LAYER_H
+#define DLBRICKS_LAYER_H
+
+#include "dlbricks/graph.h"
+
+/* Lowered op kinds; each maps to one oneDNN primitive.  X(NAME, key word). */
+#define DLB_LOP_MAP(X)                                                                             \
+    X(UNCOVERED, "uncovered")                                                                      \
+    X(CONV, "conv")                                                                                \
+    X(DECONV, "deconv")                                                                            \
+    X(MATMUL, "matmul")                                                                            \
+    X(INNER_PRODUCT, "inner_product")                                                              \
+    X(POOL, "pool")                                                                                \
+    X(BNORM, "bnorm")                                                                              \
+    X(LNORM, "lnorm")                                                                              \
+    X(INORM, "inorm")                                                                              \
+    X(LRN, "lrn")                                                                                  \
+    X(ELTWISE, "eltwise")                                                                          \
+    X(BINARY, "binary")                                                                            \
+    X(CONCAT, "concat")                                                                            \
+    X(SOFTMAX, "softmax")                                                                          \
+    X(REDUCE, "reduce")                                                                            \
+    X(RESAMPLE, "resample")                                                                        \
+    X(TRANSPOSE, "transpose")                                                                      \
+    X(PAD, "pad")                                                                                  \
+    X(SLICE, "slice")                                                                              \
+    X(SPLIT, "split")                                                                              \
+    X(GATHER, "gather")                                                                            \
+    X(EXPAND, "expand")
+
+typedef enum dlb_lop {
+#define DLB_LOP_ENUM_(name, str) DLB_LOP_##name,
+    DLB_LOP_MAP(DLB_LOP_ENUM_)
+#undef DLB_LOP_ENUM_
+        DLB_LOP_COUNT_
+} dlb_lop;
+
+/* Algorithms of eltwise, binary, pool, reduce, resample and softmax ops.  X(NAME, key word). */
+#define DLB_ALG_MAP(X)                                                                             \
+    X(NONE, "")                                                                                    \
+    X(RELU, "relu")                                                                                \
+    X(LEAKY_RELU, "leaky_relu")                                                                    \
+    X(CLIP, "clip")                                                                                \
+    X(LOGISTIC, "logistic")                                                                        \
+    X(TANH, "tanh")                                                                                \
+    X(HARDSIGMOID, "hardsigmoid")                                                                  \
+    X(HARDSWISH, "hardswish")                                                                      \
+    X(SWISH, "swish")                                                                              \
+    X(GELU_ERF, "gelu_erf")                                                                        \
+    X(GELU_TANH, "gelu_tanh")                                                                      \
+    X(ELU, "elu")                                                                                  \
+    X(SOFTPLUS, "softplus")                                                                        \
+    X(EXP, "exp")                                                                                  \
+    X(LOG, "log")                                                                                  \
+    X(SQRT, "sqrt")                                                                                \
+    X(POW, "pow")                                                                                  \
+    X(ABS, "abs")                                                                                  \
+    X(LINEAR, "linear")                                                                            \
+    X(ERF, "erf")                                                                                  \
+    X(ROUND, "round")                                                                              \
+    X(ADD, "add")                                                                                  \
+    X(SUB, "sub")                                                                                  \
+    X(MUL, "mul")                                                                                  \
+    X(DIV, "div")                                                                                  \
+    X(MAX, "max")                                                                                  \
+    X(MIN, "min")                                                                                  \
+    X(POOL_MAX, "max")                                                                             \
+    X(POOL_AVG_INCLUDE, "avg_include")                                                             \
+    X(POOL_AVG_EXCLUDE, "avg_exclude")                                                             \
+    X(REDUCE_MEAN, "mean")                                                                         \
+    X(REDUCE_SUM, "sum")                                                                           \
+    X(REDUCE_MAX, "max")                                                                           \
+    X(REDUCE_MIN, "min")                                                                           \
+    X(REDUCE_PROD, "prod")                                                                         \
+    X(REDUCE_L2, "l2")                                                                             \
+    X(NEAREST, "nearest")                                                                          \
+    X(LINEAR_INTERP, "linear")                                                                     \
+    X(SOFTMAX, "softmax")                                                                          \
+    X(LOGSOFTMAX, "logsoftmax")
+
+typedef enum dlb_alg {
+#define DLB_ALG_ENUM_(name, str) DLB_ALG_##name,
+    DLB_ALG_MAP(DLB_ALG_ENUM_)
+#undef DLB_ALG_ENUM_
+        DLB_ALG_COUNT_
+} dlb_alg;
+
+const char *dlb_lop_name(dlb_lop op);
+const char *dlb_alg_name(dlb_alg alg);
+
+/* A tensor operand of a lowered op. */
+typedef struct dlb_operand {
+    dlb_dtype dtype;
+    dlb_shape shape;
+} dlb_operand;
+
+typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;
+
+typedef struct dlb_postop {
+    dlb_post_kind kind;
+    dlb_alg alg;         /* eltwise / binary algorithm */
+    double alpha, beta;  /* eltwise parameters (oneDNN meaning) */
+    dlb_operand operand; /* sum / binary: the second operand */
+} dlb_postop;
+
+#define DLB_MAX_POST 8
+
+/* Normalised attributes; only those that matter for an op are set (see the key rules). */
+typedef struct dlb_params {
+    int nsp;                            /* spatial dims (conv, deconv, pool) */
+    int64_t kernel[3], stride[3], dilation[3]; /* dilation in ONNX terms (1 = dense) */
+    int64_t pad_begin[DLB_MAX_RANK], pad_end[DLB_MAX_RANK]; /* conv/pool: spatial; pad: all dims */
+    int64_t group;
+    int64_t axis;
+    int n_axes;
+    int64_t axes[DLB_MAX_RANK];   /* reduce axes, transpose perm, slice axes */
+    int64_t starts[DLB_MAX_RANK], ends[DLB_MAX_RANK], steps[DLB_MAX_RANK]; /* slice */
+    double alpha, beta, eps;      /* eltwise, lrn, norms */
+    int64_t size;                 /* LRN size */
+    bool has_bias;
+    bool ceil_mode;
+    bool keepdims;
+    bool trans_a, trans_b;
+    int pad_mode; /* 0 constant, 1 reflect, 2 edge */
+} dlb_params;
+
+/* Everything needed to build and time one lowered op, free of graph references. */
+typedef struct dlb_op_spec {
+    dlb_lop op;
+    dlb_alg alg;
+    int n_src, n_wei, n_dst;
+    dlb_operand *src; /* activations */
+    dlb_operand *wei; /* weights / constant operands */
+    dlb_operand *dst;
+    dlb_params p;
+    int n_post;
+    dlb_postop post[DLB_MAX_POST];
+} dlb_op_spec;
+
+/* One layer of a model in the chosen view: one ONNX node (raw view) or a fused pattern. */
+typedef struct dlb_layer {
+    dlb_op_spec spec;
+    const char *name;    /* name of the first (anchor) node */
+    const char *op_type; /* ONNX op type of the first node */
+    const char *pattern; /* fusion rule that formed it ("conv+bn+relu", ...), NULL if none */
+    int *nodes;          /* ONNX node indices absorbed, anchor first */
+    int n_nodes;
+    int *src_tensors;    /* graph tensors feeding spec.src (n_src) */
+    int *dst_tensors;    /* graph tensors produced (n_dst) */
+    int post_tensor[DLB_MAX_POST]; /* graph tensor of each sum/binary post-op, -1 otherwise */
+    int64_t flops;       /* see docs/bricks.md for the formulas */
+    int64_t bytes;       /* compulsory traffic: src + wei + dst + post-op operands */
+    bool covered;
+    const char *why_uncovered; /* reason, when !covered */
+} dlb_layer;
+
+typedef struct dlb_lowered {
+    const dlb_graph *graph;
+    dlb_layer *layers; /* in topological order of their anchor nodes */
+    int n_layers;
+    int n_zero_cost;   /* nodes that are views or shape arithmetic */
+    int *node_layer;   /* graph node -> layer index, -1 for zero-cost nodes */
+    dlb_arena *arena;
+} dlb_lowered;
+
+typedef struct dlb_lower_options {
+    bool fuse; /* fusion view (default) vs the raw one-node-per-layer view */
+} dlb_lower_options;
+
+/** \brief Lower a shape-inferred graph into layers.  Nodes that cannot be lowered become
+ *  uncovered layers (reported as warnings through \p diag).  \return DLB_OK or DLB_ENOMEM. */
+dlb_status dlb_lower(const dlb_graph *g, const dlb_lower_options *opt, dlb_diag *diag,
+                     dlb_lowered **out);
+void dlb_lowered_free(dlb_lowered *l);
+
+/** \brief Canonical key of one op spec, e.g. "conv f32 src=1x64x56x56 wei=64x64x3x3 ...".
+ *  \return the length written (truncated to size-1 like snprintf) */
+int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size);
+
+#endif

@@ -1,0 +1,96 @@
+/* cli.h — internal interface between the parts of the dlbricks-mpi command line tool. */
+#ifndef DLBRICKS_CLI_H
+#define DLBRICKS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dlbricks/brick.h"
+#include "dlbricks/status.h"
+
+/* Exit statuses of dlbricks-mpi (docs/cli.md).  Only main() turns results into these. */
+enum {
+    DLB_EXIT_OK = 0,      /* every model was processed */
+    DLB_EXIT_FAILURE = 1, /* nothing usable: missing PATH, no model files, out of memory, I/O */
+    DLB_EXIT_USAGE = 2,   /* bad command line */
+    DLB_EXIT_SKIPPED = 3, /* at least one model (or directory) was skipped, the rest processed */
+};
+
+#define DLB_CLI_MAX_BATCHES 64
+#define DLB_CLI_MAX_BATCH 2147483647 /* largest --batch value */
+#define DLB_CLI_MAX_GRANULARITY 1024 /* largest -G value */
+
+typedef struct dlb_cli_options {
+    bool dry_run;    /* --dry-run (the only mode so far) */
+    bool fuse;       /* false with --no-fuse */
+    bool csv;        /* --csv */
+    int granularity; /* -G k, default 1 */
+    int n_batches;   /* 0: keep the batch size stored in each model */
+    int64_t batches[DLB_CLI_MAX_BATCHES];
+    int n_paths;
+    char *const *paths; /* points into argv */
+} dlb_cli_options;
+
+typedef enum dlb_parse_result {
+    DLB_PARSE_OK,
+    DLB_PARSE_HELP,
+    DLB_PARSE_VERSION,
+    DLB_PARSE_BAD, /* the error was already printed to the error stream */
+} dlb_parse_result;
+
+/* options.c */
+/** \brief Parse argv (getopt_long, permuting).  Usage errors are printed to \p err as
+ *  "error: WHAT" followed by "try 'dlbricks-mpi --help'". */
+dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE *err);
+/** \brief Print the --help text, generated from the option table. */
+void dlb_cli_usage(FILE *out);
+
+/* version.c */
+/** \brief Print the --version text: the tool, then one line per library. */
+void dlb_cli_print_version(FILE *out);
+
+/* zoo_walk.c */
+typedef struct dlb_cli_files {
+    char **paths; /* model files, in processing order, each file once */
+    int n, cap;
+    int n_errors; /* entries below a PATH that could not be read (reported, skipped) */
+} dlb_cli_files;
+
+/** \brief Expand PATH arguments into model files: a file is taken as is, a directory is
+ *  searched recursively for "*.onnx" (symlinks followed, hidden entries skipped, each
+ *  directory and each file visited once), sorted by path within each argument.
+ *  Problems are reported as "error: PATH: reason" to stderr.
+ *  \return DLB_OK; DLB_ENOTFOUND if a PATH does not exist, is not a file or directory or
+ *  holds no model file; DLB_ENOMEM.  Unreadable subdirectories only count in n_errors. */
+dlb_status dlb_cli_collect_files(char *const *args, int n_args, dlb_cli_files *out);
+void dlb_cli_files_free(dlb_cli_files *f);
+
+/* dry_run.c */
+typedef struct dlb_cli_run_info {
+    int n_files;   /* model files found */
+    int n_loaded;  /* models with at least one batch size registered */
+    int n_skipped; /* models (or batch sizes of a model) skipped because of an error */
+} dlb_cli_run_info;
+
+/** \brief The --dry-run pipeline: load, infer shapes, lower and register every model, then
+ *  write the report to \p out.  \return DLB_OK (see info for skipped models), DLB_ENOTFOUND
+ *  (bad PATH, already reported) or DLB_ENOMEM. */
+dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
+
+/* report.c */
+typedef struct dlb_report_context {
+    int granularity;
+    bool fuse;
+    int n_models;  /* distinct models loaded (several batch sizes count once) */
+    int n_skipped; /* models skipped */
+} dlb_report_context;
+
+/** \brief Text report: per-model table, registry reuse statistics and the summary line. */
+void dlb_report_text(const dlb_registry *r, const dlb_report_context *ctx, FILE *out);
+/** \brief CSV report: header "model,layer,op,brick,flops", one row per layer occurrence. */
+void dlb_report_csv(const dlb_registry *r, FILE *out);
+/** \brief Write one CSV field, quoted per RFC 4180 when it holds ',', '"', CR or LF. */
+void dlb_csv_field(const char *s, FILE *out);
+
+#endif

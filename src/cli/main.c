@@ -1,0 +1,35 @@
+/* main.c — entry point of dlbricks-mpi: parse the command line, run the mode, pick the exit status.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Output that could not be written (full disk, closed pipe) is a failure, not a success. */
+static int finish(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "error: cannot write output: %s\n", strerror(errno ? errno : EIO));
+        return DLB_EXIT_FAILURE;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    dlb_cli_options opt;
+    switch (dlb_cli_parse(argc, argv, &opt, stderr)) {
+    case DLB_PARSE_HELP:
+        dlb_cli_usage(stdout);
+        return finish(DLB_EXIT_OK);
+    case DLB_PARSE_VERSION:
+        dlb_cli_print_version(stdout);
+        return finish(DLB_EXIT_OK);
+    case DLB_PARSE_BAD:
+        return DLB_EXIT_USAGE;
+    case DLB_PARSE_OK:
+        break;
+    }
+    dlb_cli_run_info info;
+    dlb_status st = dlb_cli_dry_run(&opt, stdout, &info);
+    if (st != DLB_OK) return finish(DLB_EXIT_FAILURE);
+    return finish(info.n_skipped > 0 ? DLB_EXIT_SKIPPED : DLB_EXIT_OK);
+}

@@ -1,0 +1,280 @@
+/* options.c — the option table of dlbricks-mpi, its getopt_long parser and the --help text. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+enum {
+    OPT_BASE_ = 256, /* values of options without a short letter: OPT_BASE_ + table index */
+};
+
+typedef enum opt_id {
+    OPT_DRY_RUN,
+    OPT_BATCH,
+    OPT_GRANULARITY,
+    OPT_NO_FUSE,
+    OPT_CSV,
+    OPT_HELP,
+    OPT_VERSION,
+    OPT_COUNT_
+} opt_id;
+
+typedef struct opt_def {
+    const char *name; /* long name, without "--" */
+    char short_name;  /* 0 if none */
+    bool has_arg;
+    const char *arg_name; /* shown in --help */
+    const char *help;     /* lines separated by '\n' */
+} opt_def;
+
+/* The one table of options: the parser and the --help text are both made from it. */
+static const opt_def OPTIONS[OPT_COUNT_] = {
+    [OPT_DRY_RUN] = {"dry-run", 0, false, NULL,
+                     "lower every model, split it into bricks, deduplicate\n"
+                     "them and report; nothing is run (the only mode so far)"},
+    [OPT_BATCH] = {"batch", 'b', true, "N[,M...]",
+                   "run every model with each of these batch sizes, in\n"
+                   "this order (leading dim of every input; 1 to\n"
+                   "2147483647; default: the size stored in the file)"},
+    [OPT_GRANULARITY] = {"granularity", 'G', true, "k",
+                         "bricks of up to k connected layers (1 to 1024;\n"
+                         "default 1)"},
+    [OPT_NO_FUSE] = {"no-fuse", 0, false, NULL,
+                     "raw view: one layer per ONNX node, no fused post-ops"},
+    [OPT_CSV] = {"csv", 0, false, NULL,
+                 "print one CSV row per layer occurrence instead of\n"
+                 "the tables: model,layer,op,brick,flops"},
+    [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
+    [OPT_VERSION] = {"version", 'V', false, NULL,
+                     "print the versions of dlbricks-mpi and its libraries"},
+};
+
+static int opt_value(int i) {
+    return OPTIONS[i].short_name ? OPTIONS[i].short_name : OPT_BASE_ + i;
+}
+
+static int opt_index_of_value(int val) {
+    for (int i = 0; i < OPT_COUNT_; i++)
+        if (opt_value(i) == val) return i;
+    return -1;
+}
+
+static dlb_parse_result usage_error(FILE *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print "error: WHAT" and the hint line; every usage error goes through here. */
+static dlb_parse_result usage_error(FILE *err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("error: ", err);
+    vfprintf(err, fmt, ap);
+    fputs("\ntry 'dlbricks-mpi --help'\n", err);
+    va_end(ap);
+    return DLB_PARSE_BAD;
+}
+
+/* Parse a decimal integer in [1, max]: digits only, no sign, no spaces. */
+static bool parse_positive(const char *s, size_t len, int64_t max, int64_t *out) {
+    if (len == 0 || len > 19) return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+        if (v > max) return false;
+    }
+    if (v < 1) return false;
+    *out = v;
+    return true;
+}
+
+static dlb_parse_result parse_batches(const char *arg, dlb_cli_options *opt, FILE *err) {
+    opt->n_batches = 0;
+    const char *p = arg;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int64_t v;
+        if (!parse_positive(p, len, DLB_CLI_MAX_BATCH, &v))
+            return usage_error(err,
+                               "--batch: invalid batch size list '%s' (positive integers "
+                               "up to 2147483647, separated by commas)",
+                               arg);
+        for (int i = 0; i < opt->n_batches; i++)
+            if (opt->batches[i] == v)
+                return usage_error(err, "--batch: batch size repeated in '%s'", arg);
+        if (opt->n_batches == DLB_CLI_MAX_BATCHES)
+            return usage_error(err, "--batch: more than 64 batch sizes in '%s'", arg);
+        opt->batches[opt->n_batches++] = v;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return DLB_PARSE_OK;
+}
+
+/* getopt_long accepts unambiguous abbreviations ("--dry" for "--dry-run"); a stable command
+ * line must not, or adding an option later would break scripts.  Check the spelling. */
+static bool long_spelled_out(const char *token, const char *name) {
+    size_t n = strlen(name);
+    return token && strncmp(token, "--", 2) == 0 && strncmp(token + 2, name, n) == 0 &&
+           (token[2 + n] == '\0' || token[2 + n] == '=');
+}
+
+/* The text of the option token that getopt_long just returned. */
+static const char *current_token(char **argv, int index) {
+    if (OPTIONS[index].has_arg && optarg && optind >= 2 && optarg == argv[optind - 1])
+        return argv[optind - 2];
+    return optind >= 1 ? argv[optind - 1] : NULL;
+}
+
+/* The name part of an unrecognised "--name[=value]" token, for the message. */
+static void long_name_of(const char *token, char *buf, size_t size) {
+    size_t n = strcspn(token, "=");
+    if (n >= size) n = size - 1;
+    memcpy(buf, token, n);
+    buf[n] = '\0';
+}
+
+dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE *err) {
+    memset(opt, 0, sizeof *opt);
+    opt->fuse = true;
+    opt->granularity = 1;
+
+    struct option longopts[OPT_COUNT_ + 1];
+    char shortopts[2 * OPT_COUNT_ + 2];
+    size_t ns = 0;
+    shortopts[ns++] = ':'; /* report a missing argument as ':' */
+    for (int i = 0; i < OPT_COUNT_; i++) {
+        longopts[i] =
+            (struct option){OPTIONS[i].name, OPTIONS[i].has_arg ? required_argument : no_argument,
+                            NULL, opt_value(i)};
+        if (OPTIONS[i].short_name) {
+            shortopts[ns++] = OPTIONS[i].short_name;
+            if (OPTIONS[i].has_arg) shortopts[ns++] = ':';
+        }
+    }
+    longopts[OPT_COUNT_] = (struct option){NULL, 0, NULL, 0};
+    shortopts[ns] = '\0';
+
+    opterr = 0;
+    optind = 0; /* full reinitialisation (glibc), so the parser can run more than once */
+    for (;;) {
+        int longindex = -1;
+        int c = getopt_long(argc, argv, shortopts, longopts, &longindex);
+        if (c == -1) break;
+        if (c == '?' || c == ':') {
+            const char *tok = optind >= 1 && optind <= argc ? argv[optind - 1] : "?";
+            int idx = opt_index_of_value(optopt);
+            char name[64];
+            if (c == ':') {
+                if (idx >= 0 && strncmp(tok, "--", 2) == 0)
+                    return usage_error(err, "option '--%s' requires a value (%s)",
+                                       OPTIONS[idx].name, OPTIONS[idx].arg_name);
+                snprintf(name, sizeof name, "%c", optopt);
+                return usage_error(err, "option '-%s' requires a value (%s)", name,
+                                   idx >= 0 ? OPTIONS[idx].arg_name : "?");
+            }
+            if (idx >= 0) /* "--csv=x": a value for an option that takes none */
+                return usage_error(err, "option '--%s' does not take a value", OPTIONS[idx].name);
+            if (optopt > 0 && optopt < 256) {
+                snprintf(name, sizeof name, "-%c", optopt);
+                return usage_error(err, "unknown option '%s'", name);
+            }
+            long_name_of(tok, name, sizeof name);
+            return usage_error(err, "unknown option '%s'", name);
+        }
+        int idx = opt_index_of_value(c);
+        if (idx < 0) return usage_error(err, "internal option error");
+        if (longindex >= 0) {
+            const char *tok = current_token(argv, idx);
+            if (!long_spelled_out(tok, OPTIONS[idx].name)) {
+                char name[64];
+                long_name_of(tok ? tok : "?", name, sizeof name);
+                return usage_error(err, "unknown option '%s' (did you mean '--%s'?)", name,
+                                   OPTIONS[idx].name);
+            }
+        }
+        int64_t v;
+        switch ((opt_id)idx) {
+        case OPT_DRY_RUN:
+            opt->dry_run = true;
+            break;
+        case OPT_BATCH:
+            if (parse_batches(optarg, opt, err) != DLB_PARSE_OK) return DLB_PARSE_BAD;
+            break;
+        case OPT_GRANULARITY:
+            if (!parse_positive(optarg, strlen(optarg), DLB_CLI_MAX_GRANULARITY, &v))
+                return usage_error(err,
+                                   "-G/--granularity: invalid value '%s' (an integer from 1 to "
+                                   "1024)",
+                                   optarg);
+            opt->granularity = (int)v;
+            break;
+        case OPT_NO_FUSE:
+            opt->fuse = false;
+            break;
+        case OPT_CSV:
+            opt->csv = true;
+            break;
+        case OPT_HELP:
+            return DLB_PARSE_HELP;
+        case OPT_VERSION:
+            return DLB_PARSE_VERSION;
+        case OPT_COUNT_:
+            break;
+        }
+    }
+    if (!opt->dry_run) return usage_error(err, "no mode given (use --dry-run)");
+    if (optind >= argc) return usage_error(err, "no PATH given");
+    opt->paths = argv + optind;
+    opt->n_paths = argc - optind;
+    return DLB_PARSE_OK;
+}
+
+void dlb_cli_usage(FILE *out) {
+    fputs("usage: dlbricks-mpi --dry-run [OPTION...] PATH...\n"
+          "\n"
+          "Split ONNX models into bricks (unique runnable pieces of layers lowered to\n"
+          "oneDNN ops), deduplicated across all models.  PATH is a model file or a\n"
+          "directory searched recursively for *.onnx files.\n"
+          "\n"
+          "options:\n",
+          out);
+    for (int i = 0; i < OPT_COUNT_; i++) {
+        const opt_def *o = &OPTIONS[i];
+        char head[64];
+        int n;
+        if (o->short_name)
+            n = snprintf(head, sizeof head, "  -%c, --%s", o->short_name, o->name);
+        else
+            n = snprintf(head, sizeof head, "      --%s", o->name);
+        if (o->arg_name && n > 0 && (size_t)n < sizeof head)
+            snprintf(head + n, sizeof head - (size_t)n, " %s", o->arg_name);
+        fprintf(out, "%-26s", head);
+        if (strlen(head) >= 26) fprintf(out, "\n%-26s", "");
+        for (const char *p = o->help; *p;) {
+            size_t len = strcspn(p, "\n");
+            fprintf(out, "%.*s\n", (int)len, p);
+            p += len;
+            if (*p == '\n') {
+                p++;
+                fprintf(out, "%-26s", "");
+            }
+        }
+    }
+    fputs("\n"
+          "output: a table per model (batch, layers, covered layers, bricks used, new\n"
+          "bricks, coverage of layers and FLOPs, GFLOPs), registry reuse statistics,\n"
+          "and a last line 'summary: models=M layers=L unique=U'.\n"
+          "\n"
+          "exit status: 0 all models processed, 1 failure (PATH missing, no model\n"
+          "files, out of memory), 2 usage error, 3 some models skipped.\n"
+          "\n"
+          "examples:\n"
+          "  dlbricks-mpi --dry-run zoo/\n"
+          "  dlbricks-mpi --dry-run --batch 1,32 -G 2 zoo/resnet50.onnx zoo/tiny\n"
+          "  dlbricks-mpi --dry-run --csv zoo/ > layers.csv\n"
+          "\n"
+          "See docs/cli.md for the full reference.\n",
+          out);
+}

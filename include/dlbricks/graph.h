@@ -67,7 +67,7 @@ typedef struct dlb_tensor {
     int producer;       /* node index; -1 for graph inputs and initializers */
     int *consumers;     /* node indices (a node consuming twice appears twice) */
     int n_consumers;
-    bool is_initializer; /* declared in graph.initializer (or a Constant's output) */
+    bool is_initializer; /* declared in graph.initializer */
     bool is_input;       /* a graph input that is not an initializer */
     bool is_output;      /* a graph output */
     bool has_data;       /* the file carried the initializer's data (weights present) */

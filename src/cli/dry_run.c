@@ -1,4 +1,4 @@
-/* dry_run.c — the --dry-run pipeline: load, infer, lower and register every model, then report. */
+/* dry_run.c — the --dry-run pipeline: load, infer, lower, register every model, then report. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -15,6 +15,15 @@ static int64_t stored_batch(const dlb_graph *g) {
     return s->rank >= 1 && s->dims[0] > 0 ? s->dims[0] : 0;
 }
 
+/* Does an input have a symbolic leading (batch) dim, as dynamic-batch exports do? */
+static bool has_symbolic_batch(const dlb_graph *g) {
+    for (int i = 0; i < g->n_inputs; i++) {
+        const dlb_shape *s = &g->tensors[g->inputs[i]].shape;
+        if (s->rank >= 1 && s->dims[0] < 0) return true;
+    }
+    return false;
+}
+
 /* Every failure leaves one "error: FILE: ..." line: the library's own, or this one. */
 static void ensure_reported(dlb_diag *d, int errors_before, dlb_status st, const char *what) {
     if (d->n_errors == errors_before) dlb_error(d, NULL, "%s: %s", what, dlb_strerror(st));
@@ -26,6 +35,7 @@ static dlb_status register_batch(dlb_registry *reg, dlb_graph *g, const dlb_cli_
                                  int64_t batch, dlb_diag *d) {
     dlb_status st;
     int before = d->n_errors;
+    if (batch <= 0 && has_symbolic_batch(g)) batch = 1; /* dynamic-batch exports run at 1 */
     if (batch > 0) {
         if ((st = dlb_graph_set_batch(g, batch)) != DLB_OK) {
             char what[64];
@@ -68,8 +78,11 @@ static dlb_status process_model(dlb_registry *reg, const char *path, const dlb_c
     dlb_status first = DLB_OK;
     int nb = opt->n_batches > 0 ? opt->n_batches : 1;
     for (int b = 0; b < nb; b++) {
-        st = register_batch(reg, g, opt, opt->n_batches > 0 ? opt->batches[b] : 0, &d);
+        int64_t batch = opt->n_batches > 0 ? opt->batches[b] : 0;
+        st = register_batch(reg, g, opt, batch, &d);
         if (st == DLB_OK) *registered = true;
+        if (st != DLB_OK && st != DLB_ENOMEM && batch > 0) /* say which pair was dropped */
+            dlb_diag_report(&d, DLB_SEV_NOTE, NULL, "batch size %" PRId64 " skipped", batch);
         if (first == DLB_OK) first = st;
         if (st == DLB_ENOMEM) {
             first = st;

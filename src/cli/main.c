@@ -1,5 +1,4 @@
-/* main.c — entry point of dlbricks-mpi: parse the command line, run the mode, pick the exit status.
- */
+/* main.c — entry point of dlbricks-mpi: parse options, run the mode, pick the exit status. */
 #include "cli.h"
 
 #include <errno.h>

@@ -204,10 +204,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_GRANULARITY:
             if (!parse_positive(optarg, strlen(optarg), DLB_CLI_MAX_GRANULARITY, &v))
-                return usage_error(err,
-                                   "-G/--granularity: invalid value '%s' (an integer from 1 to "
-                                   "1024)",
-                                   optarg);
+                return usage_error(err, "-G/--granularity: invalid value '%s' (1 to 1024)", optarg);
             opt->granularity = (int)v;
             break;
         case OPT_NO_FUSE:

@@ -157,7 +157,8 @@ void dlb_report_text(const dlb_registry *r, const dlb_report_context *ctx, FILE 
             ctx->fuse ? "fused" : "raw");
     snprintf(v, sizeof v, "%d", ctx->n_models);
     note[0] = '\0';
-    if (ctx->n_skipped > 0) snprintf(note, sizeof note, "(%d skipped, see errors)", ctx->n_skipped);
+    if (ctx->n_skipped > 0)
+        snprintf(note, sizeof note, "(%d with errors, see stderr)", ctx->n_skipped);
     stat_line(out, "models", v, note);
     snprintf(v, sizeof v, "%d", s.models);
     stat_line(out, "model/batch entries", v, NULL);

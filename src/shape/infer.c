@@ -129,8 +129,11 @@ void dlb__const_drop(dlb_tensor *t) {
 }
 
 void dlb__put_f(dlb_tensor *t, int64_t k, double x) {
-    if (t->value.f)
-        t->value.f[k] = x;
+    if (t->value.f) /* round to the precision the runtime would compute in */
+        t->value.f[k] =
+            (t->dtype == DLB_DT_F32 || t->dtype == DLB_DT_F16 || t->dtype == DLB_DT_BF16)
+                ? (double)(float)x
+                : x;
     else
         t->value.i[k] = t->dtype == DLB_DT_BOOL ? x != 0 : dbl_to_i64(x);
 }
@@ -439,12 +442,22 @@ dlb_status dlb_graph_infer_shapes(dlb_graph *g, dlb_diag *diag) {
     return st;
 }
 
+/* Inputs get the new leading dim.  When it changes, value_info shapes were written for the old
+ * batch: their leading dims become unknown, so they neither trigger mismatch warnings nor serve
+ * as (wrong) fallbacks. */
 dlb_status dlb_graph_set_batch(dlb_graph *g, int64_t batch) {
     if (!g || batch < 1) return DLB_EINVAL;
+    bool changed = false;
     for (int k = 0; k < g->n_inputs; k++) {
         if (g->inputs[k] < 0 || g->inputs[k] >= g->n_tensors) return DLB_EINVAL;
         dlb_tensor *t = &g->tensors[g->inputs[k]];
-        if (t->shape.rank >= 1) t->shape.dims[0] = batch;
+        if (t->shape.rank < 1 || t->shape.dims[0] == batch) continue;
+        t->shape.dims[0] = batch;
+        changed = true;
+    }
+    for (int k = 0; changed && k < g->n_tensors; k++) {
+        dlb_tensor *t = &g->tensors[k];
+        if (!t->is_input && !t->is_initializer && t->declared.rank >= 1) t->declared.dims[0] = -1;
     }
     return DLB_OK;
 }

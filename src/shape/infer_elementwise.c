@@ -433,11 +433,6 @@ dlb_status dlb__infer_prelu(dlb_infer_ctx *c, dlb_node *n) {
     return broadcast_op(c, n, B_NONE, dlb__in_dtype(c, n, 0));
 }
 
-/* Round a double to the precision of a float dtype. */
-static double to_precision(dlb_dtype dt, double x) {
-    return (dt == DLB_DT_F32 || dt == DLB_DT_F16 || dt == DLB_DT_BF16) ? (double)(float)x : x;
-}
-
 static dlb_status cast_to(dlb_infer_ctx *c, dlb_node *n, dlb_dtype to) {
     const dlb_shape *x = dlb__in_shape(c, n, 0);
     if (!x) return dlb__unknown(c, "input shape unknown");
@@ -450,7 +445,7 @@ static dlb_status cast_to(dlb_infer_ctx *c, dlb_node *n, dlb_dtype to) {
                         : NULL;
     for (int64_t j = 0; o && j < v->value.n; j++) {
         if (dlb_dtype_is_float(to))
-            dlb__put_f(o, j, to_precision(to, dlb__vf(v, j)));
+            dlb__put_f(o, j, dlb__vf(v, j));
         else if (from_float)
             dlb__put_f(o, j, to == DLB_DT_BOOL ? dlb__vf(v, j) != 0 : trunc(dlb__vf(v, j)));
         else

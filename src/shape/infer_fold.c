@@ -39,6 +39,7 @@ dlb_status dlb__infer_constant(dlb_infer_ctx *c, dlb_node *n) {
             a = &n->attrs[i];
     if (!a) return dlb__fail(c, n, DLB_ESHAPE, "Constant without a value");
     if (!strcmp(a->name, "value") && a->type == DLB_ATTR_TENSOR) {
+        if (a->t_shape.rank < 0) return dlb__unknown(c, "Constant of rank > %d", DLB_MAX_RANK);
         if ((st = dlb__set_out(c, n, 0, &a->t_shape, a->t_type)) != DLB_OK) return st;
         dlb_tensor *o = dlb__out(c, n, 0);
         if (o && a->t_has_value && a->t_value.n == dlb_shape_numel(&a->t_shape) &&
@@ -218,6 +219,7 @@ static dlb_status fold_reduce(dlb_infer_ctx *c, dlb_node *n, const dlb_tensor *v
         if (fo) fo[e] /= (double)group;
         if (io) io[e] /= group;
     }
+    for (int64_t e = 0; fo && e < cnt; e++) dlb__put_f(o, e, fo[e]); /* dtype rounding */
     return DLB_OK;
 }
 

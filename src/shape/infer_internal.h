@@ -47,7 +47,8 @@ dlb_tensor *dlb__const_out(dlb_infer_ctx *c, const dlb_node *n, int i, int64_t c
                            dlb_status *st);
 /* Forget a value started with dlb__const_out (folding turned out impossible). */
 void dlb__const_drop(dlb_tensor *t);
-/* Store element k of a constant output, converting to its storage (bool -> 0/1). */
+/* Store element k of a constant output, converting to its storage (bool -> 0/1; f32/f16/bf16
+ * values are rounded to float). */
 void dlb__put_f(dlb_tensor *t, int64_t k, double x);
 void dlb__put_i(dlb_tensor *t, int64_t k, int64_t x);
 /* Store element j of src's value as element k of t. */
@@ -61,13 +62,14 @@ bool dlb__prod(const int64_t *dims, int from, int to, int64_t *r);
 int64_t dlb__vi(const dlb_tensor *t, int64_t k);
 double dlb__vf(const dlb_tensor *t, int64_t k);
 
-/* Integer list from input in_idx (when present: must be constant) or else attribute attr.
- * *v points to storage of *count elements; *present false when neither exists.
- * Returns DLB_OK or DLB_EUNSUPPORTED (input present but not constant). */
+/* Integer list from input in_idx (when present: must be constant) or else attribute attr (INT
+ * or INTS; attr may be NULL), copied into v (room for max values) with its length in *count;
+ * *present is false when neither exists.  Returns DLB_OK, or DLB_EUNSUPPORTED when the input
+ * is not a known constant or the list is longer than max. */
 dlb_status dlb__ints_arg(dlb_infer_ctx *c, const dlb_node *n, int in_idx, const char *attr,
                          int64_t *v, int max, int *count, bool *present);
 
-/* Normalize an axis into [0, rank) (rank + 1 with extra); -1 when out of range. */
+/* Normalize a possibly negative axis into [0, rank); -1 when out of range. */
 int dlb__axis(int64_t axis, int rank);
 
 /* Checked int64 arithmetic; false on overflow. */

@@ -78,8 +78,10 @@ rows() { tail -n +2 "$TMP/$1.out"; }                  # CSV rows without the hea
 ids() { rows "$1" | awk -F, '$4 != "" {print $4}' | sort -u; } # distinct brick ids (plain names)
 
 [ -d "$TINY" ] || { echo "FAIL: $TINY missing (zoo/export_torchvision.py --tiny)" >&2; exit 1; }
-n_tiny=$(find "$TINY" -name '*.onnx' | wc -l)
-[ "$n_tiny" -ge 1 ] || { echo "FAIL: no models in $TINY" >&2; exit 1; }
+tiny_files=("$TINY"/*.onnx) # sorted (LC_ALL=C), as the tool sorts them
+[ -f "${tiny_files[0]}" ] || { echo "FAIL: no models in $TINY" >&2; exit 1; }
+n_tiny=${#tiny_files[@]}
+good=${tiny_files[0]}
 
 # ---- --help, --version ------------------------------------------------------------------
 run help --help
@@ -147,11 +149,12 @@ run text --dry-run "$TINY"
 expect_rc text 0
 s_text=$(summary text)
 [ "$(field "$s_text" 1)" -eq "$n_tiny" ] || fail "models= is not $n_tiny" text
-[ "$(field "$s_text" 2)" -gt 0 ] && [ "$(field "$s_text" 3)" -gt 0 ] || fail "empty run" text
+[ "$(field "$s_text" 2)" -gt 0 ] || fail "no layers" text
+[ "$(field "$s_text" 3)" -gt 0 ] || fail "no bricks" text
 # Table lines (header, rules, rows, total) all have the same width.
 widths=$(awk 'NR > 1 && /^$/ {exit} NR > 1 {print length($0)}' "$TMP/text.out" | sort -u | wc -l)
 [ "$widths" -eq 1 ] || fail "table lines are not aligned" text
-for f in "$TINY"/*.onnx; do
+for f in "${tiny_files[@]}"; do
     grep -q "^$(basename "$f" .onnx) " "$TMP/text.out" || fail "no table row for $f" text
 done
 check
@@ -177,7 +180,8 @@ SHUF=$TMP/shuffled
 mkdir -p "$SHUF/sub/deeper"
 declare -A newname
 k=0
-for f in $(ls "$TINY"/*.onnx | sort -r); do
+for ((j = n_tiny - 1; j >= 0; j--)); do
+    f=${tiny_files[j]}
     stem=$(basename "$f" .onnx)
     nn="m${k}_$(rev <<<"$stem")"
     if [ $((k % 2)) -eq 0 ]; then dst=$SHUF/sub/deeper/$nn.onnx; else dst=$SHUF/$nn.onnx; fi
@@ -186,7 +190,8 @@ for f in $(ls "$TINY"/*.onnx | sort -r); do
     k=$((k + 1))
 done
 ln -s ../.. "$SHUF/sub/deeper/loop"
-ln -s "$(ls "$SHUF"/sub/deeper/*.onnx | head -n 1)" "$SHUF/zz_duplicate.onnx"
+deep=("$SHUF"/sub/deeper/*.onnx)
+ln -s "${deep[0]}" "$SHUF/zz_duplicate.onnx"
 run shuf --dry-run "$SHUF"
 expect_rc shuf 0
 [ "$(summary shuf)" = "$s_text" ] || fail "summary changed by renaming/reordering" shuf text
@@ -195,11 +200,12 @@ check_csv shufcsv
 for stem in "${!newname[@]}"; do
     a=$(rows csv | awk -F, -v m="$stem" '$1 == m' | cut -d, -f2-)
     b=$(rows shufcsv | awk -F, -v m="${newname[$stem]}" '$1 == m' | cut -d, -f2-)
-    [ -n "$a" ] && [ "$a" = "$b" ] || fail "layers/bricks of $stem changed when renamed" csv shufcsv
+    [ -n "$a" ] || fail "no rows for $stem" csv
+    [ "$a" = "$b" ] || fail "layers/bricks of $stem changed when renamed" csv shufcsv
 done
 check
 # The same directory twice, or a file inside it again: still each model once.
-run twice --dry-run "$TINY" "$TINY/" "$(ls "$TINY"/*.onnx | head -n 1)"
+run twice --dry-run "$TINY" "$TINY/" "$good"
 expect_rc twice 0
 [ "$(summary twice)" = "$s_text" ] || fail "repeated PATHs counted twice" twice text
 
@@ -222,7 +228,7 @@ cmp -s "$TMP/b1.out" "$TMP/csv.out" || fail "--batch 1 differs from the stored b
 [ "$(field "$s_b14" 2)" -eq $((2 * $(field "$s_text" 2))) ] || fail "layers= not doubled" b14text
 [ "$(field "$s_b14" 3)" -gt "$(field "$s_text" 3)" ] || fail "unique= did not grow" b14text
 # Rows of one model: all batch-1 rows, then all batch-4 rows; models in file order.
-expect=$(for f in "$TINY"/*.onnx; do
+expect=$(for f in "${tiny_files[@]}"; do
     m=$(basename "$f" .onnx)
     rows b1 | awk -F, -v m="$m" '$1 == m'
     rows b4 | awk -F, -v m="$m" '$1 == m'
@@ -259,7 +265,6 @@ check
 # ---- skipped models: exit 3, the good ones still reported ---------------------------------
 MIX=$TMP/mixed
 mkdir -p "$MIX"
-good=$(ls "$TINY"/*.onnx | head -n 1)
 cp "$good" "$MIX/good.onnx"
 printf '\211PNG\r\n\032\n\0\0\0\rIHDR' >"$MIX/broken.onnx"
 run mix --dry-run "$MIX"
@@ -267,8 +272,8 @@ expect_rc mix 3
 grep -q "^error: $MIX/broken.onnx: " "$TMP/mix.err" || fail "no error line for broken.onnx" mix
 good_rows=$(rows csv | awk -F, -v m="$(basename "$good" .onnx)" '$1 == m' | wc -l)
 s_mix=$(summary mix)
-[ "$(field "$s_mix" 1)" -eq 1 ] && [ "$(field "$s_mix" 2)" -eq "$good_rows" ] ||
-    fail "expected models=1 layers=$good_rows" mix
+[ "$(field "$s_mix" 1)" -eq 1 ] || fail "expected models=1" mix
+[ "$(field "$s_mix" 2)" -eq "$good_rows" ] || fail "expected layers=$good_rows" mix
 grep -q '^good ' "$TMP/mix.out" || fail "good model missing from the table" mix
 run mixcsv --dry-run --csv "$MIX"
 expect_rc mixcsv 3

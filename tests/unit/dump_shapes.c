@@ -1,4 +1,5 @@
 /* dump_shapes.c — debug tool: load ONNX models, infer shapes, print "tensor shape" lines. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -223,6 +223,22 @@ static void test_slice_split_squeeze_clip(void) {
     unload(&l);
 }
 
+/* Opset 18 forms (the loader warns that 18 is beyond the tested range; inference is clean). */
+static void test_opset18(void) {
+    loaded l;
+    load(&l, "models/shape/opset18");
+    ASSERT_EQ_INT(l.st, DLB_OK);
+    ASSERT_EQ_INT(l.diag.n_errors, 0);
+    ASSERT(shapes_ok(&l));
+    EXPECT_SHAPE(&l, "rm", "2x10");
+    EXPECT_SHAPE(&l, "rall", "2x3x10");
+    EXPECT_SHAPE(&l, "s0", "2x3x4");
+    EXPECT_SHAPE(&l, "s1", "2x3x4");
+    EXPECT_SHAPE(&l, "s2", "2x3x2");
+    EXPECT_SHAPE(&l, "pad", "2x3x13");
+    unload(&l);
+}
+
 static void test_misc(void) {
     loaded l;
     load_clean(&l, "models/shape/misc");
@@ -298,6 +314,59 @@ static void test_shape_chain(void) {
     ASSERT(!zero_cost(&l, "fc0"));
     ASSERT(zero_cost(&l, "gather0"));
     unload(&l);
+}
+
+/* Folding semantics on constants: ONNX integer Div/Mod, negative-step Slice, layout ops. */
+static void test_fold(void) {
+    loaded l;
+    load_clean(&l, "models/shape/fold");
+    EXPECT_INTS(&l, "div", "-3,-3");
+    EXPECT_INTS(&l, "mod", "1,-1");
+    EXPECT_INTS(&l, "fmod", "-1,1");
+    EXPECT_INTS(&l, "sub", "-9,9");
+    EXPECT_INTS(&l, "pow", "4,4");
+    EXPECT_INTS(&l, "neg", "7,-7");
+    EXPECT_INTS(&l, "abs", "7,7");
+    EXPECT_INTS(&l, "max", "2,7");
+    EXPECT_INTS(&l, "min", "-7,-2");
+    EXPECT_INTS(&l, "lt", "1,0");
+    EXPECT_INTS(&l, "gt", "0,1");
+    EXPECT_INTS(&l, "nlt", "0,1");
+    EXPECT_INTS(&l, "wh", "-7,-2");
+    EXPECT_INTS(&l, "sl", "9,7,5,3,1");
+    EXPECT_SHAPE(&l, "tr", "3x2");
+    EXPECT_INTS(&l, "tr", "0,3,1,4,2,5");
+    EXPECT_INTS(&l, "sp0", "0,1,2,3,4");
+    EXPECT_INTS(&l, "sp1", "5,6,7,8,9");
+    EXPECT_INTS(&l, "tile", "-7,7,-7,7,-7,7");
+    EXPECT_SHAPE(&l, "ex", "2x2");
+    EXPECT_INTS(&l, "ex", "-7,7,-7,7");
+    EXPECT_INTS(&l, "clip", "-5,5");
+    EXPECT_INTS(&l, "bool", "1,1");
+    EXPECT_INTS(&l, "trunc", "-2,2");
+    EXPECT_INTS(&l, "rsum", "3,12");
+    EXPECT_SHAPE(&l, "rmax", "1x3");
+    EXPECT_INTS(&l, "rmax", "3,4,5");
+    EXPECT_SHAPE(&l, "flat", "1x6");
+    EXPECT_INTS(&l, "irange", "10,7,4,1");
+    EXPECT_INTS(&l, "gat", "2,0,5,3");
+    const dlb_tensor *fr = tensor(&l, "frange");
+    ASSERT(fr->is_const && fr->value.f && fr->value.n == 2);
+    if (fr->value.f && fr->value.n == 2) ASSERT(fr->value.f[0] == 1.0 && fr->value.f[1] == 0.5);
+    unload(&l);
+
+    const char *bad[][2] = {
+        {"models/shape/gather_oob", "gather_bad: index 5 out of range for dimension 3"},
+        {"models/shape/reshape_bad", "reshape_bad: cannot reshape 2x3 to 4x2"},
+        {"models/shape/concat_bad", "concat_bad: cannot concatenate 2x3 and 2x4 on axis 0"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        load(&l, bad[i][0]);
+        ASSERT_EQ_INT(l.st, DLB_ESHAPE);
+        ASSERT_EQ_INT(l.diag.n_errors, 1);
+        ASSERT_CONTAINS(l.buf.text, bad[i][1]);
+        unload(&l);
+    }
 }
 
 static void test_value_info_mismatch(void) {
@@ -449,7 +518,9 @@ int main(int argc, char **argv) {
     test_resize();
     test_slice_split_squeeze_clip();
     test_misc();
+    test_opset18();
     test_shape_chain();
+    test_fold();
     test_value_info_mismatch();
     test_errors();
     test_unknown_op();

@@ -247,7 +247,8 @@ def diag_cases():
 
 
 def batch_cases():
-    # Conv -> Shape chain -> Reshape(batch, -1) -> Gemm: the batch flows through folding.
+    # Conv -> Shape chain -> Reshape(batch, -1) -> Gemm: the batch flows through folding.  The
+    # graph output declares 1x10 (written for batch 1: no warning once the batch is rewritten).
     model("batch", [
         node("Conv", ["x", "w"], ["c"], "conv0", pads=[1, 1, 1, 1]),
         node("Shape", ["c"], ["s"], "shape0"),
@@ -256,7 +257,7 @@ def batch_cases():
         node("Concat", ["n1", "minus1"], ["ns"], "concat0", axis=0),
         node("Reshape", ["c", "ns"], ["flat"], "reshape0"),
         node("Gemm", ["flat", "fc", "fcb"], ["y"], "fc0", transB=1),
-    ], [inp("x", [1, 3, 8, 8])], [out("y")],
+    ], [inp("x", [1, 3, 8, 8])], [out("y", F, [1, 10])],
         [weight("w", [4, 3, 3, 3]), ints("zero", 0), ints("axes0", [0]), ints("minus1", [-1]),
          weight("fc", [10, 256]), weight("fcb", [10])])
     model("dynamic_batch", [node("Relu", ["x"], ["y"], "relu0")],
@@ -298,6 +299,70 @@ def misc_cases():
           [inp("x", [2, 3]), inp("b", [4])], [out("y")])
 
 
+def fold_cases():
+    # Integer and float folding semantics on constants (every result is a graph output).
+    B = TensorProto.BOOL
+    nodes = [
+        node("Div", ["a", "b"], ["div"], "div"),  # [-7, 7] / [2, -2] -> [-3, -3] (truncation)
+        node("Mod", ["a", "b"], ["mod"], "mod"),  # sign of divisor: [1, -1]
+        node("Mod", ["a", "b"], ["fmod"], "fmod", fmod=1),  # sign of dividend: [-1, 1]
+        node("Sub", ["a", "b"], ["sub"], "sub"),  # [-9, 9]
+        node("Pow", ["b", "two"], ["pow"], "pow"),  # [4, 4]
+        node("Neg", ["a"], ["neg"], "neg"),
+        node("Abs", ["a"], ["abs"], "abs"),
+        node("Max", ["a", "b", "zero"], ["max"], "max3"),  # [2, 7]
+        node("Min", ["a", "b"], ["min"], "min"),  # [-7, -2]
+        node("Less", ["a", "b"], ["lt"], "less"),  # [1, 0]
+        node("Greater", ["a", "b"], ["gt"], "greater"),  # [0, 1]
+        node("Not", ["lt"], ["nlt"], "not"),  # [0, 1]
+        node("Where", ["lt", "a", "b"], ["wh"], "where"),  # [-7, -2]
+        node("Slice", ["r10", "s9", "ebig", "ax0", "stm2"], ["sl"], "slice_rev"),  # 9,7,5,3,1
+        node("Transpose", ["m23"], ["tr"], "transpose"),  # [[0,3],[1,4],[2,5]]
+        node("Split", ["r10"], ["sp0", "sp1"], "split", axis=0),  # 0..4, 5..9
+        node("Tile", ["a", "reps"], ["tile"], "tile"),  # [-7, 7, -7, 7, -7, 7]
+        node("Expand", ["a", "eshape"], ["ex"], "expand"),  # 2x2: -7,7,-7,7
+        node("Clip", ["a", "cmin", "cmax"], ["clip"], "clip"),  # [-5, 5]
+        node("Cast", ["a"], ["bool"], "cast_bool", to=B),  # [1, 1]
+        node("Cast", ["half_f"], ["trunc"], "cast_trunc", to=I64),  # [-2.5, 2.5] -> [-2, 2]
+        node("ReduceSum", ["m23", "ax1"], ["rsum"], "reduce_sum", keepdims=0),  # [3, 12]
+        node("ReduceMax", ["m23"], ["rmax"], "reduce_max", axes=[0], keepdims=1),  # [[3,4,5]]
+        node("Flatten", ["m23"], ["flat"], "flatten", axis=0),  # 1x6
+        node("Range", ["fstart", "flimit", "fdelta"], ["frange"], "range_f"),  # 1.0, 0.5 (2)
+        node("Range", ["ten", "zero", "mthree"], ["irange"], "range_neg"),  # 10, 7, 4, 1
+        node("Gather", ["m23", "gidx"], ["gat"], "gather_rows", axis=1),  # [[2,0],[5,3]]
+    ]
+    model("fold", nodes, [inp("x", [1])],
+          [out(n, I64) for n in ["div", "mod", "fmod", "sub", "pow", "neg", "abs", "max", "min",
+                                 "wh", "sl", "tr", "sp0", "sp1", "tile", "ex", "clip", "trunc",
+                                 "rsum", "rmax", "flat", "irange", "gat"]]
+          + [out(n, B) for n in ["lt", "gt", "nlt", "bool"]] + [out("frange", F)],
+          [ints("a", [-7, 7]), ints("b", [2, -2]), ints("two", 2), ints("zero", 0),
+           ints("r10", list(range(10))), ints("s9", [-1]), ints("ebig", [INT64_MIN]),
+           ints("ax0", [0]), ints("stm2", [-2]), ints("m23", [[0, 1, 2], [3, 4, 5]]),
+           ints("reps", [3]), ints("eshape", [2, 1]), ints("cmin", -5), ints("cmax", 5),
+           floats("half_f", [-2.5, 2.5]), ints("ax1", [1]), floats("fstart", 1.0, []),
+           floats("flimit", 0.0, []), floats("fdelta", -0.5, []), ints("ten", 10),
+           ints("mthree", -3), ints("gidx", [2, 0])])
+    model("gather_oob", [node("Gather", ["x", "i"], ["y"], "gather_bad", axis=1)],
+          [inp("x", [2, 3])], [out("y")], [ints("i", [5])])
+    model("reshape_bad", [node("Reshape", ["x", "s"], ["y"], "reshape_bad")],
+          [inp("x", [2, 3])], [out("y")], [ints("s", [4, 2])])
+    model("concat_bad", [node("Concat", ["x", "z"], ["y"], "concat_bad", axis=0)],
+          [inp("x", [2, 3]), inp("z", [2, 4])], [out("y")])
+
+
+def opset18_cases():
+    # Opset 18: Reduce* axes as an input, Split num_outputs (uneven: 4, 4, 2), Pad axes input.
+    model("opset18", [
+        node("ReduceMean", ["x", "axes"], ["rm"], "reduce_mean", keepdims=0),  # 2x10
+        node("ReduceMax", ["x"], ["rall"], "reduce_noop", noop_with_empty_axes=1),  # 2x3x10
+        node("Split", ["x"], ["s0", "s1", "s2"], "split_num", axis=2, num_outputs=3),
+        node("Pad", ["x", "pads", "", "paxes"], ["pad"], "pad_axes"),  # axis 2: 10+1+2
+    ], [inp("x", [2, 3, 10])],
+        [out("rm"), out("rall"), out("s0"), out("s1"), out("s2"), out("pad")],
+        [ints("axes", [1]), ints("pads", [1, 2]), ints("paxes", [-1])], opset=18)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     conv_cases()
@@ -308,6 +373,8 @@ def main():
     diag_cases()
     batch_cases()
     misc_cases()
+    fold_cases()
+    opset18_cases()
 
 
 if __name__ == "__main__":

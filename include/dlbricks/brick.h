@@ -3,6 +3,7 @@
 #define DLBRICKS_BRICK_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dlbricks/layer.h"
@@ -33,6 +34,7 @@ typedef struct dlb_model_layer {
     const char *name;    /* layer name (anchor node name) */
     const char *op_type; /* ONNX op type of the first node */
     int brick;           /* registry brick index; -1 for uncovered layers */
+    bool piece_start;    /* first layer of a brick occurrence (G > 1 pieces span layers) */
     int64_t flops;
 } dlb_model_layer;
 

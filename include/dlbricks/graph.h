@@ -160,6 +160,11 @@ dlb_status dlb_graph_infer_shapes(dlb_graph *g, dlb_diag *diag);
 /** \brief Rewrite the leading (batch) dim of every graph input of rank >= 1 to \p batch. */
 dlb_status dlb_graph_set_batch(dlb_graph *g, int64_t batch);
 
+/** \brief Apply the batch size a run asks for: \p batch if > 0; otherwise 1 when an input has a
+ *  symbolic leading dim (dynamic-batch exports), else leave the file's shapes alone.
+ *  \return the batch size set, or 0 when the stored shapes are kept. */
+int64_t dlb_graph_apply_batch(dlb_graph *g, int64_t batch);
+
 /* Lookups; NULL / -1 when absent. */
 int dlb_graph_find_tensor(const dlb_graph *g, const char *name);
 const dlb_attr *dlb_node_attr(const dlb_node *n, const char *name);

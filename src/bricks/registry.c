@@ -311,6 +311,7 @@ dlb_status dlb_registry_add(dlb_registry *r, const dlb_lowered *l, int64_t batch
                 return DLB_ENOMEM;
             }
             ml->brick = brick;
+            ml->piece_start = j == i;
             ml->flops = L->flops;
             m->flops += L->flops;
             if (L->covered) {

@@ -21,8 +21,20 @@ enum {
 #define DLB_CLI_MAX_BATCH 2147483647 /* largest --batch value */
 #define DLB_CLI_MAX_GRANULARITY 1024 /* largest -G value */
 
+typedef enum dlb_cli_mode {
+    DLB_MODE_BRICKS,     /* default: time every unique brick, compose per-model estimates */
+    DLB_MODE_DRY_RUN,    /* --dry-run: bricks and reuse only, nothing is run */
+    DLB_MODE_TIME_MODEL, /* --time-model FILE: time one whole model */
+} dlb_cli_mode;
+
 typedef struct dlb_cli_options {
-    bool dry_run;    /* --dry-run (the only mode so far) */
+    dlb_cli_mode mode;
+    const char *time_model; /* --time-model FILE */
+    int threads;            /* --threads T; 0: the PUs of the process binding */
+    double min_time_ms;     /* --min-time-ms; < 0: default */
+    int min_reps;           /* --min-reps; 0: default */
+    bool cold_cache;        /* --cold-cache */
+    bool validate;          /* --validate: also time every model whole */
     bool fuse;       /* false with --no-fuse */
     bool csv;        /* --csv */
     int granularity; /* -G k, default 1 */
@@ -73,10 +85,31 @@ typedef struct dlb_cli_run_info {
     int n_skipped; /* models (or batch sizes of a model) skipped because of an error */
 } dlb_cli_run_info;
 
+/** \brief Load, infer shapes, lower and register every model of opt->paths into one registry
+ *  (errors reported, models skipped).  \return DLB_OK, DLB_ENOTFOUND, DLB_ENOMEM */
+dlb_status dlb_cli_build_registry(const dlb_cli_options *opt, dlb_registry **out,
+                                  dlb_cli_run_info *info);
 /** \brief The --dry-run pipeline: load, infer shapes, lower and register every model, then
  *  write the report to \p out.  \return DLB_OK (see info for skipped models), DLB_ENOTFOUND
  *  (bad PATH, already reported) or DLB_ENOMEM. */
 dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
+
+/* time_model.c */
+struct dlb_timing_settings;
+struct dlb_timing_result;
+/** \brief Timing settings from the defaults and the command line. */
+void dlb_cli_timing_settings(const dlb_cli_options *opt, struct dlb_timing_settings *s);
+/** \brief Time one whole model (batch <= 0: as stored, symbolic batch -> 1) through the
+ *  executor.  *coverage = covered share of FLOPs.  Errors are reported. */
+dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
+                                 struct dlb_timing_result *res, double *coverage);
+/** \brief --time-model: print "model: NAME median_ms=X min_ms=Y p90_ms=Z coverage=C". */
+dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out);
+
+/* bricks.c */
+/** \brief The main job (single process for now): time every unique brick once, print brick
+ *  progress, per-model estimates and, with --validate, measured whole-model times. */
+dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
 
 /* report.c */
 typedef struct dlb_report_context {

@@ -15,15 +15,6 @@ static int64_t stored_batch(const dlb_graph *g) {
     return s->rank >= 1 && s->dims[0] > 0 ? s->dims[0] : 0;
 }
 
-/* Does an input have a symbolic leading (batch) dim, as dynamic-batch exports do? */
-static bool has_symbolic_batch(const dlb_graph *g) {
-    for (int i = 0; i < g->n_inputs; i++) {
-        const dlb_shape *s = &g->tensors[g->inputs[i]].shape;
-        if (s->rank >= 1 && s->dims[0] < 0) return true;
-    }
-    return false;
-}
-
 /* Every failure leaves one "error: FILE: ..." line: the library's own, or this one. */
 static void ensure_reported(dlb_diag *d, int errors_before, dlb_status st, const char *what) {
     if (d->n_errors == errors_before) dlb_error(d, NULL, "%s: %s", what, dlb_strerror(st));
@@ -35,15 +26,14 @@ static dlb_status register_batch(dlb_registry *reg, dlb_graph *g, const dlb_cli_
                                  int64_t batch, dlb_diag *d) {
     dlb_status st;
     int before = d->n_errors;
-    if (batch <= 0 && has_symbolic_batch(g)) batch = 1; /* dynamic-batch exports run at 1 */
-    if (batch > 0) {
-        if ((st = dlb_graph_set_batch(g, batch)) != DLB_OK) {
-            char what[64];
-            snprintf(what, sizeof what, "cannot set batch size %" PRId64, batch);
-            ensure_reported(d, before, st, what);
-            return st;
-        }
+    int64_t used = dlb_graph_apply_batch(g, batch); /* symbolic batch without --batch: 1 */
+    if (batch > 0 && used != batch) {
+        char what[64];
+        snprintf(what, sizeof what, "cannot set batch size %" PRId64, batch);
+        ensure_reported(d, before, DLB_EINVAL, what);
+        return DLB_EINVAL;
     }
+    if (used > 0) batch = used;
     if ((st = dlb_graph_infer_shapes(g, d)) != DLB_OK) {
         ensure_reported(d, before, st, "shape inference");
         return st;
@@ -93,8 +83,10 @@ static dlb_status process_model(dlb_registry *reg, const char *path, const dlb_c
     return first;
 }
 
-dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
+dlb_status dlb_cli_build_registry(const dlb_cli_options *opt, dlb_registry **out,
+                                  dlb_cli_run_info *info) {
     memset(info, 0, sizeof *info);
+    *out = NULL;
     dlb_cli_files files;
     dlb_status st = dlb_cli_collect_files(opt->paths, opt->n_paths, &files);
     if (st == DLB_ENOMEM) fputs("error: out of memory\n", stderr);
@@ -116,18 +108,28 @@ dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_in
         if (st != DLB_OK) info->n_skipped++;
         st = DLB_OK;
     }
-    if (st == DLB_OK) {
-        if (opt->csv) {
-            dlb_report_csv(reg, out);
-        } else {
-            dlb_report_context ctx = {.granularity = opt->granularity,
-                                      .fuse = opt->fuse,
-                                      .n_models = info->n_loaded,
-                                      .n_skipped = info->n_skipped};
-            dlb_report_text(reg, &ctx, out);
-        }
+    dlb_cli_files_free(&files);
+    if (st != DLB_OK) {
+        dlb_registry_free(reg);
+        return st;
+    }
+    *out = reg;
+    return DLB_OK;
+}
+
+dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
+    dlb_registry *reg;
+    dlb_status st = dlb_cli_build_registry(opt, &reg, info);
+    if (st != DLB_OK) return st;
+    if (opt->csv) {
+        dlb_report_csv(reg, out);
+    } else {
+        dlb_report_context ctx = {.granularity = opt->granularity,
+                                  .fuse = opt->fuse,
+                                  .n_models = info->n_loaded,
+                                  .n_skipped = info->n_skipped};
+        dlb_report_text(reg, &ctx, out);
     }
     dlb_registry_free(reg);
-    dlb_cli_files_free(&files);
-    return st;
+    return DLB_OK;
 }

@@ -27,8 +27,19 @@ int main(int argc, char **argv) {
     case DLB_PARSE_OK:
         break;
     }
-    dlb_cli_run_info info;
-    dlb_status st = dlb_cli_dry_run(&opt, stdout, &info);
+    dlb_cli_run_info info = {0};
+    dlb_status st;
+    switch (opt.mode) {
+    case DLB_MODE_DRY_RUN:
+        st = dlb_cli_dry_run(&opt, stdout, &info);
+        break;
+    case DLB_MODE_TIME_MODEL:
+        st = dlb_cli_time_model(&opt, stdout);
+        break;
+    default:
+        st = dlb_cli_bricks(&opt, stdout, &info);
+        break;
+    }
     if (st != DLB_OK) return finish(DLB_EXIT_FAILURE);
     return finish(info.n_skipped > 0 ? DLB_EXIT_SKIPPED : DLB_EXIT_OK);
 }

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -11,10 +12,16 @@ enum {
 
 typedef enum opt_id {
     OPT_DRY_RUN,
+    OPT_TIME_MODEL,
     OPT_BATCH,
     OPT_GRANULARITY,
     OPT_NO_FUSE,
     OPT_CSV,
+    OPT_THREADS,
+    OPT_MIN_TIME_MS,
+    OPT_MIN_REPS,
+    OPT_COLD_CACHE,
+    OPT_VALIDATE,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -32,7 +39,10 @@ typedef struct opt_def {
 static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_DRY_RUN] = {"dry-run", 0, false, NULL,
                      "lower every model, split it into bricks, deduplicate\n"
-                     "them and report; nothing is run (the only mode so far)"},
+                     "them and report; nothing is run"},
+    [OPT_TIME_MODEL] = {"time-model", 0, true, "FILE",
+                        "time one whole model through the executor and print\n"
+                        "'model: NAME median_ms=X min_ms=Y p90_ms=Z coverage=C'"},
     [OPT_BATCH] = {"batch", 'b', true, "N[,M...]",
                    "run every model with each of these batch sizes, in\n"
                    "this order (leading dim of every input; 1 to\n"
@@ -45,6 +55,18 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_CSV] = {"csv", 0, false, NULL,
                  "print one CSV row per layer occurrence instead of\n"
                  "the tables: model,layer,op,brick,flops"},
+    [OPT_THREADS] = {"threads", 't', true, "T",
+                     "threads per process (default: the PUs of the process's CPU\n"
+                     "binding); OpenMP is set after reading the binding"},
+    [OPT_MIN_TIME_MS] = {"min-time-ms", 0, true, "MS",
+                         "time each brick or model until at least MS milliseconds\n"
+                         "were measured (default: docs/timing.md)"},
+    [OPT_MIN_REPS] = {"min-reps", 0, true, "N",
+                      "and at least N repetitions (default: docs/timing.md)"},
+    [OPT_COLD_CACHE] = {"cold-cache", 0, false, NULL,
+                        "evict the caches before every timed repetition"},
+    [OPT_VALIDATE] = {"validate", 0, false, NULL,
+                      "also time every model whole and report the estimate's error"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -138,6 +160,7 @@ static void long_name_of(const char *token, char *buf, size_t size) {
 dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE *err) {
     memset(opt, 0, sizeof *opt);
     opt->fuse = true;
+    opt->min_time_ms = -1;
     opt->granularity = 1;
 
     struct option longopts[OPT_COUNT_ + 1];
@@ -197,7 +220,36 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         int64_t v;
         switch ((opt_id)idx) {
         case OPT_DRY_RUN:
-            opt->dry_run = true;
+        case OPT_TIME_MODEL:
+            if (opt->mode != DLB_MODE_BRICKS)
+                return usage_error(err, "--dry-run and --time-model exclude each other");
+            opt->mode = idx == OPT_DRY_RUN ? DLB_MODE_DRY_RUN : DLB_MODE_TIME_MODEL;
+            if (idx == OPT_TIME_MODEL) opt->time_model = optarg;
+            break;
+        case OPT_THREADS:
+            if (!parse_positive(optarg, strlen(optarg), 4096, &v))
+                return usage_error(err, "--threads: invalid value '%s' (1 to 4096)", optarg);
+            opt->threads = (int)v;
+            break;
+        case OPT_MIN_TIME_MS: {
+            char *end = NULL;
+            double ms = strtod(optarg, &end);
+            if (!end || *end || !(ms >= 0 && ms <= 3.6e6))
+                return usage_error(err, "--min-time-ms: invalid value '%s' (0 to 3600000)",
+                                   optarg);
+            opt->min_time_ms = ms;
+            break;
+        }
+        case OPT_MIN_REPS:
+            if (!parse_positive(optarg, strlen(optarg), 1000000000, &v))
+                return usage_error(err, "--min-reps: invalid value '%s' (1 to 1000000000)", optarg);
+            opt->min_reps = (int)v;
+            break;
+        case OPT_COLD_CACHE:
+            opt->cold_cache = true;
+            break;
+        case OPT_VALIDATE:
+            opt->validate = true;
             break;
         case OPT_BATCH:
             if (parse_batches(optarg, opt, err) != DLB_PARSE_OK) return DLB_PARSE_BAD;
@@ -221,7 +273,10 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         }
     }
-    if (!opt->dry_run) return usage_error(err, "no mode given (use --dry-run)");
+    if (opt->mode == DLB_MODE_TIME_MODEL) {
+        if (optind < argc) return usage_error(err, "--time-model takes no PATH arguments");
+        return DLB_PARSE_OK;
+    }
     if (optind >= argc) return usage_error(err, "no PATH given");
     opt->paths = argv + optind;
     opt->n_paths = argc - optind;
@@ -229,11 +284,14 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
 }
 
 void dlb_cli_usage(FILE *out) {
-    fputs("usage: dlbricks-mpi --dry-run [OPTION...] PATH...\n"
+    fputs("usage: dlbricks-mpi [OPTION...] PATH...\n"
+          "       dlbricks-mpi --dry-run [OPTION...] PATH...\n"
+          "       dlbricks-mpi --time-model FILE [OPTION...]\n"
           "\n"
           "Split ONNX models into bricks (unique runnable pieces of layers lowered to\n"
-          "oneDNN ops), deduplicated across all models.  PATH is a model file or a\n"
-          "directory searched recursively for *.onnx files.\n"
+          "oneDNN ops), deduplicated across all models, time every unique brick once\n"
+          "with oneDNN and compose per-model latency estimates.  PATH is a model file\n"
+          "or a directory searched recursively for *.onnx files.\n"
           "\n"
           "options:\n",
           out);

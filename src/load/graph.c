@@ -134,6 +134,16 @@ void dlb_graph_free(dlb_graph *g) {
     free(g);
 }
 
+int64_t dlb_graph_apply_batch(dlb_graph *g, int64_t batch) {
+    if (batch <= 0)
+        for (int i = 0; i < g->n_inputs && batch <= 0; i++) {
+            const dlb_shape *s = &g->tensors[g->inputs[i]].shape;
+            if (s->rank >= 1 && s->dims[0] < 0) batch = 1;
+        }
+    if (batch <= 0) return 0;
+    return dlb_graph_set_batch(g, batch) == DLB_OK ? batch : 0;
+}
+
 /* ---- attributes ----------------------------------------------------------------------------- */
 
 const dlb_attr *dlb_node_attr(const dlb_node *n, const char *name) {

@@ -102,8 +102,13 @@ check
 
 # ---- usage errors: exit 2, "error: ..." + hint on stderr, nothing on stdout ----------------
 usage_cases=(
-    ""                                   # no mode
-    "$TINY"                              # no mode
+    ""                                   # no PATH
+    "--dry-run --time-model $TINY/tiny_resnet.onnx"   # two modes
+    "--time-model"                       # missing FILE
+    "--time-model $TINY/tiny_resnet.onnx $TINY"       # PATH with --time-model
+    "--threads 0 $TINY"
+    "--min-time-ms -1 $TINY"
+    "--min-reps 0 $TINY"
     "--dry-run"                          # no PATH
     "--dry-run --bogus $TINY"            # unknown option
     "--dry-run -x $TINY"                 # unknown short option

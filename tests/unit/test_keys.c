@@ -112,7 +112,8 @@ static dlb_registry *registry_of(const char *const *files, int n, int G, bool fu
         dlb_graph *g = NULL;
         dlb_lowered *l = NULL;
         dlb_lower_options o = {.fuse = fuse};
-        if (dlb_graph_load(path, &d, &g) != DLB_OK || dlb_graph_infer_shapes(g, &d) != DLB_OK ||
+        if (dlb_graph_load(path, &d, &g) != DLB_OK || (dlb_graph_apply_batch(g, 0), false) ||
+            dlb_graph_infer_shapes(g, &d) != DLB_OK ||
             dlb_lower(g, &o, &d, &l) != DLB_OK || dlb_registry_add(r, l, 1) != DLB_OK) {
             fprintf(stderr, "pipeline failed for %s:\n%s", path, buf.text);
             test_failures++;

@@ -1,0 +1,64 @@
+/* exec.h — the one executor: compile any network of lowered ops (a brick or a whole model) into
+ * oneDNN primitives and run it. */
+#ifndef DLBRICKS_EXEC_H
+#define DLBRICKS_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlbricks/brick.h"
+#include "dlbricks/diag.h"
+#include "dlbricks/layer.h"
+
+/* A runnable network: ops in topological order and their wiring.  A source (or sum/binary
+ * post-op operand: slot n_src + k) of op j with no edge is an external input of the network,
+ * created in the format the op wants and filled once with random data (outside any timing). */
+typedef struct dlb_netdesc {
+    int n_ops;
+    const dlb_op_spec *ops;
+    int n_edges;
+    const dlb_brick_edge *edges;
+    const char *name; /* for messages */
+} dlb_netdesc;
+
+/** \brief The network of one brick. */
+void dlb_netdesc_of_brick(const dlb_brick *b, dlb_netdesc *d);
+
+/** \brief The network of a whole lowered model: every covered layer, wired through view ops
+ *  such as Reshape/Flatten.  Uncovered layers are left out; what they would produce becomes an
+ *  external (random) input.  Memory is owned by \p l's arena. */
+dlb_status dlb_netdesc_of_model(const dlb_lowered *l, dlb_diag *diag, dlb_netdesc *d);
+
+typedef struct dlb_exec_options {
+    uint64_t seed; /* random data seed (default 42 when 0) */
+} dlb_exec_options;
+
+typedef struct dlb_net dlb_net;
+
+/** \brief Create every primitive, allocate and fill every buffer.  Errors (an op oneDNN cannot
+ *  create, out of memory) are reported through \p diag naming the op.
+ *  \return DLB_OK, DLB_EUNSUPPORTED, DLB_EDNNL, DLB_ENOMEM */
+dlb_status dlb_net_create(const dlb_netdesc *d, const dlb_exec_options *o, dlb_diag *diag,
+                          dlb_net **out);
+/** \brief Execute the network once and wait for completion. */
+dlb_status dlb_net_run(dlb_net *n);
+void dlb_net_free(dlb_net *n);
+
+int dlb_net_n_ops(const dlb_net *n);
+/** \brief Implementation oneDNN chose for op i ("jit:avx2", "ref:any", ...; several joined with
+ *  '+' when an op needs more than one primitive). */
+const char *dlb_net_impl(const dlb_net *n, int op);
+/** \brief Bytes of all buffers (activations, weights, scratchpads). */
+size_t dlb_net_memory_bytes(const dlb_net *n);
+/** \brief Number of reorders inserted between ops (format changes inside the network). */
+int dlb_net_n_reorders(const dlb_net *n);
+
+/* Data access for tests and validation (outside any timing; plain row-major f32 layouts of the
+ * spec's shapes).  Slot numbering as in dlb_netdesc. */
+dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);
+dlb_status dlb_net_set_weight(dlb_net *n, int op, int w, const float *data, size_t count);
+dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t count);
+/** \brief Cold-cache support: evict the network's buffers from the CPU caches. */
+void dlb_net_flush_caches(dlb_net *n);
+
+#endif

@@ -1,0 +1,166 @@
+/* bricks.c — the main job in one process: time every unique brick once, compose the models. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dlbricks/exec.h"
+#include "dlbricks/timing.h"
+
+typedef struct brick_result {
+    dlb_status status;
+    dlb_stats stats;
+    char impl[96];
+} brick_result;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static dlb_status run_net(void *ctx) {
+    return dlb_net_run(ctx);
+}
+
+static void flush_net(void *ctx) {
+    dlb_net_flush_caches(ctx);
+}
+
+/* Time one brick; failures are reported with the brick id and op, and the run goes on. */
+static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_result *r,
+                       double *timing_s) {
+    char where[64];
+    snprintf(where, sizeof where, "brick %016" PRIx64 " (%s)", b->id, dlb_lop_name(b->ops[0].op));
+    dlb_diag d = {.file = where};
+    dlb_netdesc nd;
+    dlb_net *net = NULL;
+    dlb_timing_result res = {0};
+    memset(r, 0, sizeof *r);
+    dlb_netdesc_of_brick(b, &nd);
+    nd.name = NULL; /* messages name the brick through the diag file field */
+    r->status = dlb_net_create(&nd, NULL, &d, &net);
+    if (r->status == DLB_OK) {
+        double t0 = now_s();
+        r->status = dlb_time_runs(run_net, ts->cold_cache ? flush_net : NULL, net, ts, &res);
+        *timing_s += now_s() - t0;
+        if (r->status != DLB_OK) dlb_error(&d, NULL, "run failed: %s", dlb_strerror(r->status));
+        r->stats = res.stats;
+        snprintf(r->impl, sizeof r->impl, "%s", dlb_net_impl(net, 0));
+    } else if (d.n_errors == 0) {
+        dlb_error(&d, NULL, "cannot build: %s", dlb_strerror(r->status));
+    }
+    dlb_timing_result_free(&res);
+    dlb_net_free(net);
+}
+
+static void progress(int done, int total, double start, bool final) {
+    static double last;
+    double t = now_s();
+    if (!final && t - last < (isatty(STDERR_FILENO) ? 0.5 : 10.0)) return;
+    last = t;
+    double el = t - start, eta = done > 0 ? el / done * (total - done) : 0;
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\rprogress: bricks %d/%d  elapsed %.0f s  ETA %.0f s   %s", done, total,
+                el, eta, final ? "\n" : "");
+    else
+        fprintf(stderr, "progress: bricks %d/%d elapsed_s=%.0f eta_s=%.0f\n", done, total, el, eta);
+}
+
+/* Estimate of one model: sum over brick occurrences of the brick's median. */
+static double estimate_ms(const dlb_model_entry *m, const brick_result *br, bool *complete) {
+    double sum = 0;
+    *complete = m->n_covered == m->n_layers;
+    for (int j = 0; j < m->n_layers; j++) {
+        const dlb_model_layer *L = &m->layers[j];
+        if (L->brick < 0 || !L->piece_start) continue;
+        if (br[L->brick].status != DLB_OK) {
+            *complete = false;
+            continue;
+        }
+        sum += br[L->brick].stats.median;
+    }
+    return sum;
+}
+
+static void report_models(const dlb_registry *reg, const brick_result *br,
+                          const dlb_cli_options *opt, FILE *out, double *model_timing_s) {
+    int n = dlb_registry_n_models(reg), validated = 0, w5 = 0, w10 = 0;
+    double log_ratio = 0;
+    fprintf(out, "%-28s %6s %8s %12s %12s %8s %8s\n", "model", "batch", "bricks", "estimate_ms",
+            "measured_ms", "error%", "coverage");
+    for (int i = 0; i < n; i++) {
+        const dlb_model_entry *m = dlb_registry_model(reg, i);
+        bool complete;
+        double est = estimate_ms(m, br, &complete);
+        double cov = m->flops > 0 ? (double)m->flops_covered / (double)m->flops : 0;
+        char meas[32] = "-", err[32] = "-";
+        if (opt->validate) {
+            dlb_timing_result res;
+            double c;
+            double t0 = now_s();
+            if (dlb_cli_measure_model(m->path, m->batch, opt, &res, &c) == DLB_OK) {
+                double e = (est - res.stats.median) / res.stats.median * 100;
+                snprintf(meas, sizeof meas, "%.4f", res.stats.median);
+                snprintf(err, sizeof err, "%+.1f", e);
+                if (complete) {
+                    validated++;
+                    w5 += fabs(e) <= 5;
+                    w10 += fabs(e) <= 10;
+                    log_ratio += log(est / res.stats.median);
+                }
+            }
+            *model_timing_s += now_s() - t0;
+            dlb_timing_result_free(&res);
+        }
+        fprintf(out, "%-28s %6" PRId64 " %8d %12.4f %12s %8s %7.1f%%%s\n", m->name, m->batch,
+                m->bricks_used, est, meas, err, 100 * cov, complete ? "" : " (partial)");
+    }
+    if (opt->validate && validated > 0)
+        fprintf(out, "accuracy: models=%d within5=%.3f within10=%.3f geomean=%.4f\n", validated,
+                (double)w5 / validated, (double)w10 / validated, exp(log_ratio / validated));
+}
+
+dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
+    double start = now_s();
+    dlb_thread_info ti;
+    dlb_status st = dlb_threads_setup(opt->threads, &ti);
+    if (st != DLB_OK) return st;
+    dlb_registry *reg;
+    st = dlb_cli_build_registry(opt, &reg, info);
+    if (st != DLB_OK) return st;
+    int nb = dlb_registry_n_bricks(reg), failed = 0;
+    brick_result *br = calloc((size_t)nb + 1, sizeof *br);
+    if (!br) {
+        dlb_registry_free(reg);
+        return DLB_ENOMEM;
+    }
+    dlb_timing_settings ts;
+    dlb_cli_timing_settings(opt, &ts);
+    fprintf(stderr, "note: %d unique bricks, threads %d, binding %s\n", nb, ti.threads, ti.binding);
+    double brick_timing_s = 0, model_timing_s = 0, t_bricks = now_s();
+    for (int i = 0; i < nb; i++) {
+        time_brick(dlb_registry_brick(reg, i), &ts, &br[i], &brick_timing_s);
+        failed += br[i].status != DLB_OK;
+        progress(i + 1, nb, t_bricks, i + 1 == nb);
+    }
+    double bricks_wall = now_s() - t_bricks;
+    report_models(reg, br, opt, out, &model_timing_s);
+    double wall = now_s() - start;
+    fprintf(out,
+            "bricks: unique=%d timed=%d failed=%d threads=%d wall_s=%.1f timing_s=%.1f "
+            "overhead=%.1f%%\n",
+            nb, nb - failed, failed, ti.threads, bricks_wall, brick_timing_s,
+            bricks_wall > 0 ? 100 * (bricks_wall - brick_timing_s) / bricks_wall : 0);
+    if (opt->validate)
+        fprintf(out, "speedup: wall=%.3f\n", brick_timing_s > 0 ? model_timing_s / brick_timing_s : 0);
+    (void)wall;
+    info->n_skipped += failed > 0;
+    free(br);
+    dlb_registry_free(reg);
+    return DLB_OK;
+}

@@ -1,0 +1,508 @@
+/* net.c — executor core: buffers, reorders between formats, steps, running and data access. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+
+const char *dlb__dnnl_status_str(int status) {
+    switch (status) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    default: return "unknown oneDNN status";
+    }
+}
+
+/* ---- random data ------------------------------------------------------------------------------*/
+
+static uint64_t next_rng(uint64_t *s) { /* xorshift64* */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static void fill_random(dlb_net *n, dlb__buf *b) {
+    float *p = b->data;
+    size_t count = b->size / sizeof(float);
+    for (size_t i = 0; i < count; i++)
+        p[i] = (float)((double)(next_rng(&n->rng) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* ---- descriptors ------------------------------------------------------------------------------*/
+
+static dnnl_data_type_t dnnl_dt(dlb_dtype dt) {
+    switch (dt) {
+    case DLB_DT_F32: return dnnl_f32;
+    case DLB_DT_BF16: return dnnl_bf16;
+    case DLB_DT_F16: return dnnl_f16;
+    case DLB_DT_S8: return dnnl_s8;
+    case DLB_DT_U8: return dnnl_u8;
+    case DLB_DT_S32: return dnnl_s32;
+    default: return dnnl_data_type_undef;
+    }
+}
+
+dlb_status dlb__plain_md(dnnl_memory_desc_t *md, const dlb_operand *o) {
+    dnnl_dims_t dims, strides;
+    int r = o->shape.rank;
+    dnnl_data_type_t dt = dnnl_dt(o->dtype);
+    /* Integer tensors (gather indices, ...) are stored as s32: the executor never needs more. */
+    if (dt == dnnl_data_type_undef && dlb_dtype_is_integer(o->dtype)) dt = dnnl_s32;
+    if (dt == dnnl_data_type_undef) return DLB_EUNSUPPORTED;
+    if (r == 0) { /* scalars are 1-element 1-D tensors */
+        dims[0] = 1;
+        strides[0] = 1;
+        r = 1;
+    } else {
+        int64_t s = 1;
+        for (int i = r - 1; i >= 0; i--) {
+            dims[i] = o->shape.dims[i];
+            strides[i] = s;
+            s *= o->shape.dims[i] > 0 ? o->shape.dims[i] : 1;
+        }
+    }
+    return dnnl_memory_desc_init_by_strides(md, r, dims, dt, strides) == dnnl_success
+               ? DLB_OK
+               : DLB_EUNSUPPORTED;
+}
+
+int dlb__n_slots(const dlb_op_spec *s) {
+    return s->n_src + s->n_post;
+}
+
+const dlb_operand *dlb__slot_operand(const dlb_op_spec *s, int slot) {
+    return slot < s->n_src ? &s->src[slot] : &s->post[slot - s->n_src].operand;
+}
+
+static const dlb_brick_edge *find_edge(const dlb_netdesc *d, int op, int slot) {
+    for (int i = 0; i < d->n_edges; i++)
+        if (d->edges[i].to_op == op && d->edges[i].to_src == slot && d->edges[i].from_op >= 0)
+            return &d->edges[i];
+    return NULL;
+}
+
+static bool same_dims(const dnnl_memory_desc_t *md, const dlb_operand *o) {
+    int r = o->shape.rank ? o->shape.rank : 1;
+    if (md->ndims != r) return false;
+    for (int i = 0; i < r; i++)
+        if (md->dims[i] != (o->shape.rank ? o->shape.dims[i] : 1)) return false;
+    return true;
+}
+
+/* ---- buffers ----------------------------------------------------------------------------------*/
+
+dlb_status dlb__new_buf(dlb_net *n, const dnnl_memory_desc_t *md, dlb__buf_kind kind, int *out) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc ? n->desc->name : NULL;
+    if (n->n_bufs == n->cap_bufs) {
+        int cap = n->cap_bufs ? 2 * n->cap_bufs : 64;
+        dlb__buf *b = realloc(n->bufs, sizeof *b * (size_t)cap);
+        DLB_CHECK_ALLOC(b);
+        n->bufs = b;
+        n->cap_bufs = cap;
+    }
+    dlb__buf *b = &n->bufs[n->n_bufs];
+    memset(b, 0, sizeof *b);
+    b->md = *md;
+    b->user_md = *md;
+    b->kind = kind;
+    b->alias_of = -1;
+    b->size = dnnl_memory_desc_get_size(md);
+    if (kind != DLB__BUF_ALIAS) {
+        size_t sz = (b->size + 63) & ~(size_t)63;
+        b->data = aligned_alloc(64, sz ? sz : 64);
+        DLB_CHECK_ALLOC(b->data);
+        memset(b->data, 0, sz ? sz : 64);
+    }
+    DLB_DNNL_CHECK(dnnl_memory_create(&b->mem, md, n->eng, b->data ? b->data : DNNL_MEMORY_NONE));
+    if (kind == DLB__BUF_EXTERNAL || kind == DLB__BUF_WEIGHT) fill_random(n, b);
+    *out = n->n_bufs++;
+cleanup:
+    if (st != DLB_OK && n->n_bufs < n->cap_bufs) free(n->bufs[n->n_bufs].data);
+    return st;
+}
+
+static dlb_status add_reorder(dlb_net *n, int src, const dnnl_memory_desc_t *want, int *out) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc ? n->desc->name : NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    DLB_TRY(dlb__new_buf(n, want, DLB__BUF_ACT, out));
+    DLB_DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &n->bufs[src].md, n->eng, want,
+                                                      n->eng, NULL));
+    int kinds[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, bufs[2] = {src, *out};
+    DLB_TRY(dlb__add_step(n, -1, pd, 2, kinds, bufs));
+    n->n_reorders++;
+cleanup:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+/* A buffer of the same data in descriptor `want`: itself, a cached reorder, or a new one. */
+static dlb_status as_md(dlb_net *n, int src, const dnnl_memory_desc_t *want, int *out) {
+    if (dnnl_memory_desc_equal(&n->bufs[src].md, want)) {
+        *out = src;
+        return DLB_OK;
+    }
+    /* Reuse a reorder of the same buffer into the same descriptor. */
+    for (int i = 0; i < n->n_steps; i++) {
+        const dlb__step *s = &n->steps[i];
+        if (s->op == -1 && s->arg_buf[0] == src && dnnl_memory_desc_equal(&n->bufs[s->arg_buf[1]].md, want)) {
+            *out = s->arg_buf[1];
+            return DLB_OK;
+        }
+    }
+    return add_reorder(n, src, want, out);
+}
+
+dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md) {
+    const dlb_op_spec *s = &n->desc->ops[op];
+    const dlb_operand *o = dlb__slot_operand(s, slot);
+    const dlb_brick_edge *e = find_edge(n->desc, op, slot);
+    if (e) {
+        int b = n->dst_buf[e->from_op][e->from_out];
+        if (b >= 0 && same_dims(&n->bufs[b].md, o)) {
+            *md = n->bufs[b].md;
+            return DLB_OK;
+        }
+    }
+    return dlb__plain_md(md, o);
+}
+
+dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t *want, int *out) {
+    dlb_status st = DLB_OK;
+    const dlb_op_spec *s = &n->desc->ops[op];
+    const dlb_operand *o = dlb__slot_operand(s, slot);
+    const dlb_brick_edge *e = find_edge(n->desc, op, slot);
+    if (!e) { /* external input: created directly in the wanted format, filled once */
+        DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
+        DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
+        n->slot_buf[op][slot] = *out;
+        return DLB_OK;
+    }
+    int b = n->dst_buf[e->from_op][e->from_out];
+    if (same_dims(&n->bufs[b].md, o) && want->ndims == n->bufs[b].md.ndims) return as_md(n, b, want, out);
+    /* A view (Reshape/Flatten/...): bring the producer to plain layout, alias, then reorder. */
+    dnnl_memory_desc_t plain_src, plain_view;
+    const dlb_operand *prod = &n->desc->ops[e->from_op].dst[e->from_out];
+    DLB_TRY(dlb__plain_md(&plain_src, prod));
+    DLB_TRY(dlb__plain_md(&plain_view, o));
+    if (dnnl_memory_desc_get_size(&plain_src) != dnnl_memory_desc_get_size(&plain_view)) {
+        dlb_error(n->diag, n->desc->name, "op %d input %d: view changes the element count", op,
+                  slot);
+        return DLB_EINVAL;
+    }
+    int plain;
+    DLB_TRY(as_md(n, b, &plain_src, &plain));
+    /* A dense row-major `want` of the same size (e.g. rank padded with leading 1s for
+     * broadcasting) aliases the plain data directly. */
+    bool want_plain = dnnl_memory_desc_get_size(want) == dnnl_memory_desc_get_size(&plain_view);
+    if (want_plain) {
+        dlb_operand w = {.dtype = o->dtype, .shape = {.rank = want->ndims}};
+        for (int i = 0; i < want->ndims; i++) w.shape.dims[i] = want->dims[i];
+        dnnl_memory_desc_t wp;
+        want_plain = dlb__plain_md(&wp, &w) == DLB_OK && dnnl_memory_desc_equal(&wp, want);
+    }
+    int alias;
+    DLB_TRY(dlb__new_buf(n, want_plain ? want : &plain_view, DLB__BUF_ALIAS, &alias));
+    n->bufs[alias].alias_of = plain;
+    if (want_plain)
+        *out = alias;
+    else
+        DLB_TRY(as_md(n, alias, want, out));
+cleanup:
+    return st;
+}
+
+dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *md,
+                           const dnnl_memory_desc_t *user_md, int *out) {
+    dlb_status st = dlb__new_buf(n, md, DLB__BUF_WEIGHT, out);
+    if (st != DLB_OK) return st;
+    if (user_md)
+        n->bufs[*out].user_md = *user_md;
+    else if (w < n->desc->ops[op].n_wei)
+        dlb__plain_md(&n->bufs[*out].user_md, &n->desc->ops[op].wei[w]);
+    if (w < n->desc->ops[op].n_wei) n->wei_buf[op][w] = *out;
+    return DLB_OK;
+}
+
+void dlb__set_dst(dlb_net *n, int op, int k, int buf) {
+    n->dst_buf[op][k] = buf;
+    dlb__plain_md(&n->bufs[buf].user_md, &n->desc->ops[op].dst[k]);
+}
+
+/* ---- steps ------------------------------------------------------------------------------------*/
+
+static dlb_status push_step(dlb_net *n, dlb__step **out) {
+    if (n->n_steps == n->cap_steps) {
+        int cap = n->cap_steps ? 2 * n->cap_steps : 64;
+        dlb__step *s = realloc(n->steps, sizeof *s * (size_t)cap);
+        if (!s) return DLB_ENOMEM;
+        n->steps = s;
+        n->cap_steps = cap;
+    }
+    *out = &n->steps[n->n_steps++];
+    memset(*out, 0, sizeof **out);
+    return DLB_OK;
+}
+
+static void append_impl(dlb_net *n, int op, const char *impl) {
+    if (op < 0) return;
+    char *old = n->impl[op];
+    size_t len = (old ? strlen(old) + 1 : 0) + strlen(impl) + 1;
+    char *s = malloc(len);
+    if (!s) return;
+    snprintf(s, len, "%s%s%s", old ? old : "", old ? "+" : "", impl);
+    free(old);
+    n->impl[op] = s;
+}
+
+dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args,
+                         const int *kinds, const int *bufs) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc ? n->desc->name : NULL;
+    dlb__step *s;
+    DLB_TRY(push_step(n, &s));
+    s->op = op;
+    s->n_args = n_args;
+    memcpy(s->arg_kind, kinds, sizeof(int) * (size_t)n_args);
+    memcpy(s->arg_buf, bufs, sizeof(int) * (size_t)n_args);
+    DLB_DNNL_CHECK(dnnl_primitive_create(&s->prim, pd));
+    const char *impl = NULL;
+    DLB_DNNL_CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+    append_impl(n, op, impl ? impl : "?");
+cleanup:
+    if (st != DLB_OK) n->n_steps--;
+    return st;
+}
+
+dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args,
+                                const int *kinds, const int *bufs, const double *params) {
+    dlb__step *s;
+    dlb_status st = push_step(n, &s);
+    if (st != DLB_OK) return st;
+    s->op = op;
+    s->custom = fn;
+    s->n_args = n_args;
+    memcpy(s->arg_kind, kinds, sizeof(int) * (size_t)n_args);
+    memcpy(s->arg_buf, bufs, sizeof(int) * (size_t)n_args);
+    if (params) memcpy(s->params, params, sizeof s->params);
+    append_impl(n, op, "dlb:ref");
+    return DLB_OK;
+}
+
+/* ---- create / run / free ----------------------------------------------------------------------*/
+
+static dlb_status compile_op(dlb_net *n, int op) {
+    switch (n->desc->ops[op].op) {
+    case DLB_LOP_CONV:
+    case DLB_LOP_DECONV:
+        return dlb__compile_conv(n, op);
+    case DLB_LOP_MATMUL:
+    case DLB_LOP_INNER_PRODUCT:
+        return dlb__compile_matmul(n, op);
+    case DLB_LOP_CONCAT:
+    case DLB_LOP_TRANSPOSE:
+    case DLB_LOP_PAD:
+    case DLB_LOP_SLICE:
+    case DLB_LOP_SPLIT:
+    case DLB_LOP_GATHER:
+    case DLB_LOP_EXPAND:
+        return dlb__compile_data(n, op);
+    case DLB_LOP_UNCOVERED:
+        dlb_error(n->diag, n->desc->name, "op %d is not covered", op);
+        return DLB_EUNSUPPORTED;
+    default:
+        return dlb__compile_simple(n, op);
+    }
+}
+
+static dlb_status alloc_tables(dlb_net *n, const dlb_netdesc *d) {
+    n->n_ops = d->n_ops;
+    n->impl = calloc((size_t)d->n_ops + 1, sizeof(char *));
+    n->dst_buf = calloc((size_t)d->n_ops + 1, sizeof(int *));
+    n->slot_buf = calloc((size_t)d->n_ops + 1, sizeof(int *));
+    n->wei_buf = calloc((size_t)d->n_ops + 1, sizeof(int *));
+    if (!n->impl || !n->dst_buf || !n->slot_buf || !n->wei_buf) return DLB_ENOMEM;
+    for (int j = 0; j < d->n_ops; j++) {
+        const dlb_op_spec *s = &d->ops[j];
+        n->dst_buf[j] = malloc(sizeof(int) * (size_t)(s->n_dst + 1));
+        n->slot_buf[j] = malloc(sizeof(int) * (size_t)(dlb__n_slots(s) + 1));
+        n->wei_buf[j] = malloc(sizeof(int) * (size_t)(s->n_wei + 1));
+        if (!n->dst_buf[j] || !n->slot_buf[j] || !n->wei_buf[j]) return DLB_ENOMEM;
+        for (int k = 0; k <= s->n_dst; k++) n->dst_buf[j][k] = -1;
+        for (int k = 0; k <= dlb__n_slots(s); k++) n->slot_buf[j][k] = -1;
+        for (int k = 0; k <= s->n_wei; k++) n->wei_buf[j][k] = -1;
+    }
+    return DLB_OK;
+}
+
+/* Resolve every step's arguments to memory handles (aliases share their target's memory). */
+static dlb_status resolve_args(dlb_net *n) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc->name;
+    for (int i = 0; i < n->n_bufs; i++) {
+        dlb__buf *b = &n->bufs[i];
+        if (b->kind != DLB__BUF_ALIAS) continue;
+        int t = b->alias_of;
+        while (n->bufs[t].kind == DLB__BUF_ALIAS) t = n->bufs[t].alias_of;
+        b->data = n->bufs[t].data;
+        DLB_DNNL_CHECK(dnnl_memory_set_data_handle(b->mem, b->data));
+    }
+    for (int i = 0; i < n->n_steps; i++) {
+        dlb__step *s = &n->steps[i];
+        for (int a = 0; a < s->n_args; a++)
+            s->args[a] = (dnnl_exec_arg_t){s->arg_kind[a], n->bufs[s->arg_buf[a]].mem};
+    }
+cleanup:
+    return st;
+}
+
+dlb_status dlb_net_create(const dlb_netdesc *d, const dlb_exec_options *o, dlb_diag *diag,
+                          dlb_net **out) {
+    dlb_status st = DLB_OK;
+    const char *where = d->name;
+    *out = NULL;
+    dlb_net *n = calloc(1, sizeof *n);
+    DLB_CHECK_ALLOC(n);
+    n->desc = d;
+    n->diag = diag;
+    n->rng = o && o->seed ? o->seed : 42;
+    DLB_DNNL_CHECK(dnnl_engine_create(&n->eng, dnnl_cpu, 0));
+    DLB_DNNL_CHECK(dnnl_stream_create(&n->strm, n->eng, dnnl_stream_default_flags));
+    DLB_TRY(alloc_tables(n, d));
+    for (int j = 0; j < d->n_ops; j++) DLB_TRY(compile_op(n, j));
+    DLB_TRY(resolve_args(n));
+    n->desc = NULL;
+    *out = n;
+    return DLB_OK;
+cleanup:
+    if (n) n->desc = NULL;
+    dlb_net_free(n);
+    return st;
+}
+
+dlb_status dlb_net_run(dlb_net *n) {
+    for (int i = 0; i < n->n_steps; i++) {
+        dlb__step *s = &n->steps[i];
+        if (s->custom) {
+            s->custom(s, n);
+            continue;
+        }
+        if (dnnl_primitive_execute(s->prim, n->strm, s->n_args, s->args) != dnnl_success)
+            return DLB_EDNNL;
+    }
+    return dnnl_stream_wait(n->strm) == dnnl_success ? DLB_OK : DLB_EDNNL;
+}
+
+void dlb_net_free(dlb_net *n) {
+    if (!n) return;
+    for (int i = 0; i < n->n_steps; i++)
+        if (n->steps[i].prim) dnnl_primitive_destroy(n->steps[i].prim);
+    for (int i = 0; i < n->n_bufs; i++) {
+        if (n->bufs[i].mem) dnnl_memory_destroy(n->bufs[i].mem);
+        if (n->bufs[i].kind != DLB__BUF_ALIAS) free(n->bufs[i].data);
+    }
+    for (int j = 0; j < n->n_ops; j++) {
+        if (n->impl) free(n->impl[j]);
+        if (n->dst_buf) free(n->dst_buf[j]);
+        if (n->slot_buf) free(n->slot_buf[j]);
+        if (n->wei_buf) free(n->wei_buf[j]);
+    }
+    free(n->impl);
+    free(n->dst_buf);
+    free(n->slot_buf);
+    free(n->wei_buf);
+    free(n->bufs);
+    free(n->steps);
+    free(n->flush);
+    if (n->strm) dnnl_stream_destroy(n->strm);
+    if (n->eng) dnnl_engine_destroy(n->eng);
+    free(n);
+}
+
+int dlb_net_n_ops(const dlb_net *n) {
+    return n->n_ops;
+}
+
+const char *dlb_net_impl(const dlb_net *n, int op) {
+    return op >= 0 && op < n->n_ops && n->impl[op] ? n->impl[op] : "";
+}
+
+size_t dlb_net_memory_bytes(const dlb_net *n) {
+    size_t s = 0;
+    for (int i = 0; i < n->n_bufs; i++)
+        if (n->bufs[i].kind != DLB__BUF_ALIAS) s += n->bufs[i].size;
+    return s;
+}
+
+int dlb_net_n_reorders(const dlb_net *n) {
+    return n->n_reorders;
+}
+
+/* ---- data access (outside timing) --------------------------------------------------------------*/
+
+static dlb_status copy_between(dlb_net *n, const dnnl_memory_desc_t *from_md, void *from,
+                               const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    dnnl_memory_t a = NULL, b = NULL;
+    dlb_status st = DLB_EDNNL;
+    if (dnnl_reorder_primitive_desc_create(&pd, from_md, n->eng, to_md, n->eng, NULL) ||
+        dnnl_primitive_create(&p, pd) || dnnl_memory_create(&a, from_md, n->eng, from) ||
+        dnnl_memory_create(&b, to_md, n->eng, to))
+        goto cleanup;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+    if (dnnl_primitive_execute(p, n->strm, 2, args) == dnnl_success &&
+        dnnl_stream_wait(n->strm) == dnnl_success)
+        st = DLB_OK;
+cleanup:
+    if (a) dnnl_memory_destroy(a);
+    if (b) dnnl_memory_destroy(b);
+    if (p) dnnl_primitive_destroy(p);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+static dlb_status put(dlb_net *n, int buf, const float *data, size_t count) {
+    if (buf < 0) return DLB_ENOTFOUND;
+    dlb__buf *b = &n->bufs[buf];
+    if (dnnl_memory_desc_get_size(&b->user_md) != count * sizeof(float)) return DLB_EINVAL;
+    return copy_between(n, &b->user_md, (void *)data, &b->md, b->data);
+}
+
+dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count) {
+    if (op < 0 || op >= n->n_ops) return DLB_EINVAL;
+    return put(n, n->slot_buf[op][slot], data, count);
+}
+
+dlb_status dlb_net_set_weight(dlb_net *n, int op, int w, const float *data, size_t count) {
+    if (op < 0 || op >= n->n_ops) return DLB_EINVAL;
+    return put(n, n->wei_buf[op][w], data, count);
+}
+
+dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t count) {
+    if (op < 0 || op >= n->n_ops || n->dst_buf[op][k] < 0) return DLB_EINVAL;
+    dlb__buf *b = &n->bufs[n->dst_buf[op][k]];
+    if (dnnl_memory_desc_get_size(&b->user_md) != count * sizeof(float)) return DLB_EINVAL;
+    return copy_between(n, &b->md, b->data, &b->user_md, data);
+}
+
+void dlb_net_flush_caches(dlb_net *n) {
+    /* Write a buffer larger than the last-level cache so the network's data is evicted. */
+    if (!n->flush) {
+        n->flush_size = 64u << 20;
+        n->flush = malloc(n->flush_size);
+        if (!n->flush) return;
+    }
+    for (size_t i = 0; i < n->flush_size; i += 64) n->flush[i] = (unsigned char)i;
+}

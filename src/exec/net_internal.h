@@ -1,0 +1,104 @@
+/* net_internal.h — the executor's network builder: buffers, steps and per-op compilers. */
+#ifndef DLB_NET_INTERNAL_H
+#define DLB_NET_INTERNAL_H
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdbool.h>
+
+#include "check.h"
+#include "dlbricks/exec.h"
+
+#define DLB__MAX_ARGS 24
+
+typedef enum dlb__buf_kind {
+    DLB__BUF_ACT,      /* produced by a step inside the network */
+    DLB__BUF_EXTERNAL, /* network input: filled once */
+    DLB__BUF_WEIGHT,   /* weights: filled once */
+    DLB__BUF_ALIAS,    /* same memory as another buffer, other descriptor (a view) */
+} dlb__buf_kind;
+
+typedef struct dlb__buf {
+    dnnl_memory_desc_t md;      /* physical descriptor */
+    dnnl_memory_desc_t user_md; /* plain layout for set_input/set_weight/get_output */
+    dnnl_memory_t mem;
+    void *data;
+    size_t size;
+    dlb__buf_kind kind;
+    int alias_of; /* DLB__BUF_ALIAS: the buffer whose memory it shares */
+} dlb__buf;
+
+struct dlb__step;
+typedef void (*dlb__custom_fn)(struct dlb__step *s, dlb_net *n);
+
+typedef struct dlb__step {
+    dnnl_primitive_t prim; /* NULL for a custom step */
+    dlb__custom_fn custom;
+    int op; /* op index; -1 for an inserted reorder */
+    int n_args;
+    int arg_kind[DLB__MAX_ARGS];
+    int arg_buf[DLB__MAX_ARGS];
+    dnnl_exec_arg_t args[DLB__MAX_ARGS]; /* resolved once before the first run */
+    double params[4];                    /* custom steps */
+} dlb__step;
+
+struct dlb_net {
+    dnnl_engine_t eng;
+    dnnl_stream_t strm;
+    dlb__buf *bufs;
+    int n_bufs, cap_bufs;
+    dlb__step *steps;
+    int n_steps, cap_steps;
+    int n_ops;
+    char **impl;     /* per op */
+    int **dst_buf;   /* per op, per dst */
+    int **slot_buf;  /* per op, per slot (sources then post-op operands): buffer, or -1 */
+    int **wei_buf;   /* per op, per weight */
+    int n_reorders;
+    const dlb_netdesc *desc; /* valid during dlb_net_create only */
+    dlb_diag *diag;
+    uint64_t rng;
+    unsigned char *flush;
+    size_t flush_size;
+};
+
+/* ---- builder API used by the op compilers (net.c) ---- */
+
+/* Plain (row-major) descriptor of an operand. */
+dlb_status dlb__plain_md(dnnl_memory_desc_t *md, const dlb_operand *o);
+/* Number of slots (sources + post-op operands) of op j. */
+int dlb__n_slots(const dlb_op_spec *s);
+/* The operand that fills slot `slot` of an op. */
+const dlb_operand *dlb__slot_operand(const dlb_op_spec *s, int slot);
+/* Descriptor the data of slot `slot` currently has: the producer's dst descriptor, or plain. */
+dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md);
+/* Buffer holding slot `slot` in descriptor `want` (reorders or creates as needed). */
+dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t *want, int *buf);
+/* New buffer. */
+dlb_status dlb__new_buf(dlb_net *n, const dnnl_memory_desc_t *md, dlb__buf_kind kind, int *buf);
+/* Weight w of op j in descriptor md; user_md is its plain layout (may be NULL: same dims). */
+dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *md,
+                           const dnnl_memory_desc_t *user_md, int *buf);
+/* Create the primitive of pd, append it as a step with the given args; records impl name. */
+dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args,
+                         const int *kinds, const int *bufs);
+dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args,
+                                const int *kinds, const int *bufs, const double *params);
+void dlb__set_dst(dlb_net *n, int op, int k, int buf);
+/* Post-ops of a spec as a primitive attribute; binary operands' buffers appended to
+ * kinds/bufs (*n_args updated).  *sum_slot is the slot of a sum post-op operand or -1. */
+dlb_status dlb__post_ops(dlb_net *n, int op, dnnl_primitive_attr_t *attr, int *n_args, int *kinds,
+                         int *bufs, int *sum_slot);
+/* dst buffer for an op whose pd wants dst_md: with a sum post-op, the sum operand in dst_md. */
+dlb_status dlb__dst_buf(dlb_net *n, int op, const dnnl_memory_desc_t *dst_md, int sum_slot,
+                        int *buf);
+/* oneDNN eltwise algorithm for a dlb eltwise alg; false if none (then a custom kernel). */
+bool dlb__dnnl_eltwise(dlb_alg alg, double alpha, double beta, dnnl_alg_kind_t *k, float *a,
+                       float *b);
+
+/* ---- per-op compilers: one per lowered op family ---- */
+dlb_status dlb__compile_conv(dlb_net *n, int op);     /* conv, deconv */
+dlb_status dlb__compile_matmul(dlb_net *n, int op);   /* matmul, inner_product */
+dlb_status dlb__compile_simple(dlb_net *n, int op);   /* pool, eltwise, binary, norms, ... */
+dlb_status dlb__compile_data(dlb_net *n, int op);     /* concat, transpose, pad, slice, ... */
+
+#endif

@@ -1,0 +1,237 @@
+/* test_exec_compute.c — executor conv/deconv/matmul against naive references.
+ * Tolerance: |got - ref| <= 1e-4 * (1 + |ref|) (f32 accumulation order differs from the
+ * double-precision reference; inputs are in [-1, 1] and reductions are <= 600 terms). */
+#include <math.h>
+#include <stdint.h>
+
+#include "dlbricks/exec.h"
+#include "test_util.h"
+
+static uint64_t rng = 12345;
+static float frand(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static float *rand_buf(size_t n) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+
+static dlb_operand op4(int64_t a, int64_t b, int64_t c, int64_t d) {
+    return (dlb_operand){.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {a, b, c, d}}};
+}
+
+static size_t numel(const dlb_operand *o) {
+    size_t n = 1;
+    for (int i = 0; i < o->shape.rank; i++) n *= (size_t)o->shape.dims[i];
+    return n;
+}
+
+static int compare(const float *got, const double *ref, size_t n, const char *what) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(got[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])))) {
+            if (bad < 3) fprintf(stderr, "%s[%zu]: got %g expected %g\n", what, i, got[i], ref[i]);
+            bad++;
+        }
+    if (bad) test_failures++;
+    return bad;
+}
+
+/* Naive 2-D convolution (ONNX semantics), optional bias, then post-ops relu / sum. */
+static void ref_conv(const dlb_op_spec *s, const float *x, const float *w, const float *b,
+                     const float *sum, double *y) {
+    const int64_t *xd = s->src[0].shape.dims, *yd = s->dst[0].shape.dims;
+    int64_t g = s->p.group, icg = xd[1] / g, ocg = yd[1] / g;
+    int64_t kh = s->p.kernel[0], kw = s->p.kernel[1];
+    for (int64_t n = 0; n < yd[0]; n++)
+        for (int64_t oc = 0; oc < yd[1]; oc++)
+            for (int64_t oh = 0; oh < yd[2]; oh++)
+                for (int64_t ow = 0; ow < yd[3]; ow++) {
+                    double acc = b ? b[oc] : 0;
+                    int64_t gi = oc / ocg;
+                    for (int64_t ic = 0; ic < icg; ic++)
+                        for (int64_t i = 0; i < kh; i++)
+                            for (int64_t j = 0; j < kw; j++) {
+                                int64_t ih = oh * s->p.stride[0] - s->p.pad_begin[0] +
+                                             i * s->p.dilation[0];
+                                int64_t iw = ow * s->p.stride[1] - s->p.pad_begin[1] +
+                                             j * s->p.dilation[1];
+                                if (ih < 0 || ih >= xd[2] || iw < 0 || iw >= xd[3]) continue;
+                                acc += (double)x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) * xd[3] +
+                                                 iw] *
+                                       w[((oc * icg + ic) * kh + i) * kw + j];
+                            }
+                    size_t o = (size_t)(((n * yd[1] + oc) * yd[2] + oh) * yd[3] + ow);
+                    for (int k = 0; k < s->n_post; k++) {
+                        if (s->post[k].kind == DLB_POST_SUM) acc += sum[o];
+                        if (s->post[k].kind == DLB_POST_ELTWISE && s->post[k].alg == DLB_ALG_RELU)
+                            acc = acc > 0 ? acc : 0;
+                    }
+                    y[o] = acc;
+                }
+}
+
+static int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+    return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
+}
+
+typedef struct conv_cfg {
+    int64_t n, ic, h, w, oc, k, stride, dil, pb, pe, group;
+    bool bias, relu, sum;
+} conv_cfg;
+
+static void check_conv(const conv_cfg *c) {
+    int64_t oh = out_dim(c->h, c->k, c->stride, c->dil, c->pb, c->pe);
+    int64_t ow = out_dim(c->w, c->k, c->stride, c->dil, c->pb, c->pe);
+    dlb_operand src = op4(c->n, c->ic, c->h, c->w), dst = op4(c->n, c->oc, oh, ow);
+    dlb_operand wei[2] = {op4(c->oc, c->ic / c->group, c->k, c->k),
+                          {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {c->oc}}}};
+    dlb_op_spec s = {.op = DLB_LOP_CONV, .n_src = 1, .n_wei = c->bias ? 2 : 1, .n_dst = 1,
+                     .src = &src, .wei = wei, .dst = &dst};
+    s.p.nsp = 2;
+    s.p.group = c->group;
+    s.p.has_bias = c->bias;
+    for (int i = 0; i < 2; i++) {
+        s.p.kernel[i] = c->k;
+        s.p.stride[i] = c->stride;
+        s.p.dilation[i] = c->dil;
+        s.p.pad_begin[i] = c->pb;
+        s.p.pad_end[i] = c->pe;
+    }
+    if (c->sum) s.post[s.n_post++] = (dlb_postop){.kind = DLB_POST_SUM, .operand = dst};
+    if (c->relu) s.post[s.n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
+    dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "conv"};
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    dlb_net *net = NULL;
+    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
+    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
+    ASSERT_EQ_INT(st, DLB_OK);
+    if (!net) return;
+    float *x = rand_buf(numel(&src)), *w = rand_buf(numel(&wei[0])), *b = rand_buf((size_t)c->oc);
+    float *r = rand_buf(numel(&dst)), *y = malloc(numel(&dst) * sizeof *y);
+    double *ref = malloc(numel(&dst) * sizeof *ref);
+    ASSERT_EQ_INT(dlb_net_set_input(net, 0, 0, x, numel(&src)), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 0, w, numel(&wei[0])), DLB_OK);
+    if (c->bias) ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 1, b, (size_t)c->oc), DLB_OK);
+    if (c->sum) ASSERT_EQ_INT(dlb_net_set_input(net, 0, 1, r, numel(&dst)), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, y, numel(&dst)), DLB_OK);
+    ref_conv(&s, x, w, c->bias ? b : NULL, r, ref);
+    compare(y, ref, numel(&dst), "conv");
+    ASSERT(strlen(dlb_net_impl(net, 0)) > 0);
+    dlb_net_free(net);
+    free(x), free(w), free(b), free(r), free(y), free(ref);
+}
+
+static void test_conv(void) {
+    const conv_cfg cases[] = {
+        {1, 8, 9, 9, 16, 3, 1, 1, 1, 1, 1, true, true, false},  /* conv+bias+relu */
+        {2, 8, 10, 10, 8, 3, 2, 1, 0, 1, 1, false, false, false}, /* asymmetric pads, stride */
+        {1, 16, 12, 12, 16, 3, 1, 2, 2, 2, 1, true, false, false}, /* dilated */
+        {1, 16, 8, 8, 16, 3, 1, 1, 1, 1, 16, true, true, false}, /* depthwise */
+        {1, 8, 8, 8, 12, 1, 1, 1, 0, 0, 4, false, false, false},  /* grouped 1x1 */
+        {1, 8, 7, 7, 8, 3, 1, 1, 1, 1, 1, true, true, true},      /* residual sum + relu */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_conv(&cases[i]);
+}
+
+/* C[b] = A[b] x B (B a weight [K,N] or, transposed, [N,K]) + bias. */
+static void check_matmul(int64_t batch, int64_t M, int64_t K, int64_t N, bool trans_b, bool bias) {
+    dlb_operand a = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {batch, M, K}}};
+    dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {batch, M, N}}};
+    dlb_operand w[2] = {{.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {trans_b ? N : K,
+                                                                            trans_b ? K : N}}},
+                        {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {N}}}};
+    dlb_op_spec s = {.op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = bias ? 2 : 1, .n_dst = 1,
+                     .src = &a, .wei = w, .dst = &y};
+    s.p.trans_b = trans_b;
+    s.p.has_bias = bias;
+    dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "matmul"};
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    dlb_net *net = NULL;
+    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
+    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
+    ASSERT_EQ_INT(st, DLB_OK);
+    if (!net) return;
+    float *A = rand_buf(numel(&a)), *B = rand_buf((size_t)(K * N)), *bb = rand_buf((size_t)N);
+    float *Y = malloc(numel(&y) * sizeof *Y);
+    double *ref = calloc(numel(&y), sizeof *ref);
+    ASSERT_EQ_INT(dlb_net_set_input(net, 0, 0, A, numel(&a)), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 0, B, (size_t)(K * N)), DLB_OK);
+    if (bias) ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 1, bb, (size_t)N), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, Y, numel(&y)), DLB_OK);
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double acc = bias ? bb[j] : 0;
+                for (int64_t k = 0; k < K; k++)
+                    acc += (double)A[(b * M + i) * K + k] * (trans_b ? B[j * K + k] : B[k * N + j]);
+                ref[(b * M + i) * N + j] = acc;
+            }
+    compare(Y, ref, numel(&y), "matmul");
+    dlb_net_free(net);
+    free(A), free(B), free(bb), free(Y), free(ref);
+}
+
+/* Two ops wired by an edge through a view: conv -> (flatten) -> matmul. */
+static void test_conv_flatten_matmul(void) {
+    dlb_operand x = op4(1, 4, 6, 6), c = op4(1, 8, 6, 6);
+    dlb_operand cw[2] = {op4(8, 4, 3, 3), {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {8}}}};
+    dlb_operand flat = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 288}}};
+    dlb_operand mw = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {288, 10}}};
+    dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 10}}};
+    dlb_op_spec ops[2] = {{.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x,
+                           .wei = cw, .dst = &c},
+                          {.op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = 1, .n_dst = 1, .src = &flat,
+                           .wei = &mw, .dst = &y}};
+    ops[0].p.nsp = 2;
+    ops[0].p.group = 1;
+    ops[0].p.has_bias = true;
+    for (int i = 0; i < 2; i++) {
+        ops[0].p.kernel[i] = 3;
+        ops[0].p.stride[i] = ops[0].p.dilation[i] = 1;
+        ops[0].p.pad_begin[i] = ops[0].p.pad_end[i] = 1;
+    }
+    dlb_brick_edge e = {.to_op = 1, .to_src = 0, .from_op = 0, .from_out = 0};
+    dlb_netdesc d = {.n_ops = 2, .ops = ops, .n_edges = 1, .edges = &e, .name = "conv-mm"};
+    dlb_net *net = NULL;
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    ASSERT_EQ_INT(dlb_net_create(&d, NULL, &diag, &net), DLB_OK);
+    if (!net) {
+        fprintf(stderr, "%s", buf.text);
+        return;
+    }
+    float *X = rand_buf(144), *W = rand_buf(288), *B = rand_buf(8), *M = rand_buf(2880);
+    float Y[10], C[288];
+    dlb_net_set_input(net, 0, 0, X, 144);
+    dlb_net_set_weight(net, 0, 0, W, 288);
+    dlb_net_set_weight(net, 0, 1, B, 8);
+    dlb_net_set_weight(net, 1, 0, M, 2880);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, C, 288), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 1, 0, Y, 10), DLB_OK);
+    double ref[10];
+    for (int j = 0; j < 10; j++) {
+        ref[j] = 0;
+        for (int k = 0; k < 288; k++) ref[j] += (double)C[k] * M[k * 10 + j];
+    }
+    compare(Y, ref, 10, "conv-flatten-matmul");
+    dlb_net_free(net);
+    free(X), free(W), free(B), free(M);
+}
+
+int main(void) {
+    test_conv();
+    check_matmul(1, 4, 64, 32, false, false);
+    check_matmul(3, 5, 48, 16, true, true);
+    check_matmul(2, 7, 33, 9, false, true);
+    test_conv_flatten_matmul();
+    return test_summary("test_exec_compute");
+}

@@ -58,6 +58,18 @@ int dlb_net_n_reorders(const dlb_net *n);
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);
 dlb_status dlb_net_set_weight(dlb_net *n, int op, int w, const float *data, size_t count);
 dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t count);
+/* Whole-model data access (validation against frameworks).  \p l must be the lowered model the
+ * network was made from with dlb_netdesc_of_model, loaded with read_weights. */
+/** \brief Copy every weight the file carries into the network (BatchNorm folded where the
+ *  lowering folded it).  *missing = weights without data in the file (left random). */
+dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing);
+/** \brief Set graph input \p i (plain f32, its inferred shape) wherever the network reads it. */
+dlb_status dlb_net_set_model_input(dlb_net *n, const dlb_lowered *l, int i, const float *data,
+                                   size_t count);
+/** \brief Read graph output \p i (plain f32). */
+dlb_status dlb_net_get_model_output(dlb_net *n, const dlb_lowered *l, int i, float *data,
+                                    size_t count);
+
 /** \brief Cold-cache support: evict the network's buffers from the CPU caches. */
 void dlb_net_flush_caches(dlb_net *n);
 

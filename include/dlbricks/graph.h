@@ -74,6 +74,7 @@ typedef struct dlb_tensor {
     bool is_external;    /* data stored externally (never opened) */
     bool is_const;       /* value below is known (read from the file or folded) */
     dlb_value value;
+    const float *weights; /* all elements as f32, only when loaded with read_weights */
 } dlb_tensor;
 
 typedef enum dlb_attr_type {
@@ -143,6 +144,14 @@ typedef struct dlb_graph {
  *  \return DLB_OK, DLB_EIO, DLB_EPARSE, DLB_EMODEL (dangling references, duplicate outputs,
  *  missing initializers), DLB_ECYCLE, DLB_ENOMEM. */
 dlb_status dlb_graph_load(const char *path, dlb_diag *diag, dlb_graph **out);
+
+typedef struct dlb_load_options {
+    bool read_weights; /* also read float initializer data (validation against frameworks) */
+} dlb_load_options;
+
+/** \brief dlb_graph_load with options (NULL: defaults, weights never read). */
+dlb_status dlb_graph_load_ex(const char *path, const dlb_load_options *opt, dlb_diag *diag,
+                             dlb_graph **out);
 
 /** \brief Same as dlb_graph_load, from memory; \p name is used as the model name. */
 dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path, dlb_diag *diag,

@@ -148,6 +148,9 @@ typedef struct dlb_layer {
     int n_nodes;
     int *src_tensors;    /* graph tensors feeding spec.src (n_src) */
     int *dst_tensors;    /* graph tensors produced (n_dst) */
+    int *wei_tensors;    /* graph tensors of spec.wei (n_wei); -1 where synthesized */
+    int bn_tensors[4];   /* conv+bn: scale, B, mean, var of the folded BatchNormalization */
+    double bn_eps;
     int post_tensor[DLB_MAX_POST]; /* graph tensor of each sum/binary post-op, -1 otherwise */
     int64_t flops;       /* see docs/bricks.md for the formulas */
     int64_t bytes;       /* compulsory traffic: src + wei + dst + post-op operands */

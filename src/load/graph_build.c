@@ -136,6 +136,17 @@ bool dlb__tensor_proto_value(dlb_arena *a, const Onnx__TensorProto *t, dlb_value
     return true;
 }
 
+/* All elements of an f32 initializer (raw_data or float_data); NULL if the file has none. */
+static const float *f32_weights(dlb_graph *g, const Onnx__TensorProto *t) {
+    int64_t n;
+    if (!numel_of_dims(t->dims, t->n_dims, &n) || n == 0) return NULL;
+    if (t->has_raw_data && t->raw_data.len == (size_t)n * 4)
+        return dlb__arena_memdup(g->arena, t->raw_data.data, (size_t)n * 4);
+    if (t->n_float_data == (size_t)n)
+        return dlb__arena_memdup(g->arena, t->float_data, (size_t)n * 4);
+    return NULL;
+}
+
 /* ---- shapes from type protos -------------------------------------------------------------- */
 
 static void shape_from_type(const Onnx__TypeProto *tp, dlb_dtype *dt, dlb_shape *s) {
@@ -233,6 +244,7 @@ static dlb_status add_initializers(dlb_graph *g, const dlb__graph_source *src, d
             t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
         x->has_data = src->init_has_data[i] || x->is_external;
         x->is_const = dlb__tensor_proto_value(g->arena, t, &x->value);
+        if (src->read_weights && x->dtype == DLB_DT_F32) x->weights = f32_weights(g, t);
     }
     return DLB_OK;
 }

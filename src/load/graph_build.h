@@ -12,6 +12,7 @@ typedef struct dlb__graph_source {
     size_t n_inits;
     int64_t opset;
     int64_t ir_version;
+    bool read_weights;
 } dlb__graph_source;
 
 dlb_status dlb__graph_build(const dlb__graph_source *src, const char *path, dlb_diag *diag,

@@ -84,7 +84,8 @@ static bool keep_tensor_data(int dtype, size_t data_bytes) {
 }
 
 /* Unpack one initializer, dropping large data fields before protobuf-c sees them. */
-static Onnx__TensorProto *unpack_initializer(const uint8_t *msg, size_t len, bool *has_data) {
+static Onnx__TensorProto *unpack_initializer(const uint8_t *msg, size_t len, bool read_weights,
+                                             bool *has_data) {
     const uint8_t *pos = msg, *end = msg + len;
     dlb_wire_field f;
     int dtype = 0, r;
@@ -95,7 +96,7 @@ static Onnx__TensorProto *unpack_initializer(const uint8_t *msg, size_t len, boo
     }
     if (r < 0) return NULL;
     *has_data = data_bytes > 0;
-    bool drop = !keep_tensor_data(dtype, data_bytes);
+    bool drop = !read_weights && !keep_tensor_data(dtype, data_bytes);
     if (!drop) return onnx__tensor_proto__unpack(NULL, len, msg);
     bytes b = {0};
     Onnx__TensorProto *t = NULL;
@@ -106,6 +107,7 @@ static Onnx__TensorProto *unpack_initializer(const uint8_t *msg, size_t len, boo
 }
 
 typedef struct load_state {
+    bool read_weights;
     const char *path;
     dlb_diag *diag;
     Onnx__ModelProto *model;
@@ -169,7 +171,8 @@ static dlb_status unpack_model(load_state *s, const uint8_t *data, size_t size) 
         if (f.number != GRAPH_INITIALIZER) continue;
         Onnx__TensorProto *t = NULL;
         if (f.wire_type == 2)
-            t = unpack_initializer(f.payload, f.payload_len, &s->init_has_data[s->n_inits]);
+            t = unpack_initializer(f.payload, f.payload_len, s->read_weights,
+                                   &s->init_has_data[s->n_inits]);
         if (!t) {
             dlb_error(s->diag, NULL, "not a valid ONNX protobuf (initializer %zu does not decode)",
                       s->n_inits);
@@ -213,10 +216,10 @@ static dlb_status check_opset(load_state *s, int64_t *opset) {
     return DLB_OK;
 }
 
-dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path, dlb_diag *diag,
-                                 dlb_graph **out) {
+static dlb_status load_buffer(const void *data, size_t size, const char *path, bool read_weights,
+                              dlb_diag *diag, dlb_graph **out) {
     *out = NULL;
-    load_state s = {.path = path, .diag = diag};
+    load_state s = {.path = path, .diag = diag, .read_weights = read_weights};
     if (size == 0) {
         dlb_error(diag, NULL, "not a valid ONNX protobuf (empty file)");
         return DLB_EPARSE;
@@ -232,6 +235,7 @@ dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path
             .n_inits = s.n_inits,
             .opset = opset,
             .ir_version = s.model->has_ir_version ? s.model->ir_version : 0,
+            .read_weights = read_weights,
         };
         st = dlb__graph_build(&src, path, diag, out);
     }
@@ -239,7 +243,17 @@ dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path
     return st;
 }
 
+dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path, dlb_diag *diag,
+                                 dlb_graph **out) {
+    return load_buffer(data, size, path, false, diag, out);
+}
+
 dlb_status dlb_graph_load(const char *path, dlb_diag *diag, dlb_graph **out) {
+    return dlb_graph_load_ex(path, NULL, diag, out);
+}
+
+dlb_status dlb_graph_load_ex(const char *path, const dlb_load_options *opt, dlb_diag *diag,
+                             dlb_graph **out) {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -263,7 +277,7 @@ dlb_status dlb_graph_load(const char *path, dlb_diag *diag, dlb_graph **out) {
         }
     }
     close(fd);
-    dlb_status st = dlb_graph_load_buffer(map, size, path, diag, out);
+    dlb_status st = load_buffer(map, size, path, opt && opt->read_weights, diag, out);
     if (map) munmap(map, size);
     return st;
 }

@@ -22,6 +22,7 @@ static dlb_layer *new_layer(lower_ctx *c) {
     dlb_layer *L = &c->l->layers[c->l->n_layers++];
     memset(L, 0, sizeof *L);
     for (int i = 0; i < DLB_MAX_POST; i++) L->post_tensor[i] = -1;
+    for (int i = 0; i < 4; i++) L->bn_tensors[i] = -1;
     return L;
 }
 
@@ -168,10 +169,17 @@ static bool absorb_bn(lower_ctx *c, dlb_layer *L) {
         if (!w) return false;
         memcpy(w, L->spec.wei, sizeof *w * (size_t)L->spec.n_wei);
         int64_t oc = g->tensors[L->dst_tensors[0]].shape.dims[1];
+        int *wt = dlb__arena_calloc(c->a, (size_t)L->spec.n_wei + 2, sizeof *wt);
+        if (!wt) return false;
+        memcpy(wt, L->wei_tensors, sizeof *wt * (size_t)L->spec.n_wei);
+        wt[L->spec.n_wei] = -1; /* the folded bias is computed, not read */
+        L->wei_tensors = wt;
         w[L->spec.n_wei++] = (dlb_operand){.dtype = w[0].dtype, .shape = {.rank = 1, .dims = {oc}}};
         L->spec.wei = w;
         L->spec.p.has_bias = true;
     }
+    for (int k = 0; k < 4; k++) L->bn_tensors[k] = n->in[1 + k];
+    L->bn_eps = dlb_node_attr_float(n, "epsilon", 1e-5);
     L->pattern = "conv+bn";
     set_dst(g, L, n->out[0]);
     return add_node(c, L, bn);
@@ -192,6 +200,11 @@ static bool absorb_matmul_bias(lower_ctx *c, dlb_layer *L) {
     if (!w) return false;
     w[0] = L->spec.wei[0];
     w[1] = operand(g, b);
+    int *wt = dlb__arena_calloc(c->a, 3, sizeof *wt);
+    if (!wt) return false;
+    wt[0] = L->wei_tensors[0];
+    wt[1] = b;
+    L->wei_tensors = wt;
     L->spec.wei = w;
     L->spec.n_wei = 2;
     L->spec.p.has_bias = true;
@@ -207,7 +220,7 @@ static bool emit_node_layer(lower_ctx *c, int node) {
     L->op_type = n->op_type;
     const char *why = NULL;
     L->covered = dlb__build_node_op(c->g, node, c->a, &L->spec, &L->src_tensors,
-                                    &L->dst_tensors, &why);
+                                    &L->dst_tensors, &L->wei_tensors, &why);
     if (!L->covered) {
         L->why_uncovered = why ? why : "out of memory";
         L->spec.op = DLB_LOP_UNCOVERED;
@@ -234,8 +247,12 @@ static bool emit_pattern_layer(lower_ctx *c, const dlb_pattern *m, int x) {
     int n_wei = m->op == DLB_LOP_LNORM ? m->n_weights : 0;
     L->src_tensors = dlb__arena_calloc(c->a, 2, sizeof(int));
     L->dst_tensors = dlb__arena_calloc(c->a, 2, sizeof(int));
-    if (!L->src_tensors || !L->dst_tensors || !dlb__spec_alloc(c->a, &L->spec, 1, n_wei, 1))
+    L->wei_tensors = dlb__arena_calloc(c->a, 3, sizeof(int));
+    if (!L->src_tensors || !L->dst_tensors || !L->wei_tensors ||
+        !dlb__spec_alloc(c->a, &L->spec, 1, n_wei, 1))
         return false;
+    L->wei_tensors[0] = m->weights[0];
+    L->wei_tensors[1] = m->weights[1];
     L->src_tensors[0] = x;
     L->spec.src[0] = operand(g, x);
     int64_t c_dim = g->tensors[x].shape.dims[g->tensors[x].shape.rank - 1];

@@ -391,7 +391,8 @@ static bool param_input(const dlb_graph *g, int t, int k) {
 }
 
 bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec *s,
-                        int **src_tensors, int **dst_tensors, const char **why) {
+                        int **src_tensors, int **dst_tensors, int **wei_tensors,
+                        const char **why) {
     const dlb_node *n = &g->nodes[node];
     memset(s, 0, sizeof *s);
     s->op = DLB_LOP_UNCOVERED;
@@ -443,13 +444,17 @@ bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec 
     if (!dlb__spec_alloc(a, s, n_src, n_wei, n_dst)) return false;
     *src_tensors = dlb__arena_calloc(a, (size_t)n_src + 1, sizeof(int));
     *dst_tensors = dlb__arena_calloc(a, (size_t)n_dst + 1, sizeof(int));
-    if (!*src_tensors || !*dst_tensors) return false;
+    *wei_tensors = dlb__arena_calloc(a, (size_t)n_wei + 1, sizeof(int));
+    if (!*src_tensors || !*dst_tensors || !*wei_tensors) return false;
     int is = 0, iw = 0, id = 0;
     for (int k = 0; k < n->n_in; k++) {
         int t = n->in[k];
         if (t < 0) continue;
         if (param_input(g, t, k)) {
-            if (!attrs_only) s->wei[iw++] = operand_of(g, t);
+            if (!attrs_only) {
+                (*wei_tensors)[iw] = t;
+                s->wei[iw++] = operand_of(g, t);
+            }
         } else {
             (*src_tensors)[is] = t;
             s->src[is++] = operand_of(g, t);

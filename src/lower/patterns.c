@@ -144,20 +144,23 @@ static bool match_layernorm(const dlb_graph *g, int x, const char *assigned, dlb
         next_op(g, out0(g, sq), "Div") != div)
         return false;
     int nodes[12] = {rm1, sub, pw, rm2, add, sq, div};
-    int k = 7, weights = 0;
+    int k = 7, weights = 0, wt[2] = {-1, -1};
     int mul = next_op(g, out0(g, div), "Mul");
     if (mul >= 0 && dlb__is_weight(g, other_input(&g->nodes[mul], out0(g, div)))) {
         nodes[k++] = mul;
         weights = 1;
+        wt[0] = other_input(&g->nodes[mul], out0(g, div));
         int badd = next_op(g, out0(g, mul), "Add");
         if (badd >= 0 && dlb__is_weight(g, other_input(&g->nodes[badd], out0(g, mul)))) {
             nodes[k++] = badd;
             weights = 2;
+            wt[1] = other_input(&g->nodes[badd], out0(g, mul));
         }
     }
     if (!consumers_within(g, x, nodes, k)) return false;
     *m = (dlb_pattern){.name = "layernorm", .op = DLB_LOP_LNORM, .eps = eps, .axis = rank - 1,
-                       .n_nodes = k, .out = out0(g, nodes[k - 1]), .n_weights = weights};
+                       .n_nodes = k, .out = out0(g, nodes[k - 1]), .n_weights = weights,
+                       .weights = {wt[0], wt[1]}};
     memcpy(m->nodes, nodes, sizeof(int) * (size_t)k);
     return true;
 }

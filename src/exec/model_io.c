@@ -1,0 +1,125 @@
+/* model_io.c — real weights, inputs and outputs of a whole-model network (validation only). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlbricks/exec.h"
+#include "shape/ops.h"
+
+/* Network op index of each layer (uncovered layers are not in the network), or -1. */
+static int op_of_layer(const dlb_lowered *l, int layer) {
+    if (!l->layers[layer].covered) return -1;
+    int op = 0;
+    for (int j = 0; j < layer; j++) op += l->layers[j].covered;
+    return op;
+}
+
+static int64_t numel(const dlb_operand *o) {
+    int64_t n = dlb_shape_numel(&o->shape);
+    return n < 0 ? 0 : n;
+}
+
+/* Conv weights and bias with a BatchNormalization folded in: w' = w*s, b' = (b - mean)*s + beta,
+ * s = gamma / sqrt(var + eps). */
+static dlb_status load_folded_conv(dlb_net *n, int op, const dlb_layer *L, const dlb_graph *g) {
+    const float *bn[4];
+    for (int k = 0; k < 4; k++) {
+        bn[k] = L->bn_tensors[k] >= 0 ? g->tensors[L->bn_tensors[k]].weights : NULL;
+        if (!bn[k]) return DLB_ENOTFOUND;
+    }
+    const dlb_operand *wo = &L->spec.wei[0];
+    const float *w = L->wei_tensors[0] >= 0 ? g->tensors[L->wei_tensors[0]].weights : NULL;
+    const float *b = L->spec.n_wei > 1 && L->wei_tensors[1] >= 0 ? g->tensors[L->wei_tensors[1]].weights : NULL;
+    if (!w) return DLB_ENOTFOUND;
+    int64_t nw = numel(wo), oc = wo->shape.dims[0], per = nw / oc;
+    float *w2 = malloc(sizeof *w2 * (size_t)nw), *b2 = malloc(sizeof *b2 * (size_t)oc);
+    dlb_status st = DLB_ENOMEM;
+    if (w2 && b2) {
+        for (int64_t c = 0; c < oc; c++) {
+            double s = bn[0][c] / sqrt((double)bn[3][c] + L->bn_eps);
+            for (int64_t i = 0; i < per; i++) w2[c * per + i] = (float)(w[c * per + i] * s);
+            b2[c] = (float)(((b ? b[c] : 0) - bn[2][c]) * s + bn[1][c]);
+        }
+        st = dlb_net_set_weight(n, op, 0, w2, (size_t)nw);
+        if (st == DLB_OK) st = dlb_net_set_weight(n, op, 1, b2, (size_t)oc);
+    }
+    free(w2);
+    free(b2);
+    return st;
+}
+
+dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing) {
+    const dlb_graph *g = l->graph;
+    *missing = 0;
+    for (int j = 0; j < l->n_layers; j++) {
+        const dlb_layer *L = &l->layers[j];
+        int op = op_of_layer(l, j);
+        if (op < 0) continue;
+        if (L->pattern && !strcmp(L->pattern, "conv+bn")) {
+            dlb_status st = load_folded_conv(n, op, L, g);
+            if (st == DLB_ENOTFOUND) (*missing)++;
+            else if (st != DLB_OK) return st;
+            continue;
+        }
+        for (int w = 0; w < L->spec.n_wei; w++) {
+            int t = L->wei_tensors ? L->wei_tensors[w] : -1;
+            const float *data = t >= 0 ? g->tensors[t].weights : NULL;
+            if (!data) {
+                (*missing)++;
+                continue;
+            }
+            dlb_status st = dlb_net_set_weight(n, op, w, data, (size_t)numel(&L->spec.wei[w]));
+            if (st != DLB_OK) return st;
+        }
+    }
+    return DLB_OK;
+}
+
+/* The tensor whose memory tensor t shows, through views. */
+static int through_views(const dlb_graph *g, int t) {
+    for (int guard = 0; guard < g->n_nodes && t >= 0; guard++) {
+        int p = g->tensors[t].producer;
+        if (p < 0) break;
+        const dlb_node *nd = &g->nodes[p];
+        const dlb_op_info *info = dlb__op_info(nd->op_type);
+        if (!info || info->cls != DLB_OPC_VIEW || nd->n_in < 1 || !strcmp(nd->op_type, "Constant"))
+            break;
+        t = nd->in[0];
+    }
+    return t;
+}
+
+dlb_status dlb_net_set_model_input(dlb_net *n, const dlb_lowered *l, int i, const float *data,
+                                   size_t count) {
+    const dlb_graph *g = l->graph;
+    if (i < 0 || i >= g->n_inputs) return DLB_EINVAL;
+    int want = g->inputs[i], found = 0;
+    for (int j = 0; j < l->n_layers; j++) {
+        const dlb_layer *L = &l->layers[j];
+        int op = op_of_layer(l, j);
+        if (op < 0) continue;
+        for (int s = 0; s < L->spec.n_src + L->spec.n_post; s++) {
+            int t = s < L->spec.n_src ? L->src_tensors[s] : L->post_tensor[s - L->spec.n_src];
+            if (t < 0 || through_views(g, t) != want) continue;
+            /* A view of the input has the same elements in the same order. */
+            dlb_status st = dlb_net_set_input(n, op, s, data, count);
+            if (st != DLB_OK) return st;
+            found++;
+        }
+    }
+    return found ? DLB_OK : DLB_ENOTFOUND;
+}
+
+dlb_status dlb_net_get_model_output(dlb_net *n, const dlb_lowered *l, int i, float *data,
+                                    size_t count) {
+    const dlb_graph *g = l->graph;
+    if (i < 0 || i >= g->n_outputs) return DLB_EINVAL;
+    int t = through_views(g, g->outputs[i]);
+    int p = g->tensors[t].producer;
+    int j = p >= 0 ? l->node_layer[p] : -1;
+    if (j < 0 || op_of_layer(l, j) < 0) return DLB_ENOTFOUND;
+    const dlb_layer *L = &l->layers[j];
+    for (int k = 0; k < L->spec.n_dst; k++)
+        if (L->dst_tensors[k] == t) return dlb_net_get_output(n, op_of_layer(l, j), k, data, count);
+    return DLB_ENOTFOUND;
+}

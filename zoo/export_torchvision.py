@@ -4,8 +4,11 @@
 Every model is built with random weights (``weights=None``,
 ``weights_backbone=None``; nothing is downloaded) after
 ``torch.manual_seed(0)``, put in ``eval()`` mode and exported with
-``torch.onnx.export`` (batch 1, static shapes, ``do_constant_folding=True``,
-``training=TrainingMode.EVAL``).  Each model is exported in its own
+``torch.onnx.export`` (opset 13, ``do_constant_folding=True``,
+``training=TrainingMode.EVAL``) with an example batch of 1 and a *dynamic
+batch axis*: ``dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}``,
+so dim 0 of the graph input and output is the symbolic ``dim_param``
+``batch`` and all other dims are static.  Each model is exported in its own
 subprocess with ``torch.set_num_threads(1)`` so that a crash loses one model
 only.  One line is printed per model: status, seconds, node count, file size.
 
@@ -26,6 +29,16 @@ exporter wrote it: no shape inference, no folding of Shape->Gather->...
    and small float tensors (Clip bounds, Resize scales, GELU / LayerNorm
    constants, ...) are kept because they act as attributes.  Stripped files
    are meant for graph-level tests; they cannot be run numerically.
+
+Why a dynamic batch: with a static batch of 1 the exporter constant-folds
+every ``x.shape[0]`` into a literal 1 (Reshape targets such as [1, 49, 768],
+the ViT class token Expand-ed to batch 1, ShuffleNet's channel shuffle
+``view(1, 2, c, h, w)``, ...), so the graph only works for batch 1 and
+``dlbricks-mpi --batch N`` (which rewrites the leading input dim and re-runs
+its own shape inference) fails on shufflenet_v2_*, swin_t and vit_b_16.
+Models that users export for inference usually have a dynamic batch anyway;
+the batch-dependent values then stay as Shape->Gather->Unsqueeze->Concat->
+Reshape (etc.) chains, which dlbricks-mpi resolves itself for any batch.
 
 ``--tiny`` exports a few small nn.Modules defined below to ``zoo/tiny/``
 through the same exporter, always with their weights (each is < 50 KB).
@@ -51,8 +64,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Floating-point initializers with at most this many elements are kept.
 SMALL_TENSOR_ELEMS = 64
 
+# Graph input/output names and the dim_param of their dynamic leading (batch) dim.
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+BATCH_DIM = "batch"
+
 # ---------------------------------------------------------------------------
 # Model table: name -> (input shape, extra constructor kwargs)
+# The leading 1 is the example batch used for tracing; it is exported as the
+# dynamic dim 'batch'.
 # ---------------------------------------------------------------------------
 
 _CLS = (1, 3, 224, 224)
@@ -345,9 +365,13 @@ def _worker(name, out_dir, opset, keep_weights):
     tmp = path + ".tmp"
     # No torch.no_grad(): nn.MultiheadAttention takes a fused fast path under
     # no_grad in eval mode, which has no ONNX symbolic (vit_b_16).
+    # Dynamic batch axis (example batch 1): keeps x.shape[0] symbolic instead of
+    # folding it into literal 1s, so the graph is valid for any batch size and
+    # dlbricks-mpi --batch N works on every model (see the module docstring).
     torch.onnx.export(model, x, tmp, opset_version=opset, do_constant_folding=True,
                       training=torch.onnx.TrainingMode.EVAL,
-                      input_names=["input"], output_names=["output"])
+                      input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                      dynamic_axes={INPUT_NAME: {0: BATCH_DIM}, OUTPUT_NAME: {0: BATCH_DIM}})
     m = onnx.load(tmp)
     aliases = _identity_to_initializer(m.graph)
     stripped = 0 if keep_weights else _strip_weights(m.graph)
@@ -402,7 +426,8 @@ def main():
                     help="do not strip float initializer data (for numeric tests)")
     ap.add_argument("--tiny", action="store_true",
                     help="export the small built-in test models instead (weights always kept)")
-    ap.add_argument("--list", action="store_true", help="list model names and input shapes")
+    ap.add_argument("--list", action="store_true",
+                    help="list model names and example input shapes (dim 0 is dynamic)")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel exports (default 1)")
     ap.add_argument("--timeout", type=int, default=1800, help="per-model timeout in seconds")
     ap.add_argument("-v", "--verbose", action="store_true", help="print stderr of failed exports")

@@ -1,4 +1,5 @@
-/* brick.h — bricks (unique runnable pieces of ≤ G layers), their ids, and the cross-model registry. */
+/* brick.h — bricks (unique runnable pieces of ≤ G layers), their ids, and the cross-model registry.
+ */
 #ifndef DLBRICKS_BRICK_H
 #define DLBRICKS_BRICK_H
 
@@ -17,16 +18,16 @@ typedef struct dlb_brick_edge {
 } dlb_brick_edge;
 
 typedef struct dlb_brick {
-    uint64_t id;       /* XXH3-64 of key */
-    const char *key;   /* canonical, human readable */
+    uint64_t id;     /* XXH3-64 of key */
+    const char *key; /* canonical, human readable */
     int n_ops;
-    dlb_op_spec *ops;  /* self-contained copies */
+    dlb_op_spec *ops; /* self-contained copies */
     int n_edges;
     dlb_brick_edge *edges;
     int64_t flops, bytes;
-    int64_t uses;      /* occurrences over all models */
-    int n_models;      /* models that use it */
-    int first_model;   /* index of the model that introduced it */
+    int64_t uses;    /* occurrences over all models */
+    int n_models;    /* models that use it */
+    int first_model; /* index of the model that introduced it */
 } dlb_brick;
 
 /* One layer occurrence of a model in the registry. */
@@ -44,9 +45,9 @@ typedef struct dlb_model_entry {
     int64_t batch;
     int n_layers;
     dlb_model_layer *layers;
-    int n_covered;       /* covered layers */
-    int bricks_used;     /* distinct bricks this model uses */
-    int new_bricks;      /* bricks first introduced by this model */
+    int n_covered;   /* covered layers */
+    int bricks_used; /* distinct bricks this model uses */
+    int new_bricks;  /* bricks first introduced by this model */
     int64_t flops, flops_covered;
 } dlb_model_entry;
 
@@ -54,11 +55,11 @@ typedef struct dlb_registry dlb_registry;
 
 typedef struct dlb_registry_stats {
     int models;
-    int64_t layers;        /* layers over all models (covered and uncovered) */
+    int64_t layers; /* layers over all models (covered and uncovered) */
     int64_t covered_layers;
-    int unique;            /* unique bricks */
-    int shared;            /* bricks used by >= 2 models */
-    int64_t layers_shared; /* covered layers whose brick is shared by >= 2 models */
+    int unique;                  /* unique bricks */
+    int shared;                  /* bricks used by >= 2 models */
+    int64_t layers_shared;       /* covered layers whose brick is shared by >= 2 models */
     int64_t flops, flops_unique; /* all layers; one run of each unique brick */
 } dlb_registry_stats;
 

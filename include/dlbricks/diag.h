@@ -20,8 +20,7 @@ typedef struct dlb_diag {
 /** \brief Report "SEV: FILE: NODE: message"; NODE may be NULL (then it is left out). */
 void dlb_diag_report(dlb_diag *d, dlb_severity sev, const char *node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void dlb_diag_vreport(dlb_diag *d, dlb_severity sev, const char *node, const char *fmt,
-                      va_list ap);
+void dlb_diag_vreport(dlb_diag *d, dlb_severity sev, const char *node, const char *fmt, va_list ap);
 
 #define dlb_error(d, node, ...) dlb_diag_report((d), DLB_SEV_ERROR, (node), __VA_ARGS__)
 #define dlb_warning(d, node, ...) dlb_diag_report((d), DLB_SEV_WARNING, (node), __VA_ARGS__)

@@ -92,15 +92,15 @@ typedef enum dlb_attr_type {
 typedef struct dlb_attr {
     const char *name;
     dlb_attr_type type;
-    int64_t i;        /* INT */
-    double f;         /* FLOAT */
-    const char *s;    /* STRING (NUL-terminated copy) */
-    int64_t *ints;    /* INTS */
-    double *floats;   /* FLOATS */
-    int n;            /* element count of INTS / FLOATS / STRINGS */
-    dlb_dtype t_type; /* TENSOR: dtype */
+    int64_t i;         /* INT */
+    double f;          /* FLOAT */
+    const char *s;     /* STRING (NUL-terminated copy) */
+    int64_t *ints;     /* INTS */
+    double *floats;    /* FLOATS */
+    int n;             /* element count of INTS / FLOATS / STRINGS */
+    dlb_dtype t_type;  /* TENSOR: dtype */
     dlb_shape t_shape; /* TENSOR: dims */
-    bool t_has_value; /* TENSOR: contents known (small tensors only) */
+    bool t_has_value;  /* TENSOR: contents known (small tensors only) */
     dlb_value t_value; /* TENSOR: contents */
 } dlb_attr;
 
@@ -120,9 +120,9 @@ typedef struct dlb_node {
 typedef struct dlb_arena dlb_arena;
 
 typedef struct dlb_graph {
-    const char *path;  /* file it came from */
-    const char *name;  /* file stem: "resnet50" for zoo/resnet50.onnx */
-    int64_t opset;     /* opset of the default domain */
+    const char *path; /* file it came from */
+    const char *name; /* file stem: "resnet50" for zoo/resnet50.onnx */
+    int64_t opset;    /* opset of the default domain */
     int64_t ir_version;
     dlb_tensor *tensors;
     int n_tensors;
@@ -133,9 +133,9 @@ typedef struct dlb_graph {
     int n_inputs;
     int *outputs;
     int n_outputs;
-    bool shapes_ok;    /* every tensor consumed by a covered node has a static shape */
-    dlb_arena *arena;  /* owns everything above */
-    void *name_index;  /* private name -> tensor lookup */
+    bool shapes_ok;   /* every tensor consumed by a covered node has a static shape */
+    dlb_arena *arena; /* owns everything above */
+    void *name_index; /* private name -> tensor lookup */
 } dlb_graph;
 
 /** \brief Load an ONNX model (mmap, protobuf-c).  Weights are never read; only small integer
@@ -182,9 +182,9 @@ double dlb_node_attr_float(const dlb_node *n, const char *name, double dflt);
 const char *dlb_node_attr_string(const dlb_node *n, const char *name, const char *dflt);
 
 /* Shapes. */
-bool dlb_shape_known(const dlb_shape *s);             /* rank >= 0 and every dim >= 0 */
+bool dlb_shape_known(const dlb_shape *s); /* rank >= 0 and every dim >= 0 */
 bool dlb_shape_equal(const dlb_shape *a, const dlb_shape *b);
-int64_t dlb_shape_numel(const dlb_shape *s);          /* -1 if unknown or overflowing */
+int64_t dlb_shape_numel(const dlb_shape *s); /* -1 if unknown or overflowing */
 /* "1x3x224x224" ("?" for unknown dims, "scalar" for rank 0, "unknown" for unknown rank). */
 int dlb_shape_format(const dlb_shape *s, char *buf, int size);
 

@@ -108,16 +108,16 @@ typedef struct dlb_postop {
 
 /* Normalised attributes; only those that matter for an op are set (see the key rules). */
 typedef struct dlb_params {
-    int nsp;                            /* spatial dims (conv, deconv, pool) */
-    int64_t kernel[3], stride[3], dilation[3]; /* dilation in ONNX terms (1 = dense) */
+    int nsp;                                                /* spatial dims (conv, deconv, pool) */
+    int64_t kernel[3], stride[3], dilation[3];              /* dilation in ONNX terms (1 = dense) */
     int64_t pad_begin[DLB_MAX_RANK], pad_end[DLB_MAX_RANK]; /* conv/pool: spatial; pad: all dims */
     int64_t group;
     int64_t axis;
     int n_axes;
-    int64_t axes[DLB_MAX_RANK];   /* reduce axes, transpose perm, slice axes */
+    int64_t axes[DLB_MAX_RANK]; /* reduce axes, transpose perm, slice axes */
     int64_t starts[DLB_MAX_RANK], ends[DLB_MAX_RANK], steps[DLB_MAX_RANK]; /* slice */
-    double alpha, beta, eps;      /* eltwise, lrn, norms */
-    int64_t size;                 /* LRN size */
+    double alpha, beta, eps;                                               /* eltwise, lrn, norms */
+    int64_t size;                                                          /* LRN size */
     bool has_bias;
     bool ceil_mode;
     bool keepdims;
@@ -146,14 +146,14 @@ typedef struct dlb_layer {
     const char *pattern; /* fusion rule that formed it ("conv+bn+relu", ...), NULL if none */
     int *nodes;          /* ONNX node indices absorbed, anchor first */
     int n_nodes;
-    int *src_tensors;    /* graph tensors feeding spec.src (n_src) */
-    int *dst_tensors;    /* graph tensors produced (n_dst) */
-    int *wei_tensors;    /* graph tensors of spec.wei (n_wei); -1 where synthesized */
-    int bn_tensors[4];   /* conv+bn: scale, B, mean, var of the folded BatchNormalization */
+    int *src_tensors;  /* graph tensors feeding spec.src (n_src) */
+    int *dst_tensors;  /* graph tensors produced (n_dst) */
+    int *wei_tensors;  /* graph tensors of spec.wei (n_wei); -1 where synthesized */
+    int bn_tensors[4]; /* conv+bn: scale, B, mean, var of the folded BatchNormalization */
     double bn_eps;
     int post_tensor[DLB_MAX_POST]; /* graph tensor of each sum/binary post-op, -1 otherwise */
-    int64_t flops;       /* see docs/bricks.md for the formulas */
-    int64_t bytes;       /* compulsory traffic: src + wei + dst + post-op operands */
+    int64_t flops;                 /* see docs/bricks.md for the formulas */
+    int64_t bytes;                 /* compulsory traffic: src + wei + dst + post-op operands */
     bool covered;
     const char *why_uncovered; /* reason, when !covered */
 } dlb_layer;
@@ -162,8 +162,8 @@ typedef struct dlb_lowered {
     const dlb_graph *graph;
     dlb_layer *layers; /* in topological order of their anchor nodes */
     int n_layers;
-    int n_zero_cost;   /* nodes that are views or shape arithmetic */
-    int *node_layer;   /* graph node -> layer index, -1 for zero-cost nodes */
+    int n_zero_cost; /* nodes that are views or shape arithmetic */
+    int *node_layer; /* graph node -> layer index, -1 for zero-cost nodes */
     dlb_arena *arena;
 } dlb_lowered;
 

@@ -30,7 +30,7 @@ typedef struct dlb_timing_result {
     dlb_stats stats;
     double *samples; /* kept samples (ms), in measurement order; free with the result */
     int n_samples;
-    double wall_ms;  /* wall time of the whole measurement including warm-up and flushes */
+    double wall_ms; /* wall time of the whole measurement including warm-up and flushes */
 } dlb_timing_result;
 
 /* One execution; must be synchronous (return after the work is done). */

@@ -115,8 +115,7 @@ static int piece_key(dlb_registry *r, const piece *pc, dlb_brick_edge *edges, in
         for (;;) {
             int room = (int)(r->key_cap - len);
             int w = pc->n > 1 ? snprintf(r->key + len, (size_t)room, "%s[", j ? " " : "") : 0;
-            if (w >= 0 && w < room)
-                w += dlb_op_spec_key(&L->spec, r->key + len + w, room - w);
+            if (w >= 0 && w < room) w += dlb_op_spec_key(&L->spec, r->key + len + w, room - w);
             if (w >= 0 && w + 2 < room) {
                 len += (size_t)w;
                 break;
@@ -239,8 +238,7 @@ static bool consumes_from(const dlb_lowered *l, int first, int j) {
 static int piece_length(const dlb_lowered *l, int i, int G) {
     if (!l->layers[i].covered) return 1;
     int n = 1;
-    while (n < G && i + n < l->n_layers && l->layers[i + n].covered &&
-           consumes_from(l, i, i + n))
+    while (n < G && i + n < l->n_layers && l->layers[i + n].covered && consumes_from(l, i, i + n))
         n++;
     return n;
 }

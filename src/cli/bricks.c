@@ -157,7 +157,8 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             nb, nb - failed, failed, ti.threads, bricks_wall, brick_timing_s,
             bricks_wall > 0 ? 100 * (bricks_wall - brick_timing_s) / bricks_wall : 0);
     if (opt->validate)
-        fprintf(out, "speedup: wall=%.3f\n", brick_timing_s > 0 ? model_timing_s / brick_timing_s : 0);
+        fprintf(out, "speedup: wall=%.3f\n",
+                brick_timing_s > 0 ? model_timing_s / brick_timing_s : 0);
     (void)wall;
     info->n_skipped += failed > 0;
     free(br);

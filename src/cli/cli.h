@@ -35,10 +35,10 @@ typedef struct dlb_cli_options {
     int min_reps;           /* --min-reps; 0: default */
     bool cold_cache;        /* --cold-cache */
     bool validate;          /* --validate: also time every model whole */
-    bool fuse;       /* false with --no-fuse */
-    bool csv;        /* --csv */
-    int granularity; /* -G k, default 1 */
-    int n_batches;   /* 0: keep the batch size stored in each model */
+    bool fuse;              /* false with --no-fuse */
+    bool csv;               /* --csv */
+    int granularity;        /* -G k, default 1 */
+    int n_batches;          /* 0: keep the batch size stored in each model */
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
     char *const *paths; /* points into argv */

@@ -235,8 +235,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             char *end = NULL;
             double ms = strtod(optarg, &end);
             if (!end || *end || !(ms >= 0 && ms <= 3.6e6))
-                return usage_error(err, "--min-time-ms: invalid value '%s' (0 to 3600000)",
-                                   optarg);
+                return usage_error(err, "--min-time-ms: invalid value '%s' (0 to 3600000)", optarg);
             opt->min_time_ms = ms;
             break;
         }

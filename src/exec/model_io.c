@@ -29,7 +29,8 @@ static dlb_status load_folded_conv(dlb_net *n, int op, const dlb_layer *L, const
     }
     const dlb_operand *wo = &L->spec.wei[0];
     const float *w = L->wei_tensors[0] >= 0 ? g->tensors[L->wei_tensors[0]].weights : NULL;
-    const float *b = L->spec.n_wei > 1 && L->wei_tensors[1] >= 0 ? g->tensors[L->wei_tensors[1]].weights : NULL;
+    const float *b =
+        L->spec.n_wei > 1 && L->wei_tensors[1] >= 0 ? g->tensors[L->wei_tensors[1]].weights : NULL;
     if (!w) return DLB_ENOTFOUND;
     int64_t nw = numel(wo), oc = wo->shape.dims[0], per = nw / oc;
     float *w2 = malloc(sizeof *w2 * (size_t)nw), *b2 = malloc(sizeof *b2 * (size_t)oc);
@@ -57,8 +58,10 @@ dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *mis
         if (op < 0) continue;
         if (L->pattern && !strcmp(L->pattern, "conv+bn")) {
             dlb_status st = load_folded_conv(n, op, L, g);
-            if (st == DLB_ENOTFOUND) (*missing)++;
-            else if (st != DLB_OK) return st;
+            if (st == DLB_ENOTFOUND)
+                (*missing)++;
+            else if (st != DLB_OK)
+                return st;
             continue;
         }
         for (int w = 0; w < L->spec.n_wei; w++) {

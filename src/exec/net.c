@@ -7,14 +7,22 @@
 
 const char *dlb__dnnl_status_str(int status) {
     switch (status) {
-    case dnnl_success: return "success";
-    case dnnl_out_of_memory: return "out of memory";
-    case dnnl_invalid_arguments: return "invalid arguments";
-    case dnnl_unimplemented: return "unimplemented";
-    case dnnl_iterator_ends: return "iterator ends";
-    case dnnl_runtime_error: return "runtime error";
-    case dnnl_not_required: return "not required";
-    default: return "unknown oneDNN status";
+    case dnnl_success:
+        return "success";
+    case dnnl_out_of_memory:
+        return "out of memory";
+    case dnnl_invalid_arguments:
+        return "invalid arguments";
+    case dnnl_unimplemented:
+        return "unimplemented";
+    case dnnl_iterator_ends:
+        return "iterator ends";
+    case dnnl_runtime_error:
+        return "runtime error";
+    case dnnl_not_required:
+        return "not required";
+    default:
+        return "unknown oneDNN status";
     }
 }
 
@@ -38,13 +46,20 @@ static void fill_random(dlb_net *n, dlb__buf *b) {
 
 static dnnl_data_type_t dnnl_dt(dlb_dtype dt) {
     switch (dt) {
-    case DLB_DT_F32: return dnnl_f32;
-    case DLB_DT_BF16: return dnnl_bf16;
-    case DLB_DT_F16: return dnnl_f16;
-    case DLB_DT_S8: return dnnl_s8;
-    case DLB_DT_U8: return dnnl_u8;
-    case DLB_DT_S32: return dnnl_s32;
-    default: return dnnl_data_type_undef;
+    case DLB_DT_F32:
+        return dnnl_f32;
+    case DLB_DT_BF16:
+        return dnnl_bf16;
+    case DLB_DT_F16:
+        return dnnl_f16;
+    case DLB_DT_S8:
+        return dnnl_s8;
+    case DLB_DT_U8:
+        return dnnl_u8;
+    case DLB_DT_S32:
+        return dnnl_s32;
+    default:
+        return dnnl_data_type_undef;
     }
 }
 
@@ -135,8 +150,8 @@ static dlb_status add_reorder(dlb_net *n, int src, const dnnl_memory_desc_t *wan
     const char *where = n->desc ? n->desc->name : NULL;
     dnnl_primitive_desc_t pd = NULL;
     DLB_TRY(dlb__new_buf(n, want, DLB__BUF_ACT, out));
-    DLB_DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &n->bufs[src].md, n->eng, want,
-                                                      n->eng, NULL));
+    DLB_DNNL_CHECK(
+        dnnl_reorder_primitive_desc_create(&pd, &n->bufs[src].md, n->eng, want, n->eng, NULL));
     int kinds[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, bufs[2] = {src, *out};
     DLB_TRY(dlb__add_step(n, -1, pd, 2, kinds, bufs));
     n->n_reorders++;
@@ -154,7 +169,8 @@ static dlb_status as_md(dlb_net *n, int src, const dnnl_memory_desc_t *want, int
     /* Reuse a reorder of the same buffer into the same descriptor. */
     for (int i = 0; i < n->n_steps; i++) {
         const dlb__step *s = &n->steps[i];
-        if (s->op == -1 && s->arg_buf[0] == src && dnnl_memory_desc_equal(&n->bufs[s->arg_buf[1]].md, want)) {
+        if (s->op == -1 && s->arg_buf[0] == src &&
+            dnnl_memory_desc_equal(&n->bufs[s->arg_buf[1]].md, want)) {
             *out = s->arg_buf[1];
             return DLB_OK;
         }
@@ -188,7 +204,8 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
         return DLB_OK;
     }
     int b = n->dst_buf[e->from_op][e->from_out];
-    if (same_dims(&n->bufs[b].md, o) && want->ndims == n->bufs[b].md.ndims) return as_md(n, b, want, out);
+    if (same_dims(&n->bufs[b].md, o) && want->ndims == n->bufs[b].md.ndims)
+        return as_md(n, b, want, out);
     /* A view (Reshape/Flatten/...): bring the producer to plain layout, alias, then reorder. */
     dnnl_memory_desc_t plain_src, plain_view;
     const dlb_operand *prod = &n->desc->ops[e->from_op].dst[e->from_out];
@@ -264,8 +281,8 @@ static void append_impl(dlb_net *n, int op, const char *impl) {
     n->impl[op] = s;
 }
 
-dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args,
-                         const int *kinds, const int *bufs) {
+dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args, const int *kinds,
+                         const int *bufs) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = n->diag;
     const char *where = n->desc ? n->desc->name : NULL;
@@ -284,8 +301,8 @@ cleanup:
     return st;
 }
 
-dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args,
-                                const int *kinds, const int *bufs, const double *params) {
+dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args, const int *kinds,
+                                const int *bufs, const double *params) {
     dlb__step *s;
     dlb_status st = push_step(n, &s);
     if (st != DLB_OK) return st;
@@ -449,7 +466,8 @@ int dlb_net_n_reorders(const dlb_net *n) {
     return n->n_reorders;
 }
 
-/* ---- data access (outside timing) --------------------------------------------------------------*/
+/* ---- data access (outside timing)
+ * --------------------------------------------------------------*/
 
 static dlb_status copy_between(dlb_net *n, const dnnl_memory_desc_t *from_md, void *from,
                                const dnnl_memory_desc_t *to_md, void *to) {

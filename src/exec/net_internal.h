@@ -49,10 +49,10 @@ struct dlb_net {
     dlb__step *steps;
     int n_steps, cap_steps;
     int n_ops;
-    char **impl;     /* per op */
-    int **dst_buf;   /* per op, per dst */
-    int **slot_buf;  /* per op, per slot (sources then post-op operands): buffer, or -1 */
-    int **wei_buf;   /* per op, per weight */
+    char **impl;    /* per op */
+    int **dst_buf;  /* per op, per dst */
+    int **slot_buf; /* per op, per slot (sources then post-op operands): buffer, or -1 */
+    int **wei_buf;  /* per op, per weight */
     int n_reorders;
     const dlb_netdesc *desc; /* valid during dlb_net_create only */
     dlb_diag *diag;
@@ -79,10 +79,10 @@ dlb_status dlb__new_buf(dlb_net *n, const dnnl_memory_desc_t *md, dlb__buf_kind 
 dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *md,
                            const dnnl_memory_desc_t *user_md, int *buf);
 /* Create the primitive of pd, append it as a step with the given args; records impl name. */
-dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args,
-                         const int *kinds, const int *bufs);
-dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args,
-                                const int *kinds, const int *bufs, const double *params);
+dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args, const int *kinds,
+                         const int *bufs);
+dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args, const int *kinds,
+                                const int *bufs, const double *params);
 void dlb__set_dst(dlb_net *n, int op, int k, int buf);
 /* Post-ops of a spec as a primitive attribute; binary operands' buffers appended to
  * kinds/bufs (*n_args updated).  *sum_slot is the slot of a sum post-op operand or -1. */
@@ -96,9 +96,9 @@ bool dlb__dnnl_eltwise(dlb_alg alg, double alpha, double beta, dnnl_alg_kind_t *
                        float *b);
 
 /* ---- per-op compilers: one per lowered op family ---- */
-dlb_status dlb__compile_conv(dlb_net *n, int op);     /* conv, deconv */
-dlb_status dlb__compile_matmul(dlb_net *n, int op);   /* matmul, inner_product */
-dlb_status dlb__compile_simple(dlb_net *n, int op);   /* pool, eltwise, binary, norms, ... */
-dlb_status dlb__compile_data(dlb_net *n, int op);     /* concat, transpose, pad, slice, ... */
+dlb_status dlb__compile_conv(dlb_net *n, int op);   /* conv, deconv */
+dlb_status dlb__compile_matmul(dlb_net *n, int op); /* matmul, inner_product */
+dlb_status dlb__compile_simple(dlb_net *n, int op); /* pool, eltwise, binary, norms, ... */
+dlb_status dlb__compile_data(dlb_net *n, int op);   /* concat, transpose, pad, slice, ... */
 
 #endif

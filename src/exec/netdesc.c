@@ -6,8 +6,8 @@
 #include "shape/ops.h"
 
 void dlb_netdesc_of_brick(const dlb_brick *b, dlb_netdesc *d) {
-    *d = (dlb_netdesc){.n_ops = b->n_ops, .ops = b->ops, .n_edges = b->n_edges,
-                       .edges = b->edges, .name = b->key};
+    *d = (dlb_netdesc){
+        .n_ops = b->n_ops, .ops = b->ops, .n_edges = b->n_edges, .edges = b->edges, .name = b->key};
 }
 
 /* Follow views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout) back to the tensor
@@ -69,7 +69,7 @@ dlb_status dlb_netdesc_of_model(const dlb_lowered *l, dlb_diag *diag, dlb_netdes
                 edges[ne++] = (dlb_brick_edge){op_of[j], s, op_of[from], out};
         }
     }
-    *d = (dlb_netdesc){.n_ops = n_ops, .ops = ops, .n_edges = ne, .edges = edges,
-                       .name = l->graph->name};
+    *d = (dlb_netdesc){
+        .n_ops = n_ops, .ops = ops, .n_edges = ne, .edges = edges, .name = l->graph->name};
     return DLB_OK;
 }

@@ -8,38 +8,86 @@ bool dlb__dnnl_eltwise(dlb_alg alg, double alpha, double beta, dnnl_alg_kind_t *
     *a = (float)alpha;
     *b = (float)beta;
     switch (alg) {
-    case DLB_ALG_RELU: *k = dnnl_eltwise_relu; *a = 0; break;
-    case DLB_ALG_LEAKY_RELU: *k = dnnl_eltwise_relu; break;
-    case DLB_ALG_CLIP: *k = dnnl_eltwise_clip_v2; break;
-    case DLB_ALG_LOGISTIC: *k = dnnl_eltwise_logistic; break;
-    case DLB_ALG_TANH: *k = dnnl_eltwise_tanh; break;
-    case DLB_ALG_HARDSWISH: *k = dnnl_eltwise_hardswish; *a = 0; *b = 0; break;
-    case DLB_ALG_SWISH: *k = dnnl_eltwise_swish; *a = alpha != 0 ? (float)alpha : 1.0f; break;
-    case DLB_ALG_GELU_ERF: *k = dnnl_eltwise_gelu_erf; break;
-    case DLB_ALG_GELU_TANH: *k = dnnl_eltwise_gelu_tanh; break;
-    case DLB_ALG_ELU: *k = dnnl_eltwise_elu; break;
-    case DLB_ALG_SOFTPLUS: *k = dnnl_eltwise_soft_relu; break;
-    case DLB_ALG_EXP: *k = dnnl_eltwise_exp; break;
-    case DLB_ALG_LOG: *k = dnnl_eltwise_log; break;
-    case DLB_ALG_SQRT: *k = dnnl_eltwise_sqrt; break;
-    case DLB_ALG_POW: *k = dnnl_eltwise_pow; break;
-    case DLB_ALG_ABS: *k = dnnl_eltwise_abs; break;
-    case DLB_ALG_LINEAR: *k = dnnl_eltwise_linear; break;
-    case DLB_ALG_ROUND: *k = dnnl_eltwise_round; break;
-    default: return false; /* hardsigmoid (two entries), erf (custom kernel) */
+    case DLB_ALG_RELU:
+        *k = dnnl_eltwise_relu;
+        *a = 0;
+        break;
+    case DLB_ALG_LEAKY_RELU:
+        *k = dnnl_eltwise_relu;
+        break;
+    case DLB_ALG_CLIP:
+        *k = dnnl_eltwise_clip_v2;
+        break;
+    case DLB_ALG_LOGISTIC:
+        *k = dnnl_eltwise_logistic;
+        break;
+    case DLB_ALG_TANH:
+        *k = dnnl_eltwise_tanh;
+        break;
+    case DLB_ALG_HARDSWISH:
+        *k = dnnl_eltwise_hardswish;
+        *a = 0;
+        *b = 0;
+        break;
+    case DLB_ALG_SWISH:
+        *k = dnnl_eltwise_swish;
+        *a = alpha != 0 ? (float)alpha : 1.0f;
+        break;
+    case DLB_ALG_GELU_ERF:
+        *k = dnnl_eltwise_gelu_erf;
+        break;
+    case DLB_ALG_GELU_TANH:
+        *k = dnnl_eltwise_gelu_tanh;
+        break;
+    case DLB_ALG_ELU:
+        *k = dnnl_eltwise_elu;
+        break;
+    case DLB_ALG_SOFTPLUS:
+        *k = dnnl_eltwise_soft_relu;
+        break;
+    case DLB_ALG_EXP:
+        *k = dnnl_eltwise_exp;
+        break;
+    case DLB_ALG_LOG:
+        *k = dnnl_eltwise_log;
+        break;
+    case DLB_ALG_SQRT:
+        *k = dnnl_eltwise_sqrt;
+        break;
+    case DLB_ALG_POW:
+        *k = dnnl_eltwise_pow;
+        break;
+    case DLB_ALG_ABS:
+        *k = dnnl_eltwise_abs;
+        break;
+    case DLB_ALG_LINEAR:
+        *k = dnnl_eltwise_linear;
+        break;
+    case DLB_ALG_ROUND:
+        *k = dnnl_eltwise_round;
+        break;
+    default:
+        return false; /* hardsigmoid (two entries), erf (custom kernel) */
     }
     return true;
 }
 
 static dnnl_alg_kind_t binary_alg(dlb_alg alg) {
     switch (alg) {
-    case DLB_ALG_ADD: return dnnl_binary_add;
-    case DLB_ALG_SUB: return dnnl_binary_sub;
-    case DLB_ALG_MUL: return dnnl_binary_mul;
-    case DLB_ALG_DIV: return dnnl_binary_div;
-    case DLB_ALG_MAX: return dnnl_binary_max;
-    case DLB_ALG_MIN: return dnnl_binary_min;
-    default: return dnnl_alg_kind_undef;
+    case DLB_ALG_ADD:
+        return dnnl_binary_add;
+    case DLB_ALG_SUB:
+        return dnnl_binary_sub;
+    case DLB_ALG_MUL:
+        return dnnl_binary_mul;
+    case DLB_ALG_DIV:
+        return dnnl_binary_div;
+    case DLB_ALG_MAX:
+        return dnnl_binary_max;
+    case DLB_ALG_MIN:
+        return dnnl_binary_min;
+    default:
+        return dnnl_alg_kind_undef;
     }
 }
 

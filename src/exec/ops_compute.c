@@ -77,8 +77,8 @@ dlb_status dlb__compile_conv(dlb_net *n, int op) {
     dnnl_memory_desc_t src_md, dst_md, wei_md, wei_user, bias_md;
     dnnl_data_type_t dt = dt_of(&s->src[0]);
     DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&src_md, nd, sd, dt, dnnl_format_tag_any));
-    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, nd, dd, dt_of(&s->dst[0]),
-                                                dnnl_format_tag_any));
+    DLB_DNNL_CHECK(
+        dnnl_memory_desc_init_by_tag(&dst_md, nd, dd, dt_of(&s->dst[0]), dnnl_format_tag_any));
     DLB_TRY(conv_weight_mds(s, &wei_md, &wei_user));
     bool bias = s->p.has_bias && s->n_wei >= 2;
     if (bias) {
@@ -100,8 +100,7 @@ dlb_status dlb__compile_conv(dlb_net *n, int op) {
         DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, &dc, attr, n->eng, NULL));
     }
     const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *want_wei =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const dnnl_memory_desc_t *want_wei = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t *want_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     int b;
     DLB_TRY(dlb__slot_buf(n, op, 0, want_src, &b));
@@ -138,8 +137,9 @@ static dlb_status matmul_md(const dlb_operand *o, int nd, bool trans, bool any,
         d[nd - 1] = d[nd - 2];
         d[nd - 2] = t;
     }
-    if (any) return dnnl_memory_desc_init_by_tag(md, nd, d, dt, dnnl_format_tag_any) ? DLB_EDNNL
-                                                                                     : DLB_OK;
+    if (any)
+        return dnnl_memory_desc_init_by_tag(md, nd, d, dt, dnnl_format_tag_any) ? DLB_EDNNL
+                                                                                : DLB_OK;
     int64_t s = 1;
     for (int i = nd - 1; i >= 0; i--) {
         strides[i] = s;

@@ -395,8 +395,8 @@ dlb_status dlb__graph_build(const dlb__graph_source *src, const char *path, dlb_
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
     g->path = dlb__arena_strdup(g->arena, path);
-    g->name = dlb__arena_strndup(g->arena, base, dot && dot != base ? (size_t)(dot - base)
-                                                                    : strlen(base));
+    g->name = dlb__arena_strndup(g->arena, base,
+                                 dot && dot != base ? (size_t)(dot - base) : strlen(base));
     if (!g->path || !g->name) goto fail;
     g->opset = src->opset;
     g->ir_version = src->ir_version;

@@ -42,8 +42,8 @@ static int64_t macs(const dlb_op_spec *s) {
     case DLB_LOP_INNER_PRODUCT:
     case DLB_LOP_MATMUL: { /* batch * M * N * K; K is A's reduction dim */
         const dlb_shape *a = &x->shape;
-        int64_t k = a->rank >= 1 ? a->dims[s->p.trans_a && a->rank >= 2 ? a->rank - 2 : a->rank - 1]
-                                 : 1;
+        int64_t k =
+            a->rank >= 1 ? a->dims[s->p.trans_a && a->rank >= 2 ? a->rank - 2 : a->rank - 1] : 1;
         return mul_sat(numel(y), k);
     }
     default:

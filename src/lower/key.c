@@ -124,8 +124,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
         const dlb_postop *po = &s->post[i];
         if (po->kind == DLB_POST_ELTWISE) {
             put(&k, " post=eltwise:%s", dlb_alg_name(po->alg));
-            if (po->alpha != 0 || po->beta != 0)
-                put(&k, "(%.9g,%.9g)", po->alpha, po->beta);
+            if (po->alpha != 0 || po->beta != 0) put(&k, "(%.9g,%.9g)", po->alpha, po->beta);
         } else {
             put(&k, " post=%s:%s", po->kind == DLB_POST_SUM ? "sum" : "binary",
                 dlb_alg_name(po->alg));

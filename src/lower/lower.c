@@ -119,28 +119,31 @@ static bool absorb_post_ops(lower_ctx *c, dlb_layer *L) {
             if (dlb__const_scalar(g, other, &k) && (cur_first || add || mul)) {
                 /* scale/shift by a constant: eltwise linear alpha*x + beta */
                 double a_ = 1, b_ = 0;
-                if (add) b_ = k;
-                else if (dlb__op_is(n, "Sub")) b_ = -k;
-                else if (mul) a_ = k;
-                else if (k != 0) a_ = 1 / k;
-                else return true;
-                *po = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_LINEAR, .alpha = a_,
-                                   .beta = b_};
+                if (add)
+                    b_ = k;
+                else if (dlb__op_is(n, "Sub"))
+                    b_ = -k;
+                else if (mul)
+                    a_ = k;
+                else if (k != 0)
+                    a_ = 1 / k;
+                else
+                    return true;
+                *po = (dlb_postop){
+                    .kind = DLB_POST_ELTWISE, .alg = DLB_ALG_LINEAR, .alpha = a_, .beta = b_};
             } else if (add && !have_sum && !dlb__is_weight(g, other) &&
                        dlb_shape_equal(&g->tensors[other].shape, ds) &&
                        g->tensors[other].dtype == g->tensors[cur].dtype &&
                        L->spec.op != DLB_LOP_BINARY) {
-                *po = (dlb_postop){.kind = DLB_POST_SUM, .alg = DLB_ALG_ADD,
-                                   .operand = operand(g, other)};
+                *po = (dlb_postop){
+                    .kind = DLB_POST_SUM, .alg = DLB_ALG_ADD, .operand = operand(g, other)};
                 L->post_tensor[L->spec.n_post] = other;
                 have_sum = true;
-            } else if ((add || mul || cur_first) &&
-                       broadcasts_into(ds, &g->tensors[other].shape)) {
-                static const dlb_alg algs[4] = {DLB_ALG_ADD, DLB_ALG_MUL, DLB_ALG_SUB,
-                                                DLB_ALG_DIV};
+            } else if ((add || mul || cur_first) && broadcasts_into(ds, &g->tensors[other].shape)) {
+                static const dlb_alg algs[4] = {DLB_ALG_ADD, DLB_ALG_MUL, DLB_ALG_SUB, DLB_ALG_DIV};
                 int which = add ? 0 : mul ? 1 : dlb__op_is(n, "Sub") ? 2 : 3;
-                *po = (dlb_postop){.kind = DLB_POST_BINARY, .alg = algs[which],
-                                   .operand = operand(g, other)};
+                *po = (dlb_postop){
+                    .kind = DLB_POST_BINARY, .alg = algs[which], .operand = operand(g, other)};
                 L->post_tensor[L->spec.n_post] = other;
             } else
                 return true;
@@ -164,7 +167,7 @@ static bool absorb_bn(lower_ctx *c, dlb_layer *L) {
     if (n->n_out < 1 || n->out[0] < 0) return true;
     for (int k = 1; k < n->n_out; k++)
         if (n->out[k] >= 0) return true; /* training-mode outputs */
-    if (!L->spec.p.has_bias) { /* folding adds a bias of OC elements */
+    if (!L->spec.p.has_bias) {           /* folding adds a bias of OC elements */
         dlb_operand *w = dlb__arena_calloc(c->a, (size_t)L->spec.n_wei + 2, sizeof *w);
         if (!w) return false;
         memcpy(w, L->spec.wei, sizeof *w * (size_t)L->spec.n_wei);
@@ -195,7 +198,8 @@ static bool absorb_matmul_bias(lower_ctx *c, dlb_layer *L) {
     const dlb_node *n = &g->nodes[add];
     int b = n->in[0] == cur ? n->in[1] : n->in[0];
     const dlb_shape *bs = &g->tensors[b].shape, *ds = &g->tensors[cur].shape;
-    if (!dlb__is_weight(g, b) || bs->rank != 1 || bs->dims[0] != ds->dims[ds->rank - 1]) return true;
+    if (!dlb__is_weight(g, b) || bs->rank != 1 || bs->dims[0] != ds->dims[ds->rank - 1])
+        return true;
     dlb_operand *w = dlb__arena_calloc(c->a, 3, sizeof *w);
     if (!w) return false;
     w[0] = L->spec.wei[0];
@@ -219,8 +223,8 @@ static bool emit_node_layer(lower_ctx *c, int node) {
     L->name = n->name;
     L->op_type = n->op_type;
     const char *why = NULL;
-    L->covered = dlb__build_node_op(c->g, node, c->a, &L->spec, &L->src_tensors,
-                                    &L->dst_tensors, &L->wei_tensors, &why);
+    L->covered = dlb__build_node_op(c->g, node, c->a, &L->spec, &L->src_tensors, &L->dst_tensors,
+                                    &L->wei_tensors, &why);
     if (!L->covered) {
         L->why_uncovered = why ? why : "out of memory";
         L->spec.op = DLB_LOP_UNCOVERED;
@@ -257,8 +261,8 @@ static bool emit_pattern_layer(lower_ctx *c, const dlb_pattern *m, int x) {
     L->spec.src[0] = operand(g, x);
     int64_t c_dim = g->tensors[x].shape.dims[g->tensors[x].shape.rank - 1];
     for (int i = 0; i < n_wei; i++)
-        L->spec.wei[i] = (dlb_operand){.dtype = g->tensors[x].dtype,
-                                       .shape = {.rank = 1, .dims = {c_dim}}};
+        L->spec.wei[i] =
+            (dlb_operand){.dtype = g->tensors[x].dtype, .shape = {.rank = 1, .dims = {c_dim}}};
     L->dst_tensors[0] = m->out;
     L->spec.dst[0] = operand(g, m->out);
     return set_nodes(c, L, m->nodes, m->n_nodes);
@@ -269,7 +273,8 @@ static bool fuse_from(lower_ctx *c, int node) {
     const dlb_node *n = &g->nodes[node];
     dlb_pattern m;
     if (n->n_in > 0 && dlb__match_pattern(g, n->in[0], c->assigned, &m) && m.nodes[0] == node)
-        return emit_pattern_layer(c, &m, n->in[0]) && absorb_post_ops(c, &c->l->layers[c->l->n_layers - 1]);
+        return emit_pattern_layer(c, &m, n->in[0]) &&
+               absorb_post_ops(c, &c->l->layers[c->l->n_layers - 1]);
     if (!emit_node_layer(c, node)) return false;
     dlb_layer *L = &c->l->layers[c->l->n_layers - 1];
     if (!L->covered) return true;
@@ -304,9 +309,9 @@ static bool order_layers(lower_ctx *c) {
     return true;
 }
 
-/* Mark the outputs of a node that (transitively) reads the values of a graph input.  A node that does not is
- * a constant subgraph (e.g. Swin's attention mask built with ScatterND/Where): runtimes fold it
- * once at load time, so it is zero-cost like shape arithmetic. */
+/* Mark the outputs of a node that (transitively) reads the values of a graph input.  A node that
+ * does not is a constant subgraph (e.g. Swin's attention mask built with ScatterND/Where): runtimes
+ * fold it once at load time, so it is zero-cost like shape arithmetic. */
 static bool propagate_input_dependence(const dlb_graph *g, const dlb_node *n, char *varies) {
     bool v = false, all_const = n->n_out > 0;
     for (int k = 0; k < n->n_in; k++) v |= n->in[k] >= 0 && varies[n->in[k]];

@@ -17,8 +17,7 @@ bool dlb__op_is(const dlb_node *n, const char *op_type); /* default domain and o
 
 /* Build the spec of one node on its own (raw view).  On failure returns false and sets *why. */
 bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec *s,
-                        int **src_tensors, int **dst_tensors, int **wei_tensors,
-                        const char **why);
+                        int **src_tensors, int **dst_tensors, int **wei_tensors, const char **why);
 
 /* Eltwise algorithm for a unary node (Relu, Clip with constant bounds, ...); false if none. */
 bool dlb__unary_eltwise(const dlb_graph *g, const dlb_node *n, dlb_alg *alg, double *alpha,
@@ -33,8 +32,8 @@ typedef struct dlb_pattern {
     int64_t axis;
     int nodes[12];
     int n_nodes;
-    int out; /* tensor produced by the last node */
-    int n_weights; /* lnorm: gamma/beta present */
+    int out;        /* tensor produced by the last node */
+    int n_weights;  /* lnorm: gamma/beta present */
     int weights[2]; /* lnorm: gamma, beta tensors */
 } dlb_pattern;
 

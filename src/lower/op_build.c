@@ -58,8 +58,8 @@ static int norm_axis(int64_t axis, int rank) {
 }
 
 /* Integer list from an attribute, or (opset >= the switch) from a constant input. */
-static int ints_of(const dlb_graph *g, const dlb_node *n, const char *attr, int input,
-                   int64_t *out, int max) {
+static int ints_of(const dlb_graph *g, const dlb_node *n, const char *attr, int input, int64_t *out,
+                   int max) {
     const dlb_attr *a = dlb_node_attr(n, attr);
     if (a && a->type == DLB_ATTR_INTS) {
         int k = a->n < max ? a->n : max;
@@ -159,7 +159,8 @@ bool dlb__unary_eltwise(const dlb_graph *g, const dlb_node *n, dlb_alg *alg, dou
     const char *op = n->op_type;
     *alpha = 0;
     *beta = 0;
-    if (!strcmp(op, "Relu")) *alg = DLB_ALG_RELU;
+    if (!strcmp(op, "Relu"))
+        *alg = DLB_ALG_RELU;
     else if (!strcmp(op, "LeakyRelu")) {
         *alg = DLB_ALG_LEAKY_RELU; /* oneDNN relu with negative slope alpha */
         *alpha = dlb_node_attr_float(n, "alpha", 0.01);
@@ -169,8 +170,10 @@ bool dlb__unary_eltwise(const dlb_graph *g, const dlb_node *n, dlb_alg *alg, dou
         *beta = dlb_node_attr_float(n, "max", FLT_MAX);
         if (n->n_in > 1 && n->in[1] >= 0 && !dlb__const_scalar(g, n->in[1], alpha)) return false;
         if (n->n_in > 2 && n->in[2] >= 0 && !dlb__const_scalar(g, n->in[2], beta)) return false;
-    } else if (!strcmp(op, "Sigmoid")) *alg = DLB_ALG_LOGISTIC;
-    else if (!strcmp(op, "Tanh")) *alg = DLB_ALG_TANH;
+    } else if (!strcmp(op, "Sigmoid"))
+        *alg = DLB_ALG_LOGISTIC;
+    else if (!strcmp(op, "Tanh"))
+        *alg = DLB_ALG_TANH;
     else if (!strcmp(op, "HardSigmoid")) {
         *alg = DLB_ALG_HARDSIGMOID;
         *alpha = dlb_node_attr_float(n, "alpha", 0.2);
@@ -179,19 +182,26 @@ bool dlb__unary_eltwise(const dlb_graph *g, const dlb_node *n, dlb_alg *alg, dou
         *alg = DLB_ALG_HARDSWISH;
         *alpha = 1.0 / 6.0;
         *beta = 0.5;
-    } else if (!strcmp(op, "Gelu")) *alg = DLB_ALG_GELU_ERF;
+    } else if (!strcmp(op, "Gelu"))
+        *alg = DLB_ALG_GELU_ERF;
     else if (!strcmp(op, "Elu")) {
         *alg = DLB_ALG_ELU;
         *alpha = dlb_node_attr_float(n, "alpha", 1.0);
     } else if (!strcmp(op, "Softplus")) {
         *alg = DLB_ALG_SOFTPLUS;
         *alpha = 1;
-    } else if (!strcmp(op, "Exp")) *alg = DLB_ALG_EXP;
-    else if (!strcmp(op, "Log")) *alg = DLB_ALG_LOG;
-    else if (!strcmp(op, "Sqrt")) *alg = DLB_ALG_SQRT;
-    else if (!strcmp(op, "Abs")) *alg = DLB_ALG_ABS;
-    else if (!strcmp(op, "Erf")) *alg = DLB_ALG_ERF;
-    else if (!strcmp(op, "Round")) *alg = DLB_ALG_ROUND;
+    } else if (!strcmp(op, "Exp"))
+        *alg = DLB_ALG_EXP;
+    else if (!strcmp(op, "Log"))
+        *alg = DLB_ALG_LOG;
+    else if (!strcmp(op, "Sqrt"))
+        *alg = DLB_ALG_SQRT;
+    else if (!strcmp(op, "Abs"))
+        *alg = DLB_ALG_ABS;
+    else if (!strcmp(op, "Erf"))
+        *alg = DLB_ALG_ERF;
+    else if (!strcmp(op, "Round"))
+        *alg = DLB_ALG_ROUND;
     else if (!strcmp(op, "Neg")) {
         *alg = DLB_ALG_LINEAR;
         *alpha = -1;
@@ -245,8 +255,8 @@ static bool classify(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, cons
         s->p.alpha = dlb_node_attr_float(n, "alpha", 1.0);
         s->p.beta = dlb_node_attr_float(n, "beta", 1.0);
         s->p.has_bias = n->n_in > 2 && n->in[2] >= 0;
-        s->op = const_b && !s->p.trans_a && s->p.alpha == 1.0 ? DLB_LOP_INNER_PRODUCT
-                                                               : DLB_LOP_MATMUL;
+        s->op =
+            const_b && !s->p.trans_a && s->p.alpha == 1.0 ? DLB_LOP_INNER_PRODUCT : DLB_LOP_MATMUL;
         return true;
     }
     if (!strcmp(op, "MatMul")) {
@@ -327,8 +337,10 @@ static bool classify(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, cons
     if (!strcmp(op, "Resize") || !strcmp(op, "Upsample")) {
         const char *mode = dlb_node_attr_string(n, "mode", "nearest");
         s->op = DLB_LOP_RESAMPLE;
-        if (!strcmp(mode, "nearest")) s->alg = DLB_ALG_NEAREST;
-        else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) s->alg = DLB_ALG_LINEAR_INTERP;
+        if (!strcmp(mode, "nearest"))
+            s->alg = DLB_ALG_NEAREST;
+        else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
+            s->alg = DLB_ALG_LINEAR_INTERP;
         else {
             *why = "Resize mode other than nearest/linear";
             return false;
@@ -391,8 +403,7 @@ static bool param_input(const dlb_graph *g, int t, int k) {
 }
 
 bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec *s,
-                        int **src_tensors, int **dst_tensors, int **wei_tensors,
-                        const char **why) {
+                        int **src_tensors, int **dst_tensors, int **wei_tensors, const char **why) {
     const dlb_node *n = &g->nodes[node];
     memset(s, 0, sizeof *s);
     s->op = DLB_LOP_UNCOVERED;
@@ -417,8 +428,10 @@ bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec 
             *why = "input shape is not static";
             return false;
         }
-        if (param_input(g, t, k)) n_wei++;
-        else n_src++;
+        if (param_input(g, t, k))
+            n_wei++;
+        else
+            n_src++;
     }
     for (int k = 0; k < n->n_out; k++) {
         int t = n->out[k];

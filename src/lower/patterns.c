@@ -53,7 +53,8 @@ static bool match_gated(const dlb_graph *g, int x, const char *assigned, dlb_pat
     static const struct {
         const char *gate, *name;
         dlb_alg alg;
-    } forms[] = {{"Sigmoid", "silu", DLB_ALG_SWISH}, {"HardSigmoid", "hardswish", DLB_ALG_HARDSWISH}};
+    } forms[] = {{"Sigmoid", "silu", DLB_ALG_SWISH},
+                 {"HardSigmoid", "hardswish", DLB_ALG_HARDSWISH}};
     for (size_t f = 0; f < 2; f++) {
         int s = consumer_op(g, x, forms[f].gate, assigned);
         if (s < 0) continue;
@@ -65,8 +66,12 @@ static bool match_gated(const dlb_graph *g, int x, const char *assigned, dlb_pat
         if (mul < 0 || other_input(&g->nodes[mul], out0(g, s)) != x) continue;
         int nodes[2] = {s, mul};
         if (!consumers_within(g, x, nodes, 2)) continue;
-        *m = (dlb_pattern){.name = forms[f].name, .op = DLB_LOP_ELTWISE, .alg = forms[f].alg,
-                           .nodes = {s, mul}, .n_nodes = 2, .out = out0(g, mul)};
+        *m = (dlb_pattern){.name = forms[f].name,
+                           .op = DLB_LOP_ELTWISE,
+                           .alg = forms[f].alg,
+                           .nodes = {s, mul},
+                           .n_nodes = 2,
+                           .out = out0(g, mul)};
         if (forms[f].alg == DLB_ALG_SWISH) m->alpha = 1.0;
         return true;
     }
@@ -113,8 +118,11 @@ static bool match_gelu(const dlb_graph *g, int x, const char *assigned, dlb_patt
     }
     nodes[k++] = m2;
     if (!consumers_within(g, x, nodes, k)) return false;
-    *m = (dlb_pattern){.name = "gelu_erf", .op = DLB_LOP_ELTWISE, .alg = DLB_ALG_GELU_ERF,
-                       .n_nodes = k, .out = out0(g, nodes[k - 1])};
+    *m = (dlb_pattern){.name = "gelu_erf",
+                       .op = DLB_LOP_ELTWISE,
+                       .alg = DLB_ALG_GELU_ERF,
+                       .n_nodes = k,
+                       .out = out0(g, nodes[k - 1])};
     memcpy(m->nodes, nodes, sizeof(int) * (size_t)k);
     return true;
 }
@@ -158,8 +166,13 @@ static bool match_layernorm(const dlb_graph *g, int x, const char *assigned, dlb
         }
     }
     if (!consumers_within(g, x, nodes, k)) return false;
-    *m = (dlb_pattern){.name = "layernorm", .op = DLB_LOP_LNORM, .eps = eps, .axis = rank - 1,
-                       .n_nodes = k, .out = out0(g, nodes[k - 1]), .n_weights = weights,
+    *m = (dlb_pattern){.name = "layernorm",
+                       .op = DLB_LOP_LNORM,
+                       .eps = eps,
+                       .axis = rank - 1,
+                       .n_nodes = k,
+                       .out = out0(g, nodes[k - 1]),
+                       .n_weights = weights,
                        .weights = {wt[0], wt[1]}};
     memcpy(m->nodes, nodes, sizeof(int) * (size_t)k);
     return true;

@@ -14,7 +14,7 @@
         if (s_ != dnnl_success) {                                                                  \
             dlb_error(diag, where, "%s failed: %s (%s:%d)", #call, dlb__dnnl_status_str(s_),       \
                       __FILE__, __LINE__);                                                         \
-            st = s_ == dnnl_out_of_memory ? DLB_ENOMEM                                             \
+            st = s_ == dnnl_out_of_memory   ? DLB_ENOMEM                                           \
                  : s_ == dnnl_unimplemented ? DLB_EUNSUPPORTED                                     \
                                             : DLB_EDNNL;                                           \
             goto cleanup;                                                                          \

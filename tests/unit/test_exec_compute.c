@@ -55,14 +55,15 @@ static void ref_conv(const dlb_op_spec *s, const float *x, const float *w, const
                     for (int64_t ic = 0; ic < icg; ic++)
                         for (int64_t i = 0; i < kh; i++)
                             for (int64_t j = 0; j < kw; j++) {
-                                int64_t ih = oh * s->p.stride[0] - s->p.pad_begin[0] +
-                                             i * s->p.dilation[0];
-                                int64_t iw = ow * s->p.stride[1] - s->p.pad_begin[1] +
-                                             j * s->p.dilation[1];
+                                int64_t ih =
+                                    oh * s->p.stride[0] - s->p.pad_begin[0] + i * s->p.dilation[0];
+                                int64_t iw =
+                                    ow * s->p.stride[1] - s->p.pad_begin[1] + j * s->p.dilation[1];
                                 if (ih < 0 || ih >= xd[2] || iw < 0 || iw >= xd[3]) continue;
-                                acc += (double)x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) * xd[3] +
-                                                 iw] *
-                                       w[((oc * icg + ic) * kh + i) * kw + j];
+                                acc +=
+                                    (double)
+                                        x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) * xd[3] + iw] *
+                                    w[((oc * icg + ic) * kh + i) * kw + j];
                             }
                     size_t o = (size_t)(((n * yd[1] + oc) * yd[2] + oh) * yd[3] + ow);
                     for (int k = 0; k < s->n_post; k++) {
@@ -89,8 +90,13 @@ static void check_conv(const conv_cfg *c) {
     dlb_operand src = op4(c->n, c->ic, c->h, c->w), dst = op4(c->n, c->oc, oh, ow);
     dlb_operand wei[2] = {op4(c->oc, c->ic / c->group, c->k, c->k),
                           {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {c->oc}}}};
-    dlb_op_spec s = {.op = DLB_LOP_CONV, .n_src = 1, .n_wei = c->bias ? 2 : 1, .n_dst = 1,
-                     .src = &src, .wei = wei, .dst = &dst};
+    dlb_op_spec s = {.op = DLB_LOP_CONV,
+                     .n_src = 1,
+                     .n_wei = c->bias ? 2 : 1,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
     s.p.nsp = 2;
     s.p.group = c->group;
     s.p.has_bias = c->bias;
@@ -129,12 +135,12 @@ static void check_conv(const conv_cfg *c) {
 
 static void test_conv(void) {
     const conv_cfg cases[] = {
-        {1, 8, 9, 9, 16, 3, 1, 1, 1, 1, 1, true, true, false},  /* conv+bias+relu */
-        {2, 8, 10, 10, 8, 3, 2, 1, 0, 1, 1, false, false, false}, /* asymmetric pads, stride */
+        {1, 8, 9, 9, 16, 3, 1, 1, 1, 1, 1, true, true, false},     /* conv+bias+relu */
+        {2, 8, 10, 10, 8, 3, 2, 1, 0, 1, 1, false, false, false},  /* asymmetric pads, stride */
         {1, 16, 12, 12, 16, 3, 1, 2, 2, 2, 1, true, false, false}, /* dilated */
-        {1, 16, 8, 8, 16, 3, 1, 1, 1, 1, 16, true, true, false}, /* depthwise */
-        {1, 8, 8, 8, 12, 1, 1, 1, 0, 0, 4, false, false, false},  /* grouped 1x1 */
-        {1, 8, 7, 7, 8, 3, 1, 1, 1, 1, 1, true, true, true},      /* residual sum + relu */
+        {1, 16, 8, 8, 16, 3, 1, 1, 1, 1, 16, true, true, false},   /* depthwise */
+        {1, 8, 8, 8, 12, 1, 1, 1, 0, 0, 4, false, false, false},   /* grouped 1x1 */
+        {1, 8, 7, 7, 8, 3, 1, 1, 1, 1, 1, true, true, true},       /* residual sum + relu */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_conv(&cases[i]);
 }
@@ -143,11 +149,16 @@ static void test_conv(void) {
 static void check_matmul(int64_t batch, int64_t M, int64_t K, int64_t N, bool trans_b, bool bias) {
     dlb_operand a = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {batch, M, K}}};
     dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {batch, M, N}}};
-    dlb_operand w[2] = {{.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {trans_b ? N : K,
-                                                                            trans_b ? K : N}}},
-                        {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {N}}}};
-    dlb_op_spec s = {.op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = bias ? 2 : 1, .n_dst = 1,
-                     .src = &a, .wei = w, .dst = &y};
+    dlb_operand w[2] = {
+        {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {trans_b ? N : K, trans_b ? K : N}}},
+        {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {N}}}};
+    dlb_op_spec s = {.op = DLB_LOP_MATMUL,
+                     .n_src = 1,
+                     .n_wei = bias ? 2 : 1,
+                     .n_dst = 1,
+                     .src = &a,
+                     .wei = w,
+                     .dst = &y};
     s.p.trans_b = trans_b;
     s.p.has_bias = bias;
     dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "matmul"};
@@ -186,10 +197,15 @@ static void test_conv_flatten_matmul(void) {
     dlb_operand flat = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 288}}};
     dlb_operand mw = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {288, 10}}};
     dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 10}}};
-    dlb_op_spec ops[2] = {{.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x,
-                           .wei = cw, .dst = &c},
-                          {.op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = 1, .n_dst = 1, .src = &flat,
-                           .wei = &mw, .dst = &y}};
+    dlb_op_spec ops[2] = {
+        {.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x, .wei = cw, .dst = &c},
+        {.op = DLB_LOP_MATMUL,
+         .n_src = 1,
+         .n_wei = 1,
+         .n_dst = 1,
+         .src = &flat,
+         .wei = &mw,
+         .dst = &y}};
     ops[0].p.nsp = 2;
     ops[0].p.group = 1;
     ops[0].p.has_bias = true;

@@ -155,6 +155,7 @@ static void check_one(const char *what, dlb_op_spec *s, const int32_t *ind) {
     ASSERT_EQ_INT(dlb_net_run(n), DLB_OK);
     ASSERT_EQ_INT(dlb_net_run(n), DLB_OK); /* twice: nothing may depend on a first run */
     ASSERT(dlb_net_impl(n, 0)[0] != 0);
+    if (getenv("DLB_TEST_VERBOSE")) printf("%-28s %s\n", what, dlb_net_impl(n, 0));
     for (int k = 0; k < s->n_dst; k++) {
         const dlb_shape *D = &s->dst[k].shape;
         int64_t c = count(D), idx[DLB_MAX_RANK];
@@ -381,6 +382,9 @@ static void check_after_conv(const char *what, dlb_op_spec *data, int c) {
         ASSERT_EQ_INT(dlb_net_set_input(n, 1, k, in[k], (size_t)cnt), DLB_OK);
     }
     ASSERT_EQ_INT(dlb_net_run(n), DLB_OK);
+    if (getenv("DLB_TEST_VERBOSE"))
+        printf("%-28s %s | %s | %d reorders\n", what, dlb_net_impl(n, 0), dlb_net_impl(n, 1),
+               dlb_net_n_reorders(n));
     for (int k = 0; k < data->n_dst; k++) {
         const dlb_shape *D = &data->dst[k].shape;
         int64_t cnt = count(D), idx[DLB_MAX_RANK];

@@ -60,17 +60,39 @@ static void test_each_attribute_changes_id(void) {
         base_conv(&c);
         dlb_params *p = &c.s.p;
         switch (v) {
-        case 1: p->kernel[1] = 5; break;
-        case 2: p->stride[0] = 2; break;
-        case 3: p->pad_begin[0] = 0; break;
-        case 4: p->pad_end[1] = 2; break; /* asymmetric pads */
-        case 5: p->dilation[0] = 2; break;
-        case 6: p->group = 64; break;
-        case 7: p->has_bias = false; break;
-        case 8: c.src[0].dtype = DLB_DT_BF16; break;
-        case 9: c.src[0].shape.dims[0] = 2; break; /* batch */
-        case 10: c.dst[0].shape.dims[1] = 128; break;
-        case 11: c.wei[0].shape.dims[1] = 32; break;
+        case 1:
+            p->kernel[1] = 5;
+            break;
+        case 2:
+            p->stride[0] = 2;
+            break;
+        case 3:
+            p->pad_begin[0] = 0;
+            break;
+        case 4:
+            p->pad_end[1] = 2;
+            break; /* asymmetric pads */
+        case 5:
+            p->dilation[0] = 2;
+            break;
+        case 6:
+            p->group = 64;
+            break;
+        case 7:
+            p->has_bias = false;
+            break;
+        case 8:
+            c.src[0].dtype = DLB_DT_BF16;
+            break;
+        case 9:
+            c.src[0].shape.dims[0] = 2;
+            break; /* batch */
+        case 10:
+            c.dst[0].shape.dims[1] = 128;
+            break;
+        case 11:
+            c.wei[0].shape.dims[1] = 32;
+            break;
         case 12:
             c.s.n_post = 1;
             c.s.post[0] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
@@ -81,13 +103,16 @@ static void test_each_attribute_changes_id(void) {
             break;
         case 14:
             c.s.n_post = 1;
-            c.s.post[0] = (dlb_postop){.kind = DLB_POST_SUM, .alg = DLB_ALG_ADD, .operand = c.dst[0]};
+            c.s.post[0] =
+                (dlb_postop){.kind = DLB_POST_SUM, .alg = DLB_ALG_ADD, .operand = c.dst[0]};
             break;
         case 15:
             c.s.n_post = 1;
             c.s.post[0] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_CLIP, .beta = 6};
             break;
-        case 16: c.s.op = DLB_LOP_DECONV; break;
+        case 16:
+            c.s.op = DLB_LOP_DECONV;
+            break;
         }
         ids[v] = id_of(&c.s, key, sizeof key);
         if (ids[v] == ids[0]) fprintf(stderr, "variant %d kept the key: %s\n", v, key);
@@ -113,8 +138,8 @@ static dlb_registry *registry_of(const char *const *files, int n, int G, bool fu
         dlb_lowered *l = NULL;
         dlb_lower_options o = {.fuse = fuse};
         if (dlb_graph_load(path, &d, &g) != DLB_OK || (dlb_graph_apply_batch(g, 0), false) ||
-            dlb_graph_infer_shapes(g, &d) != DLB_OK ||
-            dlb_lower(g, &o, &d, &l) != DLB_OK || dlb_registry_add(r, l, 1) != DLB_OK) {
+            dlb_graph_infer_shapes(g, &d) != DLB_OK || dlb_lower(g, &o, &d, &l) != DLB_OK ||
+            dlb_registry_add(r, l, 1) != DLB_OK) {
             fprintf(stderr, "pipeline failed for %s:\n%s", path, buf.text);
             test_failures++;
         }

@@ -32,10 +32,10 @@ static dlb_status run_pipeline(const char *path, test_diag_buf *buf, dlb_registr
 }
 
 static void test_opset_variants(void) {
-    static const char *files[] = {"cnn_opset11.onnx",        "cnn_opset11_stripped.onnx",
-                                  "cnn_opset13.onnx",        "cnn_opset13_stripped.onnx",
-                                  "cnn_opset13_float_data.onnx", "cnn_opset13_external.onnx",
-                                  "cnn_opset17.onnx",        "cnn_opset17_stripped.onnx"};
+    static const char *files[] = {
+        "cnn_opset11.onnx",          "cnn_opset11_stripped.onnx",   "cnn_opset13.onnx",
+        "cnn_opset13_stripped.onnx", "cnn_opset13_float_data.onnx", "cnn_opset13_external.onnx",
+        "cnn_opset17.onnx",          "cnn_opset17_stripped.onnx"};
     dlb_registry *reg = dlb_registry_new(1);
     int n_after_first = -1;
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {

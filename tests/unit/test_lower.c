@@ -97,8 +97,7 @@ static const struct {
     {"fusion/09_layernorm_opset17.onnx", "lnorm"},
     {"fusion/09_layernorm_opset17_torch.onnx", "lnorm"},
     {"fusion/10_se_sigmoid.onnx", "pool:avg_exclude; conv[relu]; conv[logistic]; binary:mul"},
-    {"fusion/10_se_sigmoid_torch.onnx",
-     "pool:avg_exclude; conv[relu]; conv[logistic]; binary:mul"},
+    {"fusion/10_se_sigmoid_torch.onnx", "pool:avg_exclude; conv[relu]; conv[logistic]; binary:mul"},
     {"fusion/11_relu6.onnx", "conv[clip]"},
     {"fusion/11_relu6_torch.onnx", "conv[clip]"},
     {"fusion/11_relu6_functional_torch.onnx", "conv[relu,clip]"},
@@ -160,7 +159,8 @@ static void test_conv_flops(void) {
     const dlb_layer *L = &x.l->layers[0];
     const dlb_shape *w = &L->spec.wei[0].shape, *y = &L->spec.dst[0].shape;
     int64_t out = y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3];
-    int64_t expect = 2 * out * w->dims[1] * w->dims[2] * w->dims[3] + out * L->spec.p.has_bias + out;
+    int64_t expect =
+        2 * out * w->dims[1] * w->dims[2] * w->dims[3] + out * L->spec.p.has_bias + out;
     ASSERT_EQ_INT(L->flops, expect);
     unload(&x);
 }

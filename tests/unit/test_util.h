@@ -13,7 +13,7 @@ static int test_failures;
 #define ASSERT(expr)                                                                               \
     do {                                                                                           \
         if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr);          \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr);           \
             test_failures++;                                                                       \
         }                                                                                          \
     } while (0)

@@ -8,7 +8,7 @@
 #include "check.h"
 #include "dlbricks/exec.h"
 
-#define DLB__MAX_ARGS 24
+#define DLB__MAX_ARGS 64
 
 typedef enum dlb__buf_kind {
     DLB__BUF_ACT,      /* produced by a step inside the network */

@@ -77,8 +77,8 @@ static dlb_status compile_concat(dlb_net *n, int op) {
     }
     dnnl_dims_t dd;
     for (int i = 0; i < s->dst[0].shape.rank; i++) dd[i] = s->dst[0].shape.dims[i];
-    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, s->dst[0].shape.rank, dd,
-                                                mds[0].data_type, dnnl_format_tag_any));
+    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, s->dst[0].shape.rank, dd, mds[0].data_type,
+                                                dnnl_format_tag_any));
     DLB_DNNL_CHECK(
         dnnl_concat_primitive_desc_create(&pd, &dst_md, k, (int)s->p.axis, mds, NULL, n->eng));
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
@@ -415,8 +415,10 @@ static dlb_status compile_gather(dlb_net *n, int op) {
     }
     int64_t outer = 1, inner = 1, dim = s->src[0].shape.dims[ax], nidx = n_elems(&s->wei[0]);
     for (int i = 0; i < r; i++)
-        if (i < ax) outer *= s->src[0].shape.dims[i];
-        else if (i > ax) inner *= s->src[0].shape.dims[i];
+        if (i < ax)
+            outer *= s->src[0].shape.dims[i];
+        else if (i > ax)
+            inner *= s->src[0].shape.dims[i];
     if (n_elems(&s->dst[0]) != outer * nidx * inner || dim < 1) {
         dlb_error(diag, where, "op %d: gather output shape does not match its indices", op);
         return DLB_EINVAL;
@@ -434,8 +436,7 @@ static dlb_status compile_gather(dlb_net *n, int op) {
     for (int64_t j = 0; j < nidx; j++) iv[j] = (int32_t)(7 * j % dim);
     DLB_TRY(plain_dst(n, op, 0, &dst));
     double params[4] = {(double)outer, (double)dim,
-                        (double)(inner * (int64_t)dnnl_data_type_size(md.data_type)),
-                        (double)nidx};
+                        (double)(inner * (int64_t)dnnl_data_type_size(md.data_type)), (double)nidx};
     int kinds[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, bufs[3] = {src, idx, dst};
     DLB_TRY(dlb__add_custom_step(n, op, gather_run, 3, kinds, bufs, params));
 cleanup:
@@ -515,13 +516,20 @@ dlb_status dlb__compile_data(dlb_net *n, int op) {
         return DLB_EINVAL;
     }
     switch (s->op) {
-    case DLB_LOP_CONCAT: return compile_concat(n, op);
-    case DLB_LOP_TRANSPOSE: return compile_transpose(n, op);
-    case DLB_LOP_SLICE: return compile_slice(n, op);
-    case DLB_LOP_SPLIT: return compile_split(n, op);
-    case DLB_LOP_PAD: return compile_pad(n, op);
-    case DLB_LOP_GATHER: return compile_gather(n, op);
-    case DLB_LOP_EXPAND: return compile_expand(n, op);
+    case DLB_LOP_CONCAT:
+        return compile_concat(n, op);
+    case DLB_LOP_TRANSPOSE:
+        return compile_transpose(n, op);
+    case DLB_LOP_SLICE:
+        return compile_slice(n, op);
+    case DLB_LOP_SPLIT:
+        return compile_split(n, op);
+    case DLB_LOP_PAD:
+        return compile_pad(n, op);
+    case DLB_LOP_GATHER:
+        return compile_gather(n, op);
+    case DLB_LOP_EXPAND:
+        return compile_expand(n, op);
     default:
         dlb_error(n->diag, n->desc->name, "op %d (%s) is not a data-movement op", op,
                   dlb_lop_name(s->op));

@@ -14,7 +14,6 @@ typedef struct dlb__simple_step {
     int in_arg[2], in_slot[2];
     int n_fixed;
     int fixed_arg[DLB__SIMPLE_MAX_FIXED], fixed_buf[DLB__SIMPLE_MAX_FIXED];
-    bool clip01;      /* append an eltwise clip_v2(0, 1) post-op (hardsigmoid) */
     float src0_scale; /* 0: none; else the scale of DNNL_ARG_SRC_0 (binary) */
     bool dst_view;    /* the spec's dst differs from the primitive's by unit dims (a view) */
 } dlb__simple_step;

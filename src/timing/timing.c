@@ -9,7 +9,7 @@
 
 /* Defaults measured with tests/bench/bench_timing_defaults.c; figures in docs/timing.md. */
 #define DLB_DEFAULT_MIN_TIME_MS 100.0
-#define DLB_DEFAULT_MIN_REPS 5
+#define DLB_DEFAULT_MIN_REPS 10
 #define DLB_DEFAULT_MAX_REPS 0
 #define DLB_DEFAULT_WARMUP_REPS 2
 #define DLB_DEFAULT_MAX_SAMPLES 256

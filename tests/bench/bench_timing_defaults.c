@@ -98,6 +98,7 @@ static double median_of(double *v, int n) { /* sorts v */
  * odd repeat that ran while another process shared the core). */
 typedef struct spread {
     double center, range_pct, rsd_pct, mad_pct;
+    int within1; /* repeats whose median is within +-1% of the median of the medians */
 } spread;
 
 static spread spread_of(const double *m, int n) {
@@ -108,7 +109,10 @@ static spread spread_of(const double *m, int n) {
     for (int i = 0; i < n; i++) ss += (m[i] - mean) * (m[i] - mean);
     s.range_pct = 100.0 * (v[n - 1] - v[0]) / s.center;
     s.rsd_pct = n > 1 ? 100.0 * sqrt(ss / (n - 1)) / mean : 0;
-    for (int i = 0; i < n; i++) v[i] = fabs(m[i] - s.center);
+    for (int i = 0; i < n; i++) {
+        v[i] = fabs(m[i] - s.center);
+        s.within1 += v[i] <= 0.01 * s.center;
+    }
     s.mad_pct = 100.0 * median_of(v, n) / s.center;
     free(v);
     return s;
@@ -193,7 +197,7 @@ static void exp_min_time(int repeats) {
 
 /* B: min_reps sweep for a slow brick (min_time 0 so min_reps alone stops). */
 static void exp_min_reps(int repeats) {
-    static const int mrs[] = {3, 5, 10, 20};
+    static const int mrs[] = {3, 6, 10, 20};
     enum { NMR = sizeof mrs / sizeof mrs[0] };
     double *med = calloc((size_t)(NMR * repeats), sizeof *med), wall[NMR] = {0};
     for (int r = 0; r < repeats; r++)
@@ -208,8 +212,8 @@ static void exp_min_reps(int repeats) {
             dlb_timing_result_free(&res);
         }
     printf("B. min_reps sweep on %s (min_time 0), %d repeats each\n", works[W_SLOW].name, repeats);
-    printf("%-8s %8s %10s %8s %7s %7s %9s\n", "work", "min_reps", "median_ms", "range%", "rsd%",
-           "mad%", "cost_ms");
+    printf("%-8s %8s %10s %8s %7s %7s %5s %9s\n", "work", "min_reps", "median_ms", "range%", "rsd%",
+           "mad%", "in1%", "cost_ms");
     for (int m = 0; m < NMR; m++) {
         spread sp = spread_of(&med[m * repeats], repeats);
         printf("%-8s %8d %10.4f %8.2f %7.2f %7.2f %9.1f\n", works[W_SLOW].name, mrs[m], sp.center,

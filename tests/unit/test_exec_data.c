@@ -1,8 +1,9 @@
-/* test_exec_data.c — executor data-movement ops (concat, transpose, slice, split, pad, gather,
- * expand) checked exactly against naive references, alone and fed by conv / feeding matmul. */
+/* test_exec_data.c — executor data-movement ops checked exactly against naive references. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dlbricks/exec.h"
+#include "exec/net_internal.h" /* buffer formats, printed with DLB_TEST_VERBOSE */
 #include "test_util.h"
 
 #define MAXT 8 /* operands per test op */
@@ -63,7 +64,8 @@ static float ref_elem(const dlb_op_spec *s, float *const *in, const int32_t *ind
     case DLB_LOP_TRANSPOSE:
         for (int i = 0; i < r; i++) si[s->p.n_axes ? s->p.axes[i] : r - 1 - i] = idx[i];
         return in[0][ravel(si, S)];
-    case DLB_LOP_SLICE: return in[0][ravel(idx, S)];
+    case DLB_LOP_SLICE:
+        return in[0][ravel(idx, S)];
     case DLB_LOP_SPLIT:
         memcpy(si, idx, sizeof si);
         for (int j = 0; j < k; j++) si[ax] += s->dst[j].shape.dims[ax];
@@ -73,8 +75,10 @@ static float ref_elem(const dlb_op_spec *s, float *const *in, const int32_t *ind
             int64_t j = idx[i] - s->p.pad_begin[i], n = S->dims[i];
             if (j < 0 || j >= n) {
                 if (s->p.pad_mode == 0) return 0.0f;
-                if (s->p.pad_mode == 2) j = j < 0 ? 0 : n - 1;
-                else j = j < 0 ? -j : 2 * (n - 1) - j;
+                if (s->p.pad_mode == 2)
+                    j = j < 0 ? 0 : n - 1;
+                else
+                    j = j < 0 ? -j : 2 * (n - 1) - j;
             }
             si[i] = j;
         }
@@ -93,7 +97,8 @@ static float ref_elem(const dlb_op_spec *s, float *const *in, const int32_t *ind
         for (int i = 0; i < r; i++) si[i] = idx[i + off] % S->dims[i];
         return in[0][ravel(si, S)];
     }
-    default: return -1e30f;
+    default:
+        return -1e30f;
     }
 }
 
@@ -213,8 +218,8 @@ static void test_concat(void) {
         s->p.axis = ax;
         snprintf(what, sizeof what, "concat2 axis %d", ax);
         check_one(what, s, NULL);
-        s = mk(&b, DLB_LOP_CONCAT, L(five[ax][0], five[ax][1], five[ax][2], five[ax][3], five[ax][4]),
-               L(five[ax][5]));
+        s = mk(&b, DLB_LOP_CONCAT,
+               L(five[ax][0], five[ax][1], five[ax][2], five[ax][3], five[ax][4]), L(five[ax][5]));
         s->p.axis = ax;
         snprintf(what, sizeof what, "concat5 axis %d", ax);
         check_one(what, s, NULL);
@@ -251,6 +256,7 @@ static void test_slice_split(void) {
     check_one("slice 4d", mk(&b, DLB_LOP_SLICE, L("2x8x10x10"), L("2x5x7x10")), NULL);
     check_one("slice 3d", mk(&b, DLB_LOP_SLICE, L("1x197x64"), L("1x1x64")), NULL);
     check_one("slice same", mk(&b, DLB_LOP_SLICE, L("3x4"), L("3x4")), NULL);
+    check_one("slice empty", mk(&b, DLB_LOP_SLICE, L("3x4"), L("3x0")), NULL);
     static const struct {
         const char *src, *dst[4];
         int axis;
@@ -258,8 +264,9 @@ static void test_slice_split(void) {
         {"2x12x5", {"2x4x5", "2x4x5", "2x4x5"}, 1},
         {"2x12x5", {"2x3x5", "2x9x5"}, 1},
         {"6x4", {"1x4", "2x4", "3x4"}, 0},
-        {"2x3x10", {"2x3x7", "2x3x2"}, 2}, /* pieces not covering the input */
+        {"2x3x10", {"2x3x7", "2x3x2"}, 2},          /* pieces not covering the input */
         {"1x116x7x7", {"1x58x7x7", "1x58x7x7"}, 1}, /* ShuffleNet */
+        {"2x6", {"2x0", "2x6"}, 1},                 /* empty piece */
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         dlb_op_spec *s = mk(&b, DLB_LOP_SPLIT, L(t[i].src),
@@ -267,7 +274,7 @@ static void test_slice_split(void) {
         s->p.axis = t[i].axis;
         check_one("split", s, NULL);
     }
-    n_cases += 3 + (int)(sizeof t / sizeof *t);
+    n_cases += 4 + (int)(sizeof t / sizeof *t);
 }
 
 static void test_pad(void) {
@@ -346,22 +353,28 @@ static void test_expand(void) {
 
 /* ---- two-op networks --------------------------------------------------------------------------*/
 
-/* Identity 1x1 convolution (c channels) whose (typically blocked) output feeds op 1 slot 0. */
-static void conv_identity(spec_buf *b, const char *shape, int c) {
+/* Identity convolution (c channels, k x k kernel with only the centre tap, same padding)
+ * whose output (blocked where oneDNN prefers it) feeds op 1 slot 0. */
+static void conv_identity(spec_buf *b, const char *shape, int c, int k) {
     char w[32];
-    snprintf(w, sizeof w, "%dx%dx1x1", c, c);
+    snprintf(w, sizeof w, "%dx%dx%dx%d", c, c, k, k);
     dlb_op_spec *s = mk(b, DLB_LOP_CONV, L(shape), L(shape));
     b->wei[0] = opd(w);
     s->n_wei = 1;
     s->p.nsp = 2;
     s->p.group = 1;
-    for (int i = 0; i < 2; i++) s->p.kernel[i] = s->p.stride[i] = s->p.dilation[i] = 1;
+    for (int i = 0; i < 2; i++) {
+        s->p.kernel[i] = k;
+        s->p.stride[i] = s->p.dilation[i] = 1;
+        s->p.pad_begin[i] = s->p.pad_end[i] = k / 2;
+    }
 }
 
 /* conv -> data op: the data op sees the conv's input unchanged; compare with the one-op run. */
-static void check_after_conv(const char *what, dlb_op_spec *data, int c) {
+static void check_after_conv_k(const char *what, dlb_op_spec *data, int ks) {
     spec_buf cb;
-    conv_identity(&cb, "1x32x6x6", c);
+    const int c = 32;
+    conv_identity(&cb, "1x32x6x6", c, ks);
     dlb_op_spec ops[2] = {cb.s, *data};
     dlb_brick_edge e = {.to_op = 1, .to_src = 0, .from_op = 0, .from_out = 0};
     dlb_netdesc d = {.n_ops = 2, .ops = ops, .n_edges = 1, .edges = &e, .name = what};
@@ -371,11 +384,12 @@ static void check_after_conv(const char *what, dlb_op_spec *data, int c) {
     if (st != DLB_OK) fprintf(stderr, "%s: create failed:\n%s", what, diag_text.text);
     ASSERT_EQ_INT(st, DLB_OK);
     if (st != DLB_OK) return;
-    float *x = seq(32 * 36, 0), *w = calloc((size_t)c * c, sizeof(float));
+    size_t nw = (size_t)(c * c * ks * ks);
+    float *x = seq(c * 36, 0), *w = calloc(nw, sizeof(float));
     float *in[MAXT] = {x};
-    for (int i = 0; i < c; i++) w[i * c + i] = 1;
-    ASSERT_EQ_INT(dlb_net_set_input(n, 0, 0, x, 32 * 36), DLB_OK);
-    ASSERT_EQ_INT(dlb_net_set_weight(n, 0, 0, w, (size_t)c * c), DLB_OK);
+    for (int i = 0; i < c; i++) w[(i * c + i) * ks * ks + ks * ks / 2] = 1;
+    ASSERT_EQ_INT(dlb_net_set_input(n, 0, 0, x, (size_t)c * 36), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(n, 0, 0, w, nw), DLB_OK);
     for (int k = 1; k < data->n_src; k++) {
         int64_t cnt = count(&data->src[k].shape);
         in[k] = seq(cnt, 1000 * k);
@@ -383,12 +397,14 @@ static void check_after_conv(const char *what, dlb_op_spec *data, int c) {
     }
     ASSERT_EQ_INT(dlb_net_run(n), DLB_OK);
     if (getenv("DLB_TEST_VERBOSE"))
-        printf("%-28s %s | %s | %d reorders\n", what, dlb_net_impl(n, 0), dlb_net_impl(n, 1),
-               dlb_net_n_reorders(n));
+        printf("%-24s k=%d %s (%s) | %s | %d reorders\n", what, ks, dlb_net_impl(n, 0),
+               n->bufs[n->dst_buf[0][0]].md.format_desc.blocking.inner_nblks ? "blocked" : "dense",
+               dlb_net_impl(n, 1), dlb_net_n_reorders(n));
     for (int k = 0; k < data->n_dst; k++) {
         const dlb_shape *D = &data->dst[k].shape;
         int64_t cnt = count(D), idx[DLB_MAX_RANK];
-        float *got = malloc(sizeof(float) * (size_t)cnt), *want = malloc(sizeof(float) * (size_t)cnt);
+        float *got = malloc(sizeof(float) * (size_t)cnt),
+              *want = malloc(sizeof(float) * (size_t)cnt);
         ASSERT_EQ_INT(dlb_net_get_output(n, 1, k, got, (size_t)cnt), DLB_OK);
         for (int64_t i = 0; i < cnt; i++) {
             unravel(i, D, idx);
@@ -404,28 +420,33 @@ static void check_after_conv(const char *what, dlb_op_spec *data, int c) {
     n_cases++;
 }
 
+static void check_after_conv(const char *what, dlb_op_spec *data) {
+    check_after_conv_k(what, data, 1);
+    check_after_conv_k(what, data, 3);
+}
+
 static void test_after_conv(void) {
     spec_buf b;
     dlb_op_spec *s = mk(&b, DLB_LOP_CONCAT, L("1x32x6x6", "1x8x6x6"), L("1x40x6x6"));
     s->p.axis = 1;
-    check_after_conv("conv -> concat", s, 32);
+    check_after_conv("conv -> concat", s);
     s = mk(&b, DLB_LOP_CONCAT, L("1x32x6x6", "1x32x6x6"), L("1x32x6x12"));
     s->p.axis = 3;
-    check_after_conv("conv -> concat axis 3", s, 32);
+    check_after_conv("conv -> concat axis 3", s);
     s = mk(&b, DLB_LOP_SPLIT, L("1x32x6x6"), L("1x16x6x6", "1x16x6x6"));
     s->p.axis = 1;
-    check_after_conv("conv -> split aligned", s, 32);
+    check_after_conv("conv -> split aligned", s);
     s = mk(&b, DLB_LOP_SPLIT, L("1x32x6x6"), L("1x5x6x6", "1x27x6x6"));
     s->p.axis = 1;
-    check_after_conv("conv -> split unaligned", s, 32);
-    check_after_conv("conv -> slice", mk(&b, DLB_LOP_SLICE, L("1x32x6x6"), L("1x16x3x6")), 32);
+    check_after_conv("conv -> split unaligned", s);
+    check_after_conv("conv -> slice", mk(&b, DLB_LOP_SLICE, L("1x32x6x6"), L("1x16x3x6")));
     s = mk(&b, DLB_LOP_TRANSPOSE, L("1x32x6x6"), L("1x6x6x32"));
     s->p.n_axes = 4;
     s->p.axes[1] = 2, s->p.axes[2] = 3, s->p.axes[3] = 1;
-    check_after_conv("conv -> transpose", s, 32);
+    check_after_conv("conv -> transpose", s);
     s = mk(&b, DLB_LOP_PAD, L("1x32x6x6"), L("1x32x8x9"));
     s->p.pad_begin[2] = 1, s->p.pad_end[2] = 1, s->p.pad_begin[3] = 2, s->p.pad_end[3] = 1;
-    check_after_conv("conv -> pad", s, 32);
+    check_after_conv("conv -> pad", s);
 }
 
 /* transpose [2,3,4] (0,2,1) -> matmul with weights [3,5]; small integers keep sums exact. */
@@ -465,7 +486,51 @@ static void test_transpose_matmul(void) {
     n_cases++;
 }
 
-int main(void) {
+/* "--avx2" caps oneDNN at AVX2 so convolutions produce blocked (nChw8c) outputs: the
+ * sub-memory and mixed-format paths are then exercised even on AVX-512 machines. */
+/* pad -> residual of a matmul's sum post-op, which accumulates in place into the pad's (plain)
+ * output: the border must still be zero on the second run. */
+static void test_pad_sum(void) {
+    spec_buf pb, mb;
+    dlb_op_spec *p = mk(&pb, DLB_LOP_PAD, L("4x5"), L("6x8"));
+    p->p.pad_begin[0] = p->p.pad_end[0] = 1;
+    p->p.pad_begin[1] = 2, p->p.pad_end[1] = 1;
+    dlb_op_spec *m = mk(&mb, DLB_LOP_MATMUL, L("6x6"), L("6x8"));
+    mb.wei[0] = opd("6x8");
+    m->n_wei = 1;
+    m->n_post = 1;
+    m->post[0] = (dlb_postop){.kind = DLB_POST_SUM, .operand = opd("6x8")};
+    dlb_op_spec ops[2] = {*p, *m};
+    dlb_brick_edge e = {.to_op = 1, .to_src = 1, .from_op = 0, .from_out = 0};
+    dlb_netdesc d = {.n_ops = 2, .ops = ops, .n_edges = 1, .edges = &e, .name = "pad->sum"};
+    dlb_diag diag = make_diag();
+    dlb_net *n = NULL;
+    dlb_status st = dlb_net_create(&d, NULL, &diag, &n);
+    if (st != DLB_OK) fprintf(stderr, "pad -> matmul sum:\n%s", diag_text.text);
+    ASSERT_EQ_INT(st, DLB_OK);
+    if (st != DLB_OK) return;
+    float *x = seq(20, 0), *a = seq(36, 100), w[48] = {0}, got[48], want[48];
+    for (int i = 0; i < 6; i++) w[i * 8 + i] = 1; /* a @ [I | 0] */
+    ASSERT_EQ_INT(dlb_net_set_input(n, 0, 0, x, 20), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_input(n, 1, 0, a, 36), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(n, 1, 0, w, 48), DLB_OK);
+    for (int r = 0; r < 3; r++) ASSERT_EQ_INT(dlb_net_run(n), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(n, 1, 0, got, 48), DLB_OK);
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 8; j++) {
+            bool in = i >= 1 && i <= 4 && j >= 2 && j <= 6;
+            want[i * 8 + j] = (j < 6 ? a[i * 6 + j] : 0.0f) + (in ? x[(i - 1) * 5 + j - 2] : 0.0f);
+        }
+    test_failures += compare("pad -> matmul sum", 0, got, want, 48);
+    free(x);
+    free(a);
+    dlb_net_free(n);
+    n_cases++;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--avx2"))
+        ASSERT_EQ_INT(dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2), dnnl_success);
     test_concat();
     test_transpose();
     test_slice_split();
@@ -474,6 +539,7 @@ int main(void) {
     test_expand();
     test_after_conv();
     test_transpose_matmul();
+    test_pad_sum();
     printf("test_exec_data: %d cases\n", n_cases);
     return test_summary("test_exec_data");
 }

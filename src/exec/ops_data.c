@@ -50,6 +50,40 @@ static dlb_status plain_dst(dlb_net *n, int op, int k, int *buf) {
 
 /* ---- concat -----------------------------------------------------------------------------------*/
 
+/* Reorder each source into its sub-memory of dst; false (nothing added) if a slice cannot be
+ * described as a sub-memory of dst's layout. */
+static bool concat_by_reorders(dlb_net *n, int op, const dnnl_memory_desc_t *mds, const int *srcs,
+                               int k, int dst, const dnnl_memory_desc_t *dst_md, int axis) {
+    dnnl_memory_desc_t subs[DLB__MAX_ARGS];
+    dnnl_dims_t offsets = {0};
+    for (int i = 0; i < k; i++) {
+        if (dnnl_memory_desc_init_submemory(&subs[i], dst_md, mds[i].dims, offsets) !=
+            dnnl_success)
+            return false;
+        offsets[axis] += mds[i].dims[axis];
+    }
+    int first_step = n->n_steps;
+    for (int i = 0; i < k; i++) {
+        int alias;
+        dnnl_primitive_desc_t rpd = NULL;
+        if (dlb__new_buf(n, &subs[i], DLB__BUF_ALIAS, &alias) != DLB_OK) goto undo;
+        n->bufs[alias].alias_of = dst;
+        if (dnnl_reorder_primitive_desc_create(&rpd, &mds[i], n->eng, &subs[i], n->eng, NULL) !=
+            dnnl_success)
+            goto undo;
+        int kinds[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, bufs[2] = {srcs[i], alias};
+        dlb_status st = dlb__add_step(n, op, rpd, 2, kinds, bufs);
+        dnnl_primitive_desc_destroy(rpd);
+        if (st != DLB_OK) goto undo;
+    }
+    return true;
+undo: /* drop the steps added so far; the generic concat takes over */
+    while (n->n_steps > first_step) dnnl_primitive_destroy(n->steps[--n->n_steps].prim);
+    free(n->impl[op]);
+    n->impl[op] = NULL;
+    return false;
+}
+
 static dlb_status compile_concat(dlb_net *n, int op) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = n->diag;
@@ -84,6 +118,10 @@ static dlb_status compile_concat(dlb_net *n, int op) {
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     DLB_TRY(dlb__new_buf(n, &dst_md, DLB__BUF_ACT, &b));
     dlb__set_dst(n, op, 0, b);
+    /* Fast path, as runtimes do it: one reorder per source straight into its slice of dst
+     * (oneDNN 2.6's generic concat is ~10x slower than these copies).  Taken when every slice
+     * is a valid sub-memory of oneDNN's chosen dst layout (blocks aligned). */
+    if (k > 1 && concat_by_reorders(n, op, mds, bufs, k, b, &dst_md, (int)s->p.axis)) goto cleanup;
     kinds[k] = DNNL_ARG_DST;
     bufs[k] = b;
     DLB_TRY(dlb__add_step(n, op, pd, k + 1, kinds, bufs));

@@ -61,7 +61,9 @@ dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t cou
 /* Whole-model data access (validation against frameworks).  \p l must be the lowered model the
  * network was made from with dlb_netdesc_of_model, loaded with read_weights. */
 /** \brief Copy every weight the file carries into the network (BatchNorm folded where the
- *  lowering folded it).  *missing = weights without data in the file (left random). */
+ *  lowering folded it), and the constants that feed ops as external inputs (initializers, Constant
+ *  nodes, folded values: LayerNorm gamma/beta post-op operands, ViT's class token).
+ *  *missing = weights and external non-input operands without known data (left random). */
 dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing);
 /** \brief Set graph input \p i (plain f32, its inferred shape) wherever the network reads it. */
 dlb_status dlb_net_set_model_input(dlb_net *n, const dlb_lowered *l, int i, const float *data,

@@ -49,35 +49,6 @@ static dlb_status load_folded_conv(dlb_net *n, int op, const dlb_layer *L, const
     return st;
 }
 
-dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing) {
-    const dlb_graph *g = l->graph;
-    *missing = 0;
-    for (int j = 0; j < l->n_layers; j++) {
-        const dlb_layer *L = &l->layers[j];
-        int op = op_of_layer(l, j);
-        if (op < 0) continue;
-        if (L->pattern && !strcmp(L->pattern, "conv+bn")) {
-            dlb_status st = load_folded_conv(n, op, L, g);
-            if (st == DLB_ENOTFOUND)
-                (*missing)++;
-            else if (st != DLB_OK)
-                return st;
-            continue;
-        }
-        for (int w = 0; w < L->spec.n_wei; w++) {
-            int t = L->wei_tensors ? L->wei_tensors[w] : -1;
-            const float *data = t >= 0 ? g->tensors[t].weights : NULL;
-            if (!data) {
-                (*missing)++;
-                continue;
-            }
-            dlb_status st = dlb_net_set_weight(n, op, w, data, (size_t)numel(&L->spec.wei[w]));
-            if (st != DLB_OK) return st;
-        }
-    }
-    return DLB_OK;
-}
-
 /* The tensor whose memory tensor t shows, through views. */
 static int through_views(const dlb_graph *g, int t) {
     for (int guard = 0; guard < g->n_nodes && t >= 0; guard++) {
@@ -90,6 +61,90 @@ static int through_views(const dlb_graph *g, int t) {
         t = nd->in[0];
     }
     return t;
+}
+
+/* Contents of tensor t (or of what it is a view of) as \p count values in the layout the
+ * executor keeps operand \p o in: f32, or s32 bit patterns for integer operands (gather indices).
+ * Initializer data (read_weights) first, then values the loader or shape inference knows
+ * (Constant nodes, folded constants such as ViT's class token Expand).  NULL when unknown;
+ * *tmp owns a converted copy. */
+static const float *const_data(const dlb_graph *g, int t, const dlb_operand *o, float **tmp) {
+    int64_t count = numel(o);
+    bool to_int = dlb_dtype_is_integer(o->dtype);
+    *tmp = NULL;
+    if (t < 0 || count < 1 || (to_int && dlb_dtype_size(o->dtype) < 4)) return NULL;
+    int cand[2] = {t, through_views(g, t)};
+    for (int c = 0; c < 2; c++) {
+        const dlb_tensor *T = &g->tensors[cand[c]];
+        if (!to_int && T->weights && dlb_shape_numel(&T->shape) == count) return T->weights;
+        if (!T->is_const || T->value.n != count || (!T->value.f && !T->value.i)) continue;
+        float *d = malloc(sizeof *d * (size_t)count);
+        if (!d) return NULL;
+        for (int64_t i = 0; i < count; i++) {
+            double v = T->value.f ? T->value.f[i] : (double)T->value.i[i];
+            if (to_int) {
+                int32_t k = (int32_t)v;
+                memcpy(&d[i], &k, sizeof k);
+            } else
+                d[i] = (float)v;
+        }
+        return *tmp = d;
+    }
+    return NULL;
+}
+
+/* True when the network computes tensor t (through views) in a covered layer. */
+static bool produced_in_net(const dlb_lowered *l, int t) {
+    int p = l->graph->tensors[through_views(l->graph, t)].producer;
+    int j = p >= 0 ? l->node_layer[p] : -1;
+    return j >= 0 && l->layers[j].covered;
+}
+
+dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing) {
+    const dlb_graph *g = l->graph;
+    *missing = 0;
+    for (int j = 0; j < l->n_layers; j++) {
+        const dlb_layer *L = &l->layers[j];
+        int op = op_of_layer(l, j);
+        if (op < 0) continue;
+        dlb_status st = DLB_OK;
+        if (L->pattern && !strcmp(L->pattern, "conv+bn")) {
+            st = load_folded_conv(n, op, L, g);
+            if (st == DLB_ENOTFOUND) {
+                (*missing)++;
+                st = DLB_OK;
+            }
+        } else
+            for (int w = 0; w < L->spec.n_wei && st == DLB_OK; w++) {
+                float *tmp;
+                const float *data =
+                    const_data(g, L->wei_tensors ? L->wei_tensors[w] : -1, &L->spec.wei[w], &tmp);
+                if (data)
+                    st = dlb_net_set_weight(n, op, w, data, (size_t)numel(&L->spec.wei[w]));
+                else
+                    (*missing)++;
+                free(tmp);
+            }
+        /* Constant activations: sources and binary post-op operands that are initializers or
+         * folded constants (LayerNorm gamma/beta as post-ops, a class token) are external inputs
+         * of the network; fill them with their real values instead of random data. */
+        for (int s = 0; s < L->spec.n_src + L->spec.n_post && st == DLB_OK; s++) {
+            bool src = s < L->spec.n_src;
+            int t = src ? L->src_tensors[s] : L->post_tensor[s - L->spec.n_src];
+            if (t < 0 || produced_in_net(l, t) || g->tensors[through_views(g, t)].is_input)
+                continue;
+            const dlb_operand *o = src ? &L->spec.src[s] : &L->spec.post[s - L->spec.n_src].operand;
+            float *tmp;
+            const float *data = const_data(g, t, o, &tmp);
+            if (data)
+                st = dlb_net_set_input(n, op, s, data, (size_t)numel(o));
+            else
+                (*missing)++;
+            free(tmp);
+        }
+        if (st != DLB_OK) return st;
+    }
+    return DLB_OK;
 }
 
 dlb_status dlb_net_set_model_input(dlb_net *n, const dlb_lowered *l, int i, const float *data,

@@ -200,6 +200,14 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
     if (!e) { /* external input: created directly in the wanted format, filled once */
         DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
         DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
+        /* Rank padded with leading 1s (a broadcast post-op operand): the plain layout of the
+         * wanted dims holds the same elements in the same order, and reorders need equal ranks. */
+        if (want->ndims != n->bufs[*out].user_md.ndims &&
+            dnnl_memory_desc_get_size(want) == dnnl_memory_desc_get_size(&n->bufs[*out].user_md)) {
+            dlb_operand w = {.dtype = o->dtype, .shape = {.rank = want->ndims}};
+            for (int i = 0; i < want->ndims; i++) w.shape.dims[i] = want->dims[i];
+            DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, &w));
+        }
         n->slot_buf[op][slot] = *out;
         return DLB_OK;
     }

@@ -199,26 +199,52 @@ cleanup:
     return st;
 }
 
-/* Slice: the spec keeps only the shapes, so the leading block (offset 0) of the dst's size is
- * copied; where it starts does not change the cost.  A strided slice (steps != 1) is costed as
- * the contiguous block of the same output size. */
+/* Slice: the block of the dst's size at p.starts (a sub-memory), or with steps other than 1 a
+ * strided view of the plain source.  Without known starts (p.n_axes != rank: non-constant
+ * starts) and for negative steps, the leading block (offset 0) is copied: where it starts does
+ * not change the cost, only the numbers. */
 static dlb_status compile_slice(dlb_net *n, int op) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc->name;
     const dlb_op_spec *s = &n->desc->ops[op];
     int r = s->src[0].shape.rank;
+    bool known = s->p.n_axes == r, strided = false;
     dnnl_dims_t dims, offs;
     if (r != s->dst[0].shape.rank || r < 1) {
-        dlb_error(n->diag, n->desc->name, "op %d: slice changes the rank", op);
+        dlb_error(diag, where, "op %d: slice changes the rank", op);
         return DLB_EINVAL;
     }
+    for (int i = 0; i < r; i++)
+        if (known && s->p.steps[i] < 0) known = false;
     for (int i = 0; i < r; i++) {
+        int64_t step = known ? s->p.steps[i] : 1;
         dims[i] = s->dst[0].shape.dims[i];
-        offs[i] = 0;
-        if (dims[i] > s->src[0].shape.dims[i]) {
-            dlb_error(n->diag, n->desc->name, "op %d: slice output larger than its input", op);
+        offs[i] = known ? s->p.starts[i] : 0;
+        strided |= step != 1 && dims[i] > 1;
+        if (dims[i] > 0 && offs[i] + (dims[i] - 1) * step >= s->src[0].shape.dims[i]) {
+            dlb_error(diag, where, "op %d: slice output larger than its input", op);
             return DLB_EINVAL;
         }
     }
-    return copy_pieces(n, op, 1, &dims, &offs);
+    if (!strided) return copy_pieces(n, op, 1, &dims, &offs);
+    dnnl_memory_desc_t md, view;
+    dnnl_dims_t strides;
+    int src, alias, dst;
+    DLB_TRY(dlb__plain_md(&md, &s->src[0]));
+    DLB_TRY(dlb__slot_buf(n, op, 0, &md, &src));
+    int64_t off = 0;
+    for (int i = 0; i < r; i++) {
+        strides[i] = md.format_desc.blocking.strides[i] * s->p.steps[i];
+        off += offs[i] * md.format_desc.blocking.strides[i];
+    }
+    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&view, r, dims, md.data_type, strides));
+    view.offset0 = off;
+    DLB_TRY(alias_buf(n, src, &view, &alias));
+    DLB_TRY(plain_dst(n, op, 0, &dst));
+    DLB_TRY(reorder_step(n, op, alias, dst));
+cleanup:
+    return st;
 }
 
 /* Split: consecutive pieces along p.axis, sized by the dst shapes. */

@@ -81,8 +81,7 @@ dlb_status dlb__compile_lnorm(dlb_net *n, int op) {
     const char *where = n->desc->name;
     const dlb_op_spec *s = &n->desc->ops[op];
     int nd = s->src[0].shape.rank;
-    if (s->n_src != 1 || s->n_dst != 1 || s->n_wei > 2 || nd < 2 || nd > 5 ||
-        s->p.axis != nd - 1) {
+    if (s->n_src != 1 || s->n_dst != 1 || s->n_wei > 2 || nd < 2 || nd > 5 || s->p.axis != nd - 1) {
         dlb_error(diag, where,
                   "op %d: layer norm needs one 2D to 5D source normalised over its last axis "
                   "and at most two weights",
@@ -118,12 +117,24 @@ dlb_status dlb__compile_reduce(dlb_net *n, int op) {
     dnnl_alg_kind_t alg;
     float p = 0;
     switch (s->alg) {
-    case DLB_ALG_REDUCE_MEAN: alg = dnnl_reduction_mean; break;
-    case DLB_ALG_REDUCE_SUM: alg = dnnl_reduction_sum; break;
-    case DLB_ALG_REDUCE_MAX: alg = dnnl_reduction_max; break;
-    case DLB_ALG_REDUCE_MIN: alg = dnnl_reduction_min; break;
-    case DLB_ALG_REDUCE_PROD: alg = dnnl_reduction_mul; break;
-    case DLB_ALG_REDUCE_L2: alg = dnnl_reduction_norm_lp_sum, p = 2; break;
+    case DLB_ALG_REDUCE_MEAN:
+        alg = dnnl_reduction_mean;
+        break;
+    case DLB_ALG_REDUCE_SUM:
+        alg = dnnl_reduction_sum;
+        break;
+    case DLB_ALG_REDUCE_MAX:
+        alg = dnnl_reduction_max;
+        break;
+    case DLB_ALG_REDUCE_MIN:
+        alg = dnnl_reduction_min;
+        break;
+    case DLB_ALG_REDUCE_PROD:
+        alg = dnnl_reduction_mul;
+        break;
+    case DLB_ALG_REDUCE_L2:
+        alg = dnnl_reduction_norm_lp_sum, p = 2;
+        break;
     default:
         dlb_error(diag, where, "op %d: unknown reduction '%s'", op, dlb_alg_name(s->alg));
         return DLB_EUNSUPPORTED;
@@ -148,8 +159,17 @@ dlb_status dlb__compile_reduce(dlb_net *n, int op) {
                                                     dnnl_format_tag_any));
     dnnl_reduction_desc_t desc;
     DLB_DNNL_CHECK(dnnl_reduction_desc_init(&desc, alg, &src_md, &dst_md, p, 0.0f));
-    dlb__simple_step ss = {.desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0},
-                           .dst_view = view};
+    /* oneDNN 2.6 reduces blocked layouts in reference code only (100x slower than a reorder to
+     * plain and its jit kernel): take the plain layout when that has a faster kernel. */
+    dnnl_memory_desc_t plain;
+    DLB_TRY(dlb__plain_md(&plain, &s->src[0]));
+    if (!dnnl_memory_desc_equal(&plain, &src_md) && dlb__ref_impl(n, &desc, NULL)) {
+        dnnl_reduction_desc_t alt;
+        DLB_DNNL_CHECK(dnnl_reduction_desc_init(&alt, alg, &plain, &dst_md, p, 0.0f));
+        if (!dlb__ref_impl(n, &alt, NULL)) desc = alt;
+    }
+    dlb__simple_step ss = {
+        .desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0}, .dst_view = view};
     DLB_TRY(dlb__add_simple(n, op, &ss));
 cleanup:
     return st;

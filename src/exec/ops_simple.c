@@ -1,4 +1,4 @@
-/* ops_simple.c — pooling, eltwise, binary, LRN, softmax and resampling on the producer's layout. */
+/* ops_simple.c — pooling, eltwise, LRN, softmax and resampling on the producer's layout. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -12,8 +12,7 @@ dnnl_data_type_t dlb__dt_of(const dlb_operand *o) {
     return dlb__plain_md(&md, o) == DLB_OK ? md.data_type : dnnl_data_type_undef;
 }
 
-dlb_status dlb__dense_md(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t d,
-                         dnnl_data_type_t dt) {
+dlb_status dlb__dense_md(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t d, dnnl_data_type_t dt) {
     dnnl_dims_t strides;
     int64_t s = 1;
     for (int i = nd - 1; i >= 0; i--) {
@@ -29,13 +28,17 @@ static void dims_of(const dlb_operand *o, dnnl_dims_t d) {
     for (int i = 0; i < o->shape.rank; i++) d[i] = o->shape.dims[i];
 }
 
-/* An external input created in a rank-padded descriptor (leading 1s) is set in that rank: its
- * plain layout holds the same elements in the same order. */
-static void fix_user_md(dlb_net *n, int buf, const dnnl_memory_desc_t *plain) {
+/* An external input created in a descriptor of other dims than its operand (rank padded with
+ * leading 1s, or dims merged) is set in the plain layout of those dims: it holds the same
+ * elements in the same order. */
+void dlb__fix_user_md(dlb_net *n, int buf, const dnnl_memory_desc_t *plain) {
     dlb__buf *b = &n->bufs[buf];
-    if (b->kind == DLB__BUF_EXTERNAL && b->user_md.ndims != plain->ndims &&
-        dnnl_memory_desc_get_size(&b->user_md) == dnnl_memory_desc_get_size(plain))
-        b->user_md = *plain;
+    if (b->kind != DLB__BUF_EXTERNAL ||
+        dnnl_memory_desc_get_size(&b->user_md) != dnnl_memory_desc_get_size(plain))
+        return;
+    bool same = b->user_md.ndims == plain->ndims;
+    for (int i = 0; same && i < plain->ndims; i++) same = b->user_md.dims[i] == plain->dims[i];
+    if (!same) b->user_md = *plain;
 }
 
 dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss) {
@@ -47,8 +50,7 @@ dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss) {
     int kinds[DLB__MAX_ARGS], bufs[DLB__MAX_ARGS], na = 0, sum_slot, b;
     DLB_TRY(dlb__post_ops(n, op, &attr, &na, kinds, bufs, &sum_slot));
     if (ss->src0_scale != 0)
-        DLB_DNNL_CHECK(
-            dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_0, 1, 0, &ss->src0_scale));
+        DLB_DNNL_CHECK(dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_0, 1, 0, &ss->src0_scale));
     DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, ss->desc, attr, n->eng, NULL));
     for (int i = 0; i < ss->n_in; i++) {
         const dnnl_memory_desc_t *want =
@@ -56,7 +58,7 @@ dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss) {
         dnnl_memory_desc_t plain;
         DLB_TRY(dlb__slot_buf(n, op, ss->in_slot[i], want, &b));
         DLB_TRY(dlb__dense_md(&plain, want->ndims, want->dims, want->data_type));
-        fix_user_md(n, b, &plain);
+        dlb__fix_user_md(n, b, &plain);
         kinds[na] = ss->in_arg[i];
         bufs[na++] = b;
     }
@@ -93,6 +95,16 @@ cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
+}
+
+bool dlb__ref_impl(dlb_net *n, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr) {
+    dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    bool ref = dnnl_primitive_desc_create(&pd, desc, attr, n->eng, NULL) != dnnl_success ||
+               dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
+               !impl || !strncmp(impl, "ref", 3);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return ref;
 }
 
 static dlb_status one_to_one(const dlb_op_spec *s, dlb_diag *diag, const char *where, int op) {
@@ -135,9 +147,15 @@ static dlb_status compile_pool(dlb_net *n, int op) {
     }
     dnnl_alg_kind_t alg;
     switch (s->alg) {
-    case DLB_ALG_POOL_MAX: alg = dnnl_pooling_max; break;
-    case DLB_ALG_POOL_AVG_INCLUDE: alg = dnnl_pooling_avg_include_padding; break;
-    case DLB_ALG_POOL_AVG_EXCLUDE: alg = dnnl_pooling_avg_exclude_padding; break;
+    case DLB_ALG_POOL_MAX:
+        alg = dnnl_pooling_max;
+        break;
+    case DLB_ALG_POOL_AVG_INCLUDE:
+        alg = dnnl_pooling_avg_include_padding;
+        break;
+    case DLB_ALG_POOL_AVG_EXCLUDE:
+        alg = dnnl_pooling_avg_exclude_padding;
+        break;
     default:
         dlb_error(diag, where, "op %d: unknown pooling algorithm '%s'", op, dlb_alg_name(s->alg));
         return DLB_EUNSUPPORTED;
@@ -243,159 +261,6 @@ cleanup:
     return st;
 }
 
-/* ---- binary (numpy broadcasting) ------------------------------------------------------------ */
-
-/* Dims of an operand with leading 1s up to rank nd. */
-static void padded_dims(const dlb_operand *o, int nd, dnnl_dims_t d) {
-    int off = nd - o->shape.rank;
-    for (int i = 0; i < nd; i++) d[i] = i < off ? 1 : o->shape.dims[i - off];
-}
-
-static bool same_dims(const dnnl_dims_t a, const dnnl_dims_t b, int nd) {
-    for (int i = 0; i < nd; i++)
-        if (a[i] != b[i]) return false;
-    return true;
-}
-
-/* Descriptor of dims d in the format of `like` when that is one of the common plain or
- * channel-blocked formats (oneDNN's jit binary wants both sources in one format), else plain. */
-static dlb_status like_md(const dnnl_memory_desc_t *like, const dnnl_dims_t d,
-                          dnnl_memory_desc_t *md) {
-    static const dnnl_format_tag_t tags[3][4] = {
-        {dnnl_acb, dnnl_aBc16b, dnnl_aBc8b, dnnl_aBc4b},
-        {dnnl_acdb, dnnl_aBcd16b, dnnl_aBcd8b, dnnl_aBcd4b},
-        {dnnl_acdeb, dnnl_aBcde16b, dnnl_aBcde8b, dnnl_aBcde4b}};
-    int nd = like->ndims;
-    if (nd >= 3 && nd <= 5)
-        for (int t = 0; t < 4; t++) {
-            dnnl_memory_desc_t probe;
-            if (dnnl_memory_desc_init_by_tag(&probe, nd, like->dims, like->data_type,
-                                             tags[nd - 3][t]) == dnnl_success &&
-                dnnl_memory_desc_equal(&probe, like))
-                return dnnl_memory_desc_init_by_tag(md, nd, d, like->data_type,
-                                                    tags[nd - 3][t]) == dnnl_success
-                           ? DLB_OK
-                           : DLB_EDNNL;
-        }
-    return dlb__dense_md(md, nd, d, like->data_type);
-}
-
-/* Buffer of a binary operand: slot `loc` (>= 0) or weight -1 - loc, in `want`; `plain` is the
- * rank-padded row-major layout its data is set in. */
-static dlb_status operand_buf(dlb_net *n, int op, int loc, const dnnl_memory_desc_t *want,
-                              const dnnl_memory_desc_t *plain, int *buf) {
-    dlb_status st;
-    if (loc < 0) return dlb__weight_buf(n, op, -1 - loc, want, plain, buf);
-    st = dlb__slot_buf(n, op, loc, want, buf);
-    if (st == DLB_OK) fix_user_md(n, *buf, plain);
-    return st;
-}
-
-/* src0 broadcast into the dst's dims: a reorder from a zero-stride view of its plain data. */
-static dlb_status expand_src0(dlb_net *n, int op, int loc, const dnnl_memory_desc_t *plain,
-                              const dnnl_dims_t dd, dnnl_memory_desc_t *md, int *out) {
-    dlb_status st = DLB_OK;
-    dlb_diag *diag = n->diag;
-    const char *where = n->desc->name;
-    dnnl_primitive_desc_t pd = NULL;
-    int nd = plain->ndims, src, view;
-    DLB_TRY(operand_buf(n, op, loc, plain, plain, &src));
-    dnnl_dims_t strides;
-    for (int i = 0; i < nd; i++)
-        strides[i] = plain->dims[i] == dd[i] ? plain->format_desc.blocking.strides[i] : 0;
-    dnnl_memory_desc_t bc;
-    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&bc, nd, dd, plain->data_type, strides));
-    DLB_TRY(dlb__new_buf(n, &bc, DLB__BUF_ALIAS, &view));
-    n->bufs[view].alias_of = src;
-    DLB_TRY(dlb__dense_md(md, nd, dd, plain->data_type));
-    DLB_TRY(dlb__new_buf(n, md, DLB__BUF_ACT, out));
-    DLB_DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, &bc, n->eng, md, n->eng, NULL));
-    int kinds[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, bufs[2] = {view, *out};
-    DLB_TRY(dlb__add_step(n, op, pd, 2, kinds, bufs));
-cleanup:
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    return st;
-}
-
-static dlb_status compile_binary(dlb_net *n, int op) {
-    dlb_status st = DLB_OK;
-    dlb_diag *diag = n->diag;
-    const char *where = n->desc->name;
-    const dlb_op_spec *s = &n->desc->ops[op];
-    bool const_b = s->n_src == 1 && s->n_wei >= 1;
-    if (s->n_dst != 1 || !(s->n_src == 2 || const_b)) {
-        dlb_error(diag, where, "op %d: binary needs two operands and one output", op);
-        return DLB_EINVAL;
-    }
-    const dlb_operand *opd[2] = {&s->src[0], const_b ? &s->wei[0] : &s->src[1]};
-    int loc[2] = {0, const_b ? -1 : 1};
-    int nd = s->dst[0].shape.rank > 0 ? s->dst[0].shape.rank : 1;
-    if (opd[0]->shape.rank > nd || opd[1]->shape.rank > nd) {
-        dlb_error(diag, where, "op %d: binary operand of higher rank than its output", op);
-        return DLB_EINVAL;
-    }
-    dnnl_dims_t dd, d[2];
-    padded_dims(&s->dst[0], nd, dd);
-    padded_dims(opd[0], nd, d[0]);
-    padded_dims(opd[1], nd, d[1]);
-    dnnl_data_type_t dt = dlb__dt_of(&s->dst[0]);
-    dnnl_alg_kind_t alg;
-    bool commutative = true;
-    switch (s->alg) {
-    case DLB_ALG_ADD: alg = dnnl_binary_add; break;
-    case DLB_ALG_SUB: alg = dnnl_binary_sub, commutative = false; break;
-    case DLB_ALG_MUL: alg = dnnl_binary_mul; break;
-    case DLB_ALG_DIV: alg = dnnl_binary_div, commutative = false; break;
-    case DLB_ALG_MAX: alg = dnnl_binary_max; break;
-    case DLB_ALG_MIN: alg = dnnl_binary_min; break;
-    default:
-        dlb_error(diag, where, "op %d: unknown binary algorithm '%s'", op, dlb_alg_name(s->alg));
-        return DLB_EUNSUPPORTED;
-    }
-    /* oneDNN broadcasts src1 only: swap when src0 is the broadcast one (a - b = -1 * b + a),
-     * else first expand src0 to the dst's dims. */
-    int first = 0;
-    float scale0 = 0;
-    bool expand = false;
-    if (!same_dims(d[0], dd, nd)) {
-        if (same_dims(d[1], dd, nd) && commutative) {
-            first = 1;
-        } else if (same_dims(d[1], dd, nd) && alg == dnnl_binary_sub) {
-            first = 1;
-            alg = dnnl_binary_add;
-            scale0 = -1;
-        } else {
-            expand = true;
-        }
-    }
-    int i0 = first, i1 = 1 - first, b0, b1;
-    dnnl_memory_desc_t md0, md1, plain0, plain1, dst_md;
-    DLB_TRY(dlb__dense_md(&plain0, nd, d[i0], dt));
-    DLB_TRY(dlb__dense_md(&plain1, nd, d[i1], dt));
-    if (expand) {
-        DLB_TRY(expand_src0(n, op, loc[i0], &plain0, dd, &md0, &b0));
-    } else {
-        if (loc[i0] >= 0 && opd[i0]->shape.rank == nd)
-            DLB_TRY(dlb__slot_md(n, op, loc[i0], &md0));
-        else
-            md0 = plain0;
-        DLB_TRY(operand_buf(n, op, loc[i0], &md0, &plain0, &b0));
-    }
-    if (same_dims(d[i1], dd, nd))
-        md1 = md0;
-    else
-        DLB_TRY(like_md(&md0, d[i1], &md1));
-    DLB_TRY(operand_buf(n, op, loc[i1], &md1, &plain1, &b1));
-    DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_md, nd, dd, dt, dnnl_format_tag_any));
-    dnnl_binary_desc_t desc;
-    DLB_DNNL_CHECK(dnnl_binary_desc_init(&desc, alg, &md0, &md1, &dst_md));
-    dlb__simple_step ss = {.desc = &desc, .n_fixed = 2, .fixed_arg = {DNNL_ARG_SRC_0,
-                           DNNL_ARG_SRC_1}, .fixed_buf = {b0, b1}, .src0_scale = scale0};
-    DLB_TRY(dlb__add_simple(n, op, &ss));
-cleanup:
-    return st;
-}
-
 /* ---- LRN, softmax, resampling --------------------------------------------------------------- */
 
 static dlb_status compile_lrn(dlb_net *n, int op) {
@@ -407,10 +272,9 @@ static dlb_status compile_lrn(dlb_net *n, int op) {
     dnnl_memory_desc_t src_md;
     DLB_TRY(dlb__slot_md(n, op, 0, &src_md));
     dnnl_lrn_desc_t desc; /* ONNX: x / (bias + alpha / size * sum x^2)^beta, as oneDNN's */
-    DLB_DNNL_CHECK(dnnl_lrn_forward_desc_init(&desc, dnnl_forward_inference,
-                                              dnnl_lrn_across_channels, &src_md, s->p.size,
-                                              (float)s->p.alpha, (float)s->p.beta,
-                                              (float)s->p.eps));
+    DLB_DNNL_CHECK(dnnl_lrn_forward_desc_init(
+        &desc, dnnl_forward_inference, dnnl_lrn_across_channels, &src_md, s->p.size,
+        (float)s->p.alpha, (float)s->p.beta, (float)s->p.eps));
     dlb__simple_step ss = {.desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0}};
     DLB_TRY(dlb__add_simple(n, op, &ss));
 cleanup:
@@ -425,8 +289,7 @@ static dlb_status compile_softmax(dlb_net *n, int op) {
     DLB_TRY(one_to_one(s, diag, where, op));
     int nd = s->src[0].shape.rank;
     if (s->p.axis < 0 || s->p.axis >= (nd > 0 ? nd : 1) || s->dst[0].shape.rank != nd) {
-        dlb_error(diag, where, "op %d: softmax axis %lld out of range", op,
-                  (long long)s->p.axis);
+        dlb_error(diag, where, "op %d: softmax axis %lld out of range", op, (long long)s->p.axis);
         return DLB_EINVAL;
     }
     dnnl_memory_desc_t src_md, dst_md;
@@ -436,8 +299,8 @@ static dlb_status compile_softmax(dlb_net *n, int op) {
     dnnl_softmax_v2_desc_t desc;
     DLB_DNNL_CHECK(dnnl_softmax_v2_forward_desc_init(
         &desc, dnnl_forward_inference,
-        s->alg == DLB_ALG_LOGSOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate, &src_md,
-        &dst_md, (int)s->p.axis));
+        s->alg == DLB_ALG_LOGSOFTMAX ? dnnl_softmax_log : dnnl_softmax_accurate, &src_md, &dst_md,
+        (int)s->p.axis));
     dlb__simple_step ss = {.desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0}};
     DLB_TRY(dlb__add_simple(n, op, &ss));
 cleanup:
@@ -477,16 +340,25 @@ cleanup:
 
 dlb_status dlb__compile_simple(dlb_net *n, int op) {
     switch (n->desc->ops[op].op) {
-    case DLB_LOP_POOL: return compile_pool(n, op);
-    case DLB_LOP_ELTWISE: return compile_eltwise(n, op);
-    case DLB_LOP_BINARY: return compile_binary(n, op);
+    case DLB_LOP_POOL:
+        return compile_pool(n, op);
+    case DLB_LOP_ELTWISE:
+        return compile_eltwise(n, op);
+    case DLB_LOP_BINARY:
+        return dlb__compile_binary(n, op);
     case DLB_LOP_BNORM:
-    case DLB_LOP_INORM: return dlb__compile_bnorm(n, op);
-    case DLB_LOP_LNORM: return dlb__compile_lnorm(n, op);
-    case DLB_LOP_LRN: return compile_lrn(n, op);
-    case DLB_LOP_SOFTMAX: return compile_softmax(n, op);
-    case DLB_LOP_REDUCE: return dlb__compile_reduce(n, op);
-    case DLB_LOP_RESAMPLE: return compile_resample(n, op);
+    case DLB_LOP_INORM:
+        return dlb__compile_bnorm(n, op);
+    case DLB_LOP_LNORM:
+        return dlb__compile_lnorm(n, op);
+    case DLB_LOP_LRN:
+        return compile_lrn(n, op);
+    case DLB_LOP_SOFTMAX:
+        return compile_softmax(n, op);
+    case DLB_LOP_REDUCE:
+        return dlb__compile_reduce(n, op);
+    case DLB_LOP_RESAMPLE:
+        return compile_resample(n, op);
     default:
         dlb_error(n->diag, n->desc->name, "op %d (%s) is not implemented in the executor", op,
                   dlb_lop_name(n->desc->ops[op].op));

@@ -1,4 +1,4 @@
-/* ops_simple.h — shared pieces of the one-primitive op compilers (ops_simple.c, ops_norm.c). */
+/* ops_simple.h — shared helpers of ops_simple.c, ops_binary.c and ops_norm.c. */
 #ifndef DLB_OPS_SIMPLE_H
 #define DLB_OPS_SIMPLE_H
 
@@ -21,13 +21,17 @@ typedef struct dlb__simple_step {
 /* Create the primitive of `ss` with the op's post-ops, bind its buffers and append it. */
 dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss);
 
+/* Set an external input's user layout to `plain` (same elements, other dims). */
+void dlb__fix_user_md(dlb_net *n, int buf, const dnnl_memory_desc_t *plain);
+/* Does oneDNN run desc with attr (may be NULL) in reference code, or not at all? */
+bool dlb__ref_impl(dlb_net *n, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr);
 /* Data type of an operand (f32, ...; integers as s32). */
 dnnl_data_type_t dlb__dt_of(const dlb_operand *o);
 /* Row-major descriptor of dims d[0..nd). */
-dlb_status dlb__dense_md(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t d,
-                         dnnl_data_type_t dt);
+dlb_status dlb__dense_md(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t d, dnnl_data_type_t dt);
 
-/* Compilers of ops_norm.c. */
+/* Compilers of ops_binary.c and ops_norm.c. */
+dlb_status dlb__compile_binary(dlb_net *n, int op);
 dlb_status dlb__compile_bnorm(dlb_net *n, int op); /* bnorm, inorm */
 dlb_status dlb__compile_lnorm(dlb_net *n, int op);
 dlb_status dlb__compile_reduce(dlb_net *n, int op);

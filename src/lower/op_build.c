@@ -373,6 +373,32 @@ static bool classify(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, cons
     }
     if (!strcmp(op, "Slice")) {
         s->op = DLB_LOP_SLICE; /* cost is set by src/dst shapes; offsets do not matter */
+        /* Where it starts matters to numeric runs: per-dim start and step, normalised as in
+         * shape inference, when all are constant (p.n_axes = rank); else n_axes = 0. */
+        int64_t st[DLB_MAX_RANK], en[DLB_MAX_RANK], ax[DLB_MAX_RANK], sp[DLB_MAX_RANK];
+        int ks = ints_of(g, n, "starts", 1, st, DLB_MAX_RANK);
+        int ke = ints_of(g, n, "ends", 2, en, DLB_MAX_RANK);
+        int ka = ints_of(g, n, "axes", 3, ax, DLB_MAX_RANK);
+        int kp = ints_of(g, n, "steps", 4, sp, DLB_MAX_RANK);
+        if (ks <= 0 || ke != ks || (ka != 0 && ka != ks) || (kp != 0 && kp != ks)) return true;
+        for (int d = 0; d < rank; d++) {
+            s->p.starts[d] = 0;
+            s->p.ends[d] = xs->dims[d];
+            s->p.steps[d] = 1;
+            s->p.axes[d] = d;
+        }
+        for (int i = 0; i < ks; i++) {
+            int axis = norm_axis(ka ? ax[i] : i, rank);
+            if (axis < 0 || (kp && sp[i] == 0)) return true;
+            int64_t dim = xs->dims[axis], step = kp ? sp[i] : 1, from = st[i], to = en[i];
+            if (from < 0) from = from < -dim ? -1 : from + dim;
+            if (to < 0) to = to < -dim ? -1 : to + dim;
+            int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? dim : dim - 1;
+            s->p.starts[axis] = from < 0 ? 0 : from > hi ? hi : from;
+            s->p.ends[axis] = to < lo ? lo : to > hi ? hi : to;
+            s->p.steps[axis] = step;
+        }
+        s->p.n_axes = rank;
         return true;
     }
     if (!strcmp(op, "Split")) {

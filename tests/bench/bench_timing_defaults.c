@@ -182,14 +182,14 @@ static void exp_min_time(int repeats) {
             }
     printf("A. min_time_ms sweep (min_reps 1, warm-up %d), %d repeats each\n",
            base_settings().warmup_reps, repeats);
-    printf("%-8s %8s %10s %9s %8s %8s %9s %10s\n", "work", "min_ms", "median_ms", "range%", "rsd%",
-           "ci+-%", "reps", "cost_ms");
+    printf("%-8s %7s %10s %8s %7s %7s %5s %7s %8s %9s\n", "work", "min_ms", "median_ms", "range%",
+           "rsd%", "mad%", "in1%", "ci+-%", "reps", "cost_ms");
     for (int w = 0; w < N_WORKS_MT; w++)
         for (int m = 0; m < NMT; m++) {
             spread sp = spread_of(&med[(w * NMT + m) * repeats], repeats);
-            printf("%-8s %7.0f %10.4f %8.2f %7.2f %7.2f %7.2f %8.0f %9.1f\n", works[w].name, mts[m],
-                   sp.center, sp.range_pct, sp.rsd_pct, sp.mad_pct, ci[w][m], reps[w][m],
-                   wall[w][m]);
+            printf("%-8s %7.0f %10.4f %8.2f %7.2f %7.2f %2d/%-2d %7.2f %8.0f %9.1f\n",
+                   works[w].name, mts[m], sp.center, sp.range_pct, sp.rsd_pct, sp.mad_pct,
+                   sp.within1, repeats, ci[w][m], reps[w][m], wall[w][m]);
         }
     printf("\n");
     free(med);
@@ -216,8 +216,8 @@ static void exp_min_reps(int repeats) {
            "mad%", "in1%", "cost_ms");
     for (int m = 0; m < NMR; m++) {
         spread sp = spread_of(&med[m * repeats], repeats);
-        printf("%-8s %8d %10.4f %8.2f %7.2f %7.2f %9.1f\n", works[W_SLOW].name, mrs[m], sp.center,
-               sp.range_pct, sp.rsd_pct, sp.mad_pct, wall[m]);
+        printf("%-8s %8d %10.4f %8.2f %7.2f %7.2f %2d/%-2d %9.1f\n", works[W_SLOW].name, mrs[m],
+               sp.center, sp.range_pct, sp.rsd_pct, sp.mad_pct, sp.within1, repeats, wall[m]);
     }
     printf("\n");
     free(med);

@@ -42,15 +42,15 @@ void ref_conv2d(const dlb_op_spec *s, const float *x, const float *w, const floa
                     for (int64_t ic = 0; ic < icg; ic++)
                         for (int64_t i = 0; i < kh; i++)
                             for (int64_t j = 0; j < kw; j++) {
-                                int64_t ih = oh * s->p.stride[0] - s->p.pad_begin[0] +
-                                             i * s->p.dilation[0];
-                                int64_t iw = ow * s->p.stride[1] - s->p.pad_begin[1] +
-                                             j * s->p.dilation[1];
+                                int64_t ih =
+                                    oh * s->p.stride[0] - s->p.pad_begin[0] + i * s->p.dilation[0];
+                                int64_t iw =
+                                    ow * s->p.stride[1] - s->p.pad_begin[1] + j * s->p.dilation[1];
                                 if (ih < 0 || ih >= xd[2] || iw < 0 || iw >= xd[3]) continue;
-                                acc += (double)x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) *
-                                                     xd[3] +
-                                                 iw] *
-                                       w[((oc * icg + ic) * kh + i) * kw + j];
+                                acc +=
+                                    (double)
+                                        x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) * xd[3] + iw] *
+                                    w[((oc * icg + ic) * kh + i) * kw + j];
                             }
                     y[((n * yd[1] + oc) * yd[2] + oh) * yd[3] + ow] = acc;
                 }
@@ -113,40 +113,67 @@ static double sigmoid(double x) {
 
 double ref_eltwise(dlb_alg alg, double a, double b, double x) {
     switch (alg) {
-    case DLB_ALG_RELU: return x > 0 ? x : 0;
-    case DLB_ALG_LEAKY_RELU: return x > 0 ? x : a * x;
-    case DLB_ALG_CLIP: return x < a ? a : x > b ? b : x;
-    case DLB_ALG_LOGISTIC: return sigmoid(x);
-    case DLB_ALG_TANH: return tanh(x);
-    case DLB_ALG_HARDSIGMOID: return fmax(0, fmin(1, a * x + b));
-    case DLB_ALG_HARDSWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
-    case DLB_ALG_SWISH: return x * sigmoid((a != 0 ? a : 1) * x);
-    case DLB_ALG_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case DLB_ALG_RELU:
+        return x > 0 ? x : 0;
+    case DLB_ALG_LEAKY_RELU:
+        return x > 0 ? x : a * x;
+    case DLB_ALG_CLIP:
+        return x < a ? a : x > b ? b : x;
+    case DLB_ALG_LOGISTIC:
+        return sigmoid(x);
+    case DLB_ALG_TANH:
+        return tanh(x);
+    case DLB_ALG_HARDSIGMOID:
+        return fmax(0, fmin(1, a * x + b));
+    case DLB_ALG_HARDSWISH:
+        return x * fmax(0, fmin(1, x / 6 + 0.5));
+    case DLB_ALG_SWISH:
+        return x * sigmoid((a != 0 ? a : 1) * x);
+    case DLB_ALG_GELU_ERF:
+        return 0.5 * x * (1 + erf(x / sqrt(2.0)));
     case DLB_ALG_GELU_TANH:
         return 0.5 * x * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
-    case DLB_ALG_ELU: return x > 0 ? x : a * (exp(x) - 1);
-    case DLB_ALG_SOFTPLUS: return log1p(exp(x));
-    case DLB_ALG_EXP: return exp(x);
-    case DLB_ALG_LOG: return log(x);
-    case DLB_ALG_SQRT: return sqrt(x);
-    case DLB_ALG_POW: return a * pow(x, b);
-    case DLB_ALG_ABS: return fabs(x);
-    case DLB_ALG_LINEAR: return a * x + b;
-    case DLB_ALG_ERF: return erf(x);
-    case DLB_ALG_ROUND: return nearbyint(x);
-    default: return NAN;
+    case DLB_ALG_ELU:
+        return x > 0 ? x : a * (exp(x) - 1);
+    case DLB_ALG_SOFTPLUS:
+        return log1p(exp(x));
+    case DLB_ALG_EXP:
+        return exp(x);
+    case DLB_ALG_LOG:
+        return log(x);
+    case DLB_ALG_SQRT:
+        return sqrt(x);
+    case DLB_ALG_POW:
+        return a * pow(x, b);
+    case DLB_ALG_ABS:
+        return fabs(x);
+    case DLB_ALG_LINEAR:
+        return a * x + b;
+    case DLB_ALG_ERF:
+        return erf(x);
+    case DLB_ALG_ROUND:
+        return nearbyint(x);
+    default:
+        return NAN;
     }
 }
 
 double ref_binary_alg(dlb_alg alg, double a, double b) {
     switch (alg) {
-    case DLB_ALG_ADD: return a + b;
-    case DLB_ALG_SUB: return a - b;
-    case DLB_ALG_MUL: return a * b;
-    case DLB_ALG_DIV: return a / b;
-    case DLB_ALG_MAX: return a > b ? a : b;
-    case DLB_ALG_MIN: return a < b ? a : b;
-    default: return NAN;
+    case DLB_ALG_ADD:
+        return a + b;
+    case DLB_ALG_SUB:
+        return a - b;
+    case DLB_ALG_MUL:
+        return a * b;
+    case DLB_ALG_DIV:
+        return a / b;
+    case DLB_ALG_MAX:
+        return a > b ? a : b;
+    case DLB_ALG_MIN:
+        return a < b ? a : b;
+    default:
+        return NAN;
     }
 }
 
@@ -254,8 +281,8 @@ void ref_reduce(dlb_alg alg, const dlb_operand *src, const int64_t *axes, int n_
     for (int i = 0; i < r; i++) n_out *= (size_t)kd[i];
     size_t *count = calloc(n_out, sizeof *count);
     for (size_t o = 0; o < n_out; o++)
-        y[o] = alg == DLB_ALG_REDUCE_MAX   ? -DBL_MAX
-               : alg == DLB_ALG_REDUCE_MIN ? DBL_MAX
+        y[o] = alg == DLB_ALG_REDUCE_MAX    ? -DBL_MAX
+               : alg == DLB_ALG_REDUCE_MIN  ? DBL_MAX
                : alg == DLB_ALG_REDUCE_PROD ? 1
                                             : 0;
     for (size_t i = 0; i < n_in; i++) {
@@ -269,11 +296,21 @@ void ref_reduce(dlb_alg alg, const dlb_operand *src, const int64_t *axes, int n_
         double v = x[i];
         count[o]++;
         switch (alg) {
-        case DLB_ALG_REDUCE_MAX: y[o] = v > y[o] ? v : y[o]; break;
-        case DLB_ALG_REDUCE_MIN: y[o] = v < y[o] ? v : y[o]; break;
-        case DLB_ALG_REDUCE_PROD: y[o] *= v; break;
-        case DLB_ALG_REDUCE_L2: y[o] += v * v; break;
-        default: y[o] += v; break; /* sum, mean */
+        case DLB_ALG_REDUCE_MAX:
+            y[o] = v > y[o] ? v : y[o];
+            break;
+        case DLB_ALG_REDUCE_MIN:
+            y[o] = v < y[o] ? v : y[o];
+            break;
+        case DLB_ALG_REDUCE_PROD:
+            y[o] *= v;
+            break;
+        case DLB_ALG_REDUCE_L2:
+            y[o] += v * v;
+            break;
+        default:
+            y[o] += v;
+            break; /* sum, mean */
         }
     }
     for (size_t o = 0; o < n_out; o++) {

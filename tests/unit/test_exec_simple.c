@@ -18,8 +18,7 @@ typedef struct tol {
     double rtol, atol;
 } tol;
 
-static const tol EXACT = {0, 0}, ARITH = {1e-5, 1e-5}, TRANSC = {1e-4, 1e-5},
-                 CONV = {1e-4, 1e-4};
+static const tol EXACT = {0, 0}, ARITH = {1e-5, 1e-5}, TRANSC = {1e-4, 1e-5}, CONV = {1e-4, 1e-4};
 
 static int n_checks;
 
@@ -52,7 +51,8 @@ static void check(const float *got, const double *ref, size_t n, tol t, const ch
     n_checks++;
     for (size_t i = 0; i < n; i++)
         if (!(fabs(got[i] - ref[i]) <= t.atol + t.rtol * fabs(ref[i]))) {
-            if (bad < 3) fprintf(stderr, "%s[%zu]: got %.9g expected %.9g\n", what, i, got[i], ref[i]);
+            if (bad < 3)
+                fprintf(stderr, "%s[%zu]: got %.9g expected %.9g\n", what, i, got[i], ref[i]);
             bad++;
         }
     if (bad) {
@@ -121,8 +121,8 @@ static void check_pool(const pool_cfg *c) {
         src = T(1, c->c, c->h, c->h + 1);
         dst = T(1, c->c, o, pool_out(c->h + 1, c->k, c->s, c->d, c->pb, c->pe, c->ceil));
     }
-    dlb_op_spec s = {.op = DLB_LOP_POOL, .alg = c->alg, .n_src = 1, .n_dst = 1, .src = &src,
-                     .dst = &dst};
+    dlb_op_spec s = {
+        .op = DLB_LOP_POOL, .alg = c->alg, .n_src = 1, .n_dst = 1, .src = &src, .dst = &dst};
     s.p.nsp = c->nsp;
     s.p.ceil_mode = c->ceil;
     for (int i = 0; i < c->nsp; i++) {
@@ -144,8 +144,8 @@ static void check_pool(const pool_cfg *c) {
 /* Global pooling: the kernel is the whole spatial extent. */
 static void check_global_pool(dlb_alg alg, const char *name) {
     dlb_operand src = T(2, 16, 7, 6), dst = T(2, 16, 1, 1);
-    dlb_op_spec s = {.op = DLB_LOP_POOL, .alg = alg, .n_src = 1, .n_dst = 1, .src = &src,
-                     .dst = &dst};
+    dlb_op_spec s = {
+        .op = DLB_LOP_POOL, .alg = alg, .n_src = 1, .n_dst = 1, .src = &src, .dst = &dst};
     s.p.nsp = 2;
     for (int i = 0; i < 2; i++) {
         s.p.kernel[i] = s.p.stride[i] = src.shape.dims[2 + i];
@@ -188,24 +188,35 @@ typedef struct elt_cfg {
 
 static void test_eltwise(void) {
     const elt_cfg cases[] = {
-        {DLB_ALG_RELU, 0, 0, 0, EXACT},         {DLB_ALG_LEAKY_RELU, 0.1, 0, 0, ARITH},
-        {DLB_ALG_CLIP, -0.5, 0.25, 0, EXACT},   {DLB_ALG_LOGISTIC, 0, 0, 2, TRANSC},
-        {DLB_ALG_TANH, 0, 0, 2, TRANSC},        {DLB_ALG_HARDSIGMOID, 0.2, 0.5, 2, ARITH},
-        {DLB_ALG_HARDSWISH, 1.0 / 6, 0.5, 2, TRANSC}, {DLB_ALG_SWISH, 1, 0, 2, TRANSC},
-        {DLB_ALG_GELU_ERF, 0, 0, 2, TRANSC},    {DLB_ALG_GELU_TANH, 0, 0, 2, TRANSC},
-        {DLB_ALG_ELU, 1, 0, 2, TRANSC},         {DLB_ALG_SOFTPLUS, 1, 0, 2, TRANSC},
-        {DLB_ALG_EXP, 0, 0, 2, TRANSC},         {DLB_ALG_LOG, 0, 0, 1, TRANSC},
-        {DLB_ALG_SQRT, 0, 0, 1, TRANSC},        {DLB_ALG_POW, 1, -1, 1, TRANSC},
-        {DLB_ALG_POW, 1, 2, 0, TRANSC},         {DLB_ALG_POW, 1, 0.5, 1, TRANSC},
-        {DLB_ALG_ABS, 0, 0, 0, EXACT},          {DLB_ALG_LINEAR, -1, 0, 0, EXACT},
-        {DLB_ALG_LINEAR, 0.5, 0.25, 0, ARITH},  {DLB_ALG_ERF, 0, 0, 2, TRANSC},
+        {DLB_ALG_RELU, 0, 0, 0, EXACT},
+        {DLB_ALG_LEAKY_RELU, 0.1, 0, 0, ARITH},
+        {DLB_ALG_CLIP, -0.5, 0.25, 0, EXACT},
+        {DLB_ALG_LOGISTIC, 0, 0, 2, TRANSC},
+        {DLB_ALG_TANH, 0, 0, 2, TRANSC},
+        {DLB_ALG_HARDSIGMOID, 0.2, 0.5, 2, ARITH},
+        {DLB_ALG_HARDSWISH, 1.0 / 6, 0.5, 2, TRANSC},
+        {DLB_ALG_SWISH, 1, 0, 2, TRANSC},
+        {DLB_ALG_GELU_ERF, 0, 0, 2, TRANSC},
+        {DLB_ALG_GELU_TANH, 0, 0, 2, TRANSC},
+        {DLB_ALG_ELU, 1, 0, 2, TRANSC},
+        {DLB_ALG_SOFTPLUS, 1, 0, 2, TRANSC},
+        {DLB_ALG_EXP, 0, 0, 2, TRANSC},
+        {DLB_ALG_LOG, 0, 0, 1, TRANSC},
+        {DLB_ALG_SQRT, 0, 0, 1, TRANSC},
+        {DLB_ALG_POW, 1, -1, 1, TRANSC},
+        {DLB_ALG_POW, 1, 2, 0, TRANSC},
+        {DLB_ALG_POW, 1, 0.5, 1, TRANSC},
+        {DLB_ALG_ABS, 0, 0, 0, EXACT},
+        {DLB_ALG_LINEAR, -1, 0, 0, EXACT},
+        {DLB_ALG_LINEAR, 0.5, 0.25, 0, ARITH},
+        {DLB_ALG_ERF, 0, 0, 2, TRANSC},
         {DLB_ALG_ROUND, 0, 0, 2, EXACT},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const elt_cfg *e = &cases[c];
         dlb_operand src = T(2, 5, 7, 3), dst = src;
-        dlb_op_spec s = {.op = DLB_LOP_ELTWISE, .alg = e->alg, .n_src = 1, .n_dst = 1,
-                         .src = &src, .dst = &dst};
+        dlb_op_spec s = {
+            .op = DLB_LOP_ELTWISE, .alg = e->alg, .n_src = 1, .n_dst = 1, .src = &src, .dst = &dst};
         s.p.alpha = e->alpha;
         s.p.beta = e->beta;
         size_t n = ref_numel(&src);
@@ -234,9 +245,14 @@ typedef struct bin_cfg {
 
 static void check_binary(const bin_cfg *c) {
     dlb_operand src[2] = {c->a, c->b}, po = T(1, c->dst.shape.dims[1], 1, 1);
-    dlb_op_spec s = {.op = DLB_LOP_BINARY, .alg = c->alg, .n_src = c->b_const ? 1 : 2,
-                     .n_wei = c->b_const, .n_dst = 1, .src = src,
-                     .wei = c->b_const ? &src[1] : NULL, .dst = (dlb_operand *)&c->dst};
+    dlb_op_spec s = {.op = DLB_LOP_BINARY,
+                     .alg = c->alg,
+                     .n_src = c->b_const ? 1 : 2,
+                     .n_wei = c->b_const,
+                     .n_dst = 1,
+                     .src = src,
+                     .wei = c->b_const ? &src[1] : NULL,
+                     .dst = (dlb_operand *)&c->dst};
     if (c->relu) s.post[s.n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
     if (c->post_add)
         s.post[s.n_post++] =
@@ -276,11 +292,38 @@ static void test_binary(void) {
         {"add constant bias [3,1,1]", DLB_ALG_ADD, full, T(3, 1, 1), full, true},
         {"sub constant [4,5]", DLB_ALG_SUB, full, T(4, 5), full, true},
         {"add + relu post-op", DLB_ALG_ADD, full, full, full, false, true},
-        {"mul + relu + binary add post-op", DLB_ALG_MUL, full, T(3, 1, 1), full, false, true,
-         true},
+        {"mul + relu + binary add post-op", DLB_ALG_MUL, full, T(3, 1, 1), full, false, true, true},
         {"add 2-D [6,8] + [8]", DLB_ALG_ADD, T(6, 8), T(8), T(6, 8)},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_binary(&cases[i]);
+}
+
+/* Plain data whose broadcast pattern oneDNN has no jit kernel for (x / std over the last axis,
+ * then * gamma + beta as post-ops, as a decomposed LayerNorm): run with merged dims. */
+static void test_binary_merged(void) {
+    dlb_operand src[2] = {T(1, 6, 6, 8), T(1, 6, 6, 1)}, dst = src[0], vec = T(8);
+    dlb_op_spec s = {.op = DLB_LOP_BINARY,
+                     .alg = DLB_ALG_DIV,
+                     .n_src = 2,
+                     .n_dst = 1,
+                     .src = src,
+                     .dst = &dst,
+                     .n_post = 2};
+    s.post[0] = (dlb_postop){.kind = DLB_POST_BINARY, .alg = DLB_ALG_MUL, .operand = vec};
+    s.post[1] = (dlb_postop){.kind = DLB_POST_BINARY, .alg = DLB_ALG_ADD, .operand = vec};
+    size_t n = ref_numel(&dst);
+    float *x = rand_buf(n, 0), *sd = rand_buf(36, 1), *g = rand_buf(8, 0), *b = rand_buf(8, 0);
+    float *in[4] = {x, sd, g, b}, *y = malloc(n * sizeof *y);
+    double *ref = malloc(n * sizeof *ref);
+    if (run1(&s, in, NULL, y, "div [1,6,6,1] + mul/add [8] post-ops (merged)")) {
+        for (size_t i = 0; i < n; i++) ref[i] = (double)x[i] / sd[i / 8] * g[i % 8] + b[i % 8];
+        check(y, ref, n, ARITH, "binary merged dims");
+    }
+    free(x), free(sd), free(g), free(b), free(y), free(ref);
+    /* both sources broadcast: src0 expanded, then merged */
+    dlb_operand a = T(1, 6, 6, 1), c = T(6, 1, 1, 8), d = T(6, 6, 6, 8);
+    bin_cfg both = {"sub both broadcast (expand, merged)", DLB_ALG_SUB, a, c, d};
+    check_binary(&both);
 }
 
 /* ---- normalisations and LRN ------------------------------------------------------------------ */
@@ -289,8 +332,13 @@ static void check_bnorm(dlb_operand src, bool inorm) {
     int64_t C = src.shape.dims[1];
     dlb_operand dst = src, wei[4];
     for (int k = 0; k < 4; k++) wei[k] = T(C);
-    dlb_op_spec s = {.op = inorm ? DLB_LOP_INORM : DLB_LOP_BNORM, .n_src = 1,
-                     .n_wei = inorm ? 2 : 4, .n_dst = 1, .src = &src, .wei = wei, .dst = &dst};
+    dlb_op_spec s = {.op = inorm ? DLB_LOP_INORM : DLB_LOP_BNORM,
+                     .n_src = 1,
+                     .n_wei = inorm ? 2 : 4,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
     s.p.eps = 1e-5;
     size_t n = ref_numel(&src);
     float *x = rand_buf(n, 0), *y = malloc(n * sizeof *y);
@@ -311,8 +359,13 @@ static void check_bnorm(dlb_operand src, bool inorm) {
 
 static void check_lnorm(int n_wei) {
     dlb_operand src = T(2, 3, 16), dst = src, wei[2] = {T(16), T(16)};
-    dlb_op_spec s = {.op = DLB_LOP_LNORM, .n_src = 1, .n_wei = n_wei, .n_dst = 1, .src = &src,
-                     .wei = wei, .dst = &dst};
+    dlb_op_spec s = {.op = DLB_LOP_LNORM,
+                     .n_src = 1,
+                     .n_wei = n_wei,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
     s.p.axis = 2;
     s.p.eps = 1e-5;
     size_t n = ref_numel(&src);
@@ -367,8 +420,8 @@ static void test_norms(void) {
     check_lrn(5);
     check_lrn(3);
     dlb_operand x = T(2, 6, 5, 5), wei[2] = {T(6), T(6)};
-    dlb_op_spec in = {.op = DLB_LOP_INORM, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x,
-                      .wei = wei, .dst = &x};
+    dlb_op_spec in = {
+        .op = DLB_LOP_INORM, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x, .wei = wei, .dst = &x};
     check_unsupported(&in, "batch above 1");
     dlb_op_spec ln = {.op = DLB_LOP_LNORM, .n_src = 1, .n_dst = 1, .src = &x, .dst = &x};
     ln.p.axis = 1;
@@ -385,8 +438,11 @@ static void test_softmax(void) {
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         dlb_operand src = T(2, 3, 4, 5), dst = src;
         dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
-                         .alg = cases[c].log ? DLB_ALG_LOGSOFTMAX : DLB_ALG_SOFTMAX, .n_src = 1,
-                         .n_dst = 1, .src = &src, .dst = &dst};
+                         .alg = cases[c].log ? DLB_ALG_LOGSOFTMAX : DLB_ALG_SOFTMAX,
+                         .n_src = 1,
+                         .n_dst = 1,
+                         .src = &src,
+                         .dst = &dst};
         s.p.axis = cases[c].axis;
         size_t n = ref_numel(&src);
         float *x = rand_buf(n, 2), *y = malloc(n * sizeof *y);
@@ -412,10 +468,14 @@ typedef struct red_cfg {
 
 static void test_reduce(void) {
     static const red_cfg cases[] = {
-        {DLB_ALG_REDUCE_MEAN, 1, {1}, true},       {DLB_ALG_REDUCE_MEAN, 2, {2, 3}, false},
-        {DLB_ALG_REDUCE_SUM, 2, {2, 3}, false},    {DLB_ALG_REDUCE_SUM, 1, {0}, true},
-        {DLB_ALG_REDUCE_MAX, 2, {0, 2}, true},     {DLB_ALG_REDUCE_MAX, 1, {3}, false},
-        {DLB_ALG_REDUCE_MIN, 4, {0, 1, 2, 3}, false}, {DLB_ALG_REDUCE_PROD, 1, {3}, false},
+        {DLB_ALG_REDUCE_MEAN, 1, {1}, true},
+        {DLB_ALG_REDUCE_MEAN, 2, {2, 3}, false},
+        {DLB_ALG_REDUCE_SUM, 2, {2, 3}, false},
+        {DLB_ALG_REDUCE_SUM, 1, {0}, true},
+        {DLB_ALG_REDUCE_MAX, 2, {0, 2}, true},
+        {DLB_ALG_REDUCE_MAX, 1, {3}, false},
+        {DLB_ALG_REDUCE_MIN, 4, {0, 1, 2, 3}, false},
+        {DLB_ALG_REDUCE_PROD, 1, {3}, false},
         {DLB_ALG_REDUCE_L2, 1, {1}, true},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -426,8 +486,8 @@ static void test_reduce(void) {
             for (int k = 0; k < r->n_axes; k++) red |= r->axes[k] == i;
             if (!red || r->keepdims) dst.shape.dims[dst.shape.rank++] = red ? 1 : src.shape.dims[i];
         }
-        dlb_op_spec s = {.op = DLB_LOP_REDUCE, .alg = r->alg, .n_src = 1, .n_dst = 1,
-                         .src = &src, .dst = &dst};
+        dlb_op_spec s = {
+            .op = DLB_LOP_REDUCE, .alg = r->alg, .n_src = 1, .n_dst = 1, .src = &src, .dst = &dst};
         s.p.n_axes = r->n_axes;
         s.p.keepdims = r->keepdims;
         for (int k = 0; k < r->n_axes; k++) s.p.axes[k] = r->axes[k];
@@ -449,8 +509,8 @@ static void test_reduce(void) {
 /* ---- resampling ------------------------------------------------------------------------------ */
 
 static void check_resample(dlb_alg alg, dlb_operand src, dlb_operand dst) {
-    dlb_op_spec s = {.op = DLB_LOP_RESAMPLE, .alg = alg, .n_src = 1, .n_dst = 1, .src = &src,
-                     .dst = &dst};
+    dlb_op_spec s = {
+        .op = DLB_LOP_RESAMPLE, .alg = alg, .n_src = 1, .n_dst = 1, .src = &src, .dst = &dst};
     size_t n = ref_numel(&dst);
     float *x = rand_buf(ref_numel(&src), 0), *y = malloc(n * sizeof *y);
     double *ref = malloc(n * sizeof *ref);
@@ -475,8 +535,8 @@ static void test_resample(void) {
 /* ---- networks: a convolution's (blocked) output flowing into simple ops ---------------------- */
 
 static dlb_op_spec conv_spec(dlb_operand *x, dlb_operand *w, dlb_operand *y) {
-    dlb_op_spec s = {.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = x, .wei = w,
-                     .dst = y};
+    dlb_op_spec s = {
+        .op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = x, .wei = w, .dst = y};
     s.p.nsp = 2;
     s.p.group = 1;
     s.p.has_bias = true;
@@ -498,11 +558,10 @@ static float *to_float(const double *d, size_t n) {
 static void test_conv_pool_eltwise(void) {
     dlb_operand x = T(1, 8, 10, 10), c = T(1, 16, 10, 10), p = T(1, 16, 5, 5);
     dlb_operand cw[2] = {T(16, 8, 3, 3), T(16)};
-    dlb_op_spec ops[3] = {conv_spec(&x, cw, &c),
-                          {.op = DLB_LOP_POOL, .alg = DLB_ALG_POOL_MAX, .n_src = 1, .n_dst = 1,
-                           .src = &c, .dst = &p},
-                          {.op = DLB_LOP_ELTWISE, .alg = DLB_ALG_TANH, .n_src = 1, .n_dst = 1,
-                           .src = &p, .dst = &p}};
+    dlb_op_spec ops[3] = {
+        conv_spec(&x, cw, &c),
+        {.op = DLB_LOP_POOL, .alg = DLB_ALG_POOL_MAX, .n_src = 1, .n_dst = 1, .src = &c, .dst = &p},
+        {.op = DLB_LOP_ELTWISE, .alg = DLB_ALG_TANH, .n_src = 1, .n_dst = 1, .src = &p, .dst = &p}};
     ops[1].p.nsp = 2;
     for (int i = 0; i < 2; i++) {
         ops[1].p.kernel[i] = ops[1].p.stride[i] = 2;
@@ -535,12 +594,28 @@ static void test_conv_binary_reduce(void) {
     dlb_operand x = T(1, 4, 6, 6), c = T(1, 16, 6, 6), g = T(16, 1, 1), r = T(1, 16), bias = T(16);
     dlb_operand cw[2] = {T(16, 4, 3, 3), T(16)};
     dlb_op_spec ops[4] = {conv_spec(&x, cw, &c),
-                          {.op = DLB_LOP_BINARY, .alg = DLB_ALG_MUL, .n_src = 1, .n_wei = 1,
-                           .n_dst = 1, .src = &c, .wei = &g, .dst = &c},
-                          {.op = DLB_LOP_REDUCE, .alg = DLB_ALG_REDUCE_MEAN, .n_src = 1,
-                           .n_dst = 1, .src = &c, .dst = &r},
-                          {.op = DLB_LOP_BINARY, .alg = DLB_ALG_ADD, .n_src = 1, .n_wei = 1,
-                           .n_dst = 1, .src = &r, .wei = &bias, .dst = &r}};
+                          {.op = DLB_LOP_BINARY,
+                           .alg = DLB_ALG_MUL,
+                           .n_src = 1,
+                           .n_wei = 1,
+                           .n_dst = 1,
+                           .src = &c,
+                           .wei = &g,
+                           .dst = &c},
+                          {.op = DLB_LOP_REDUCE,
+                           .alg = DLB_ALG_REDUCE_MEAN,
+                           .n_src = 1,
+                           .n_dst = 1,
+                           .src = &c,
+                           .dst = &r},
+                          {.op = DLB_LOP_BINARY,
+                           .alg = DLB_ALG_ADD,
+                           .n_src = 1,
+                           .n_wei = 1,
+                           .n_dst = 1,
+                           .src = &r,
+                           .wei = &bias,
+                           .dst = &r}};
     ops[2].p.n_axes = 2;
     ops[2].p.axes[0] = 2;
     ops[2].p.axes[1] = 3;
@@ -569,16 +644,146 @@ static void test_conv_binary_reduce(void) {
     free(in), free(w), free(b), free(gv), free(bv);
 }
 
+/* One conv output (in the conv's layout) read by every kind of simple op at once. */
+enum {
+    FAN_BNORM = 1,
+    FAN_LRN,
+    FAN_SOFTMAX,
+    FAN_REDUCE,
+    FAN_RESAMPLE,
+    FAN_ERF,
+    FAN_ADD,
+    FAN_MUL,
+    FAN_AVGPOOL,
+    FAN_HARDSIGMOID,
+    FAN_N
+};
+
+static void test_conv_fanout(void) {
+    dlb_operand x = T(1, 8, 6, 6), c = T(1, 16, 6, 6), cw[2] = {T(16, 8, 3, 3), T(16)};
+    dlb_operand cvec = T(16), gate = T(1, 16, 1, 1), red = T(1, 16, 1, 1), up = T(1, 16, 12, 12);
+    dlb_operand pooled = T(1, 16, 3, 3), bw[4] = {cvec, cvec, cvec, cvec};
+    dlb_operand add_src[2] = {c, c}, mul_src[2] = {c, gate};
+    dlb_op_spec ops[FAN_N] = {conv_spec(&x, cw, &c)};
+    for (int j = 1; j < FAN_N; j++)
+        ops[j] = (dlb_op_spec){.op = DLB_LOP_ELTWISE, .n_src = 1, .n_dst = 1, .src = &c, .dst = &c};
+    ops[FAN_BNORM].op = DLB_LOP_BNORM;
+    ops[FAN_BNORM].n_wei = 4;
+    ops[FAN_BNORM].wei = bw;
+    ops[FAN_BNORM].p.eps = 1e-5;
+    ops[FAN_LRN].op = DLB_LOP_LRN;
+    ops[FAN_LRN].p = (dlb_params){.size = 5, .alpha = 0.5, .beta = 0.75, .eps = 1};
+    ops[FAN_SOFTMAX].op = DLB_LOP_SOFTMAX;
+    ops[FAN_SOFTMAX].alg = DLB_ALG_SOFTMAX;
+    ops[FAN_SOFTMAX].p.axis = 1;
+    ops[FAN_REDUCE].op = DLB_LOP_REDUCE;
+    ops[FAN_REDUCE].alg = DLB_ALG_REDUCE_MEAN;
+    ops[FAN_REDUCE].dst = &red;
+    ops[FAN_REDUCE].p = (dlb_params){.n_axes = 2, .axes = {2, 3}, .keepdims = true};
+    ops[FAN_RESAMPLE].op = DLB_LOP_RESAMPLE;
+    ops[FAN_RESAMPLE].alg = DLB_ALG_LINEAR_INTERP;
+    ops[FAN_RESAMPLE].dst = &up;
+    ops[FAN_ERF].alg = DLB_ALG_ERF;
+    ops[FAN_ADD] = (dlb_op_spec){.op = DLB_LOP_BINARY,
+                                 .alg = DLB_ALG_ADD,
+                                 .n_src = 2,
+                                 .n_dst = 1,
+                                 .src = add_src,
+                                 .dst = &c};
+    ops[FAN_MUL] = (dlb_op_spec){.op = DLB_LOP_BINARY,
+                                 .alg = DLB_ALG_MUL,
+                                 .n_src = 2,
+                                 .n_dst = 1,
+                                 .src = mul_src,
+                                 .dst = &c};
+    ops[FAN_AVGPOOL].op = DLB_LOP_POOL;
+    ops[FAN_AVGPOOL].alg = DLB_ALG_POOL_AVG_EXCLUDE;
+    ops[FAN_AVGPOOL].dst = &pooled;
+    ops[FAN_AVGPOOL].p = (dlb_params){.nsp = 2,
+                                      .kernel = {3, 3},
+                                      .stride = {2, 2},
+                                      .dilation = {1, 1},
+                                      .pad_begin = {1, 1},
+                                      .pad_end = {0, 0}};
+    ops[FAN_HARDSIGMOID].alg = DLB_ALG_HARDSIGMOID;
+    ops[FAN_HARDSIGMOID].p.alpha = 0.2;
+    ops[FAN_HARDSIGMOID].p.beta = 0.5;
+    dlb_brick_edge edges[FAN_N];
+    for (int j = 1; j < FAN_N; j++) edges[j - 1] = (dlb_brick_edge){j, 0, 0, 0};
+    dlb_netdesc d = {
+        .n_ops = FAN_N, .ops = ops, .n_edges = FAN_N - 1, .edges = edges, .name = "conv-fanout"};
+    dlb_net *net = create(&d);
+    if (!net) return;
+    float *in = rand_buf(ref_numel(&x), 0), *w = rand_buf(ref_numel(&cw[0]), 0);
+    float *b = rand_buf(16, 0), *other = rand_buf(ref_numel(&c), 0), *g = rand_buf(16, 0);
+    float *bn[4] = {rand_buf(16, 0), rand_buf(16, 0), rand_buf(16, 0), rand_buf(16, 1)};
+    ASSERT_EQ_INT(dlb_net_set_input(net, 0, 0, in, ref_numel(&x)), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 0, w, ref_numel(&cw[0])), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_weight(net, 0, 1, b, 16), DLB_OK);
+    for (int k = 0; k < 4; k++)
+        ASSERT_EQ_INT(dlb_net_set_weight(net, FAN_BNORM, k, bn[k], 16), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_input(net, FAN_ADD, 1, other, ref_numel(&c)), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_set_input(net, FAN_MUL, 1, g, 16), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    double cref[576], ref[2304];
+    float y[2304];
+    ref_conv2d(&ops[0], in, w, b, cref);
+    float *cf = to_float(cref, 576);
+    for (int j = 1; j < FAN_N; j++) {
+        const dlb_op_spec *s = &ops[j];
+        size_t n = ref_numel(&s->dst[0]);
+        switch (j) {
+        case FAN_BNORM:
+            ref_bnorm(&c, cf, bn[0], bn[1], bn[2], bn[3], 1e-5, ref);
+            break;
+        case FAN_LRN:
+            ref_lrn(&c, cf, 5, 0.5, 0.75, 1, ref);
+            break;
+        case FAN_SOFTMAX:
+            ref_softmax(&c, 1, false, cf, ref);
+            break;
+        case FAN_REDUCE:
+            ref_reduce(DLB_ALG_REDUCE_MEAN, &c, s->p.axes, 2, cf, ref);
+            break;
+        case FAN_RESAMPLE:
+            ref_resample(DLB_ALG_LINEAR_INTERP, &c, &up, cf, ref);
+            break;
+        case FAN_ADD:
+            ref_binary(DLB_ALG_ADD, &c, cf, &c, other, &c, ref);
+            break;
+        case FAN_MUL:
+            ref_binary(DLB_ALG_MUL, &c, cf, &gate, g, &c, ref);
+            break;
+        case FAN_AVGPOOL:
+            ref_pool(s, cf, ref);
+            break;
+        default:
+            for (size_t i = 0; i < n; i++)
+                ref[i] = ref_eltwise(s->alg, s->p.alpha, s->p.beta, cf[i]);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "conv -> %s", dlb_lop_name(s->op));
+        if (getenv("DLB_TEST_VERBOSE")) printf("%-40s %s\n", name, dlb_net_impl(net, j));
+        ASSERT_EQ_INT(dlb_net_get_output(net, j, 0, y, n), DLB_OK);
+        check(y, ref, n, CONV, name);
+    }
+    dlb_net_free(net);
+    free(in), free(w), free(b), free(other), free(g), free(cf);
+    for (int k = 0; k < 4; k++) free(bn[k]);
+}
+
 int main(void) {
     test_pool();
     test_eltwise();
     test_binary();
+    test_binary_merged();
     test_norms();
     test_softmax();
     test_reduce();
     test_resample();
     test_conv_pool_eltwise();
     test_conv_binary_reduce();
+    test_conv_fanout();
     printf("test_exec_simple: %d checks\n", n_checks);
     return test_summary("test_exec_simple");
 }

@@ -331,10 +331,18 @@ dlb_status dlb__compile_binary(dlb_net *n, int op) {
         md1 = md0;
     else
         DLB_TRY(like_md(&md0, p.d1, &md1));
-    /* Plain data whose broadcast pattern only has a reference kernel: merge dims. */
+    /* Where oneDNN has only a reference kernel (100x slower) for the producer's layout (e.g.
+     * 8-channel blocks on AVX-512) or the broadcast pattern: try plain data, then plain data with
+     * the broadcast pattern's dims merged; a reorder is much cheaper. */
     bin_plan c;
-    bool merged = false;
-    if (!has_sum && dnnl_memory_desc_equal(&md0, &dense) && plan_is_ref(n, op, &p, &md0, &md1)) {
+    bool merged = false, ref = !has_sum && plan_is_ref(n, op, &p, &md0, &md1);
+    if (ref && !dnnl_memory_desc_equal(&md0, &dense) &&
+        !plan_is_ref(n, op, &p, &dense, same_dims(p.d1, p.dd, p.nd) ? &dense : &plain1)) {
+        md0 = dense;
+        md1 = same_dims(p.d1, p.dd, p.nd) ? dense : plain1;
+        ref = false;
+    }
+    if (ref) {
         merge_dims(s, &p, &c);
         dnnl_memory_desc_t c0, c1;
         DLB_TRY(dlb__dense_md(&c0, c.nd, c.d0, dt));

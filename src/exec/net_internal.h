@@ -88,6 +88,17 @@ void dlb__set_dst(dlb_net *n, int op, int k, int buf);
  * kinds/bufs (*n_args updated).  *sum_slot is the slot of a sum post-op operand or -1. */
 dlb_status dlb__post_ops(dlb_net *n, int op, dnnl_primitive_attr_t *attr, int *n_args, int *kinds,
                          int *bufs, int *sum_slot);
+/* Post-ops [first, end) of the spec only (for splitting a chain oneDNN cannot fuse fast). */
+dlb_status dlb__post_ops_range(dlb_net *n, int op, int first, int end, dnnl_primitive_attr_t *attr,
+                               int *n_args, int *kinds, int *bufs, int *sum_slot);
+/* Create pd for op_desc with post-ops; when oneDNN only has a reference kernel for the fused
+ * chain, cut the chain before its first binary post-op: *split = that index (else n_post), and
+ * the caller applies the rest with dlb__add_split_binary after its step. */
+dlb_status dlb__fast_pd(dlb_net *n, int op, const void *op_desc, dnnl_primitive_attr_t *attr,
+                        int *n_args, int *kinds, int *bufs, int *sum_slot, int *split,
+                        dnnl_primitive_desc_t *pd);
+/* Apply post-ops [split, n_post) of op as a binary primitive in place on buffer dst. */
+dlb_status dlb__add_split_binary(dlb_net *n, int op, int split, int dst);
 /* dst buffer for an op whose pd wants dst_md: with a sum post-op, the sum operand in dst_md. */
 dlb_status dlb__dst_buf(dlb_net *n, int op, const dnnl_memory_desc_t *dst_md, int sum_slot,
                         int *buf);

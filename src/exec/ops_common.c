@@ -102,6 +102,12 @@ static dlb_status padded_md(const dlb_operand *o, int rank, dnnl_memory_desc_t *
 
 dlb_status dlb__post_ops(dlb_net *n, int op, dnnl_primitive_attr_t *attr, int *n_args, int *kinds,
                          int *bufs, int *sum_slot) {
+    return dlb__post_ops_range(n, op, 0, n->desc->ops[op].n_post, attr, n_args, kinds, bufs,
+                               sum_slot);
+}
+
+dlb_status dlb__post_ops_range(dlb_net *n, int op, int first, int end, dnnl_primitive_attr_t *attr,
+                               int *n_args, int *kinds, int *bufs, int *sum_slot) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = n->diag;
     const char *where = n->desc->name;
@@ -110,10 +116,10 @@ dlb_status dlb__post_ops(dlb_net *n, int op, dnnl_primitive_attr_t *attr, int *n
     *sum_slot = -1;
     *attr = NULL;
     DLB_DNNL_CHECK(dnnl_primitive_attr_create(attr));
-    if (s->n_post == 0) return DLB_OK;
+    if (end <= first) return DLB_OK;
     DLB_DNNL_CHECK(dnnl_post_ops_create(&po));
     int idx = 0; /* index of the entry in oneDNN's chain */
-    for (int k = 0; k < s->n_post; k++, idx++) {
+    for (int k = first; k < end; k++, idx++) {
         const dlb_postop *p = &s->post[k];
         if (p->kind == DLB_POST_SUM) {
             DLB_DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
@@ -194,5 +200,78 @@ dlb_status dlb__dst_buf(dlb_net *n, int op, const dnnl_memory_desc_t *dst_md, in
         }
     }
     if (st == DLB_OK) dlb__set_dst(n, op, 0, *buf);
+    return st;
+}
+
+dlb_status dlb__fast_pd(dlb_net *n, int op, const void *op_desc, dnnl_primitive_attr_t *attr,
+                        int *n_args, int *kinds, int *bufs, int *sum_slot, int *split,
+                        dnnl_primitive_desc_t *pd) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc->name;
+    const dlb_op_spec *s = &n->desc->ops[op];
+    int base_args = *n_args;
+    *split = s->n_post;
+    *pd = NULL;
+    DLB_TRY(dlb__post_ops(n, op, attr, n_args, kinds, bufs, sum_slot));
+    DLB_DNNL_CHECK(dnnl_primitive_desc_create(pd, op_desc, *attr, n->eng, NULL));
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl);
+    int kb = -1;
+    for (int k = 0; k < s->n_post && kb < 0; k++)
+        if (s->post[k].kind == DLB_POST_BINARY) kb = k;
+    if (!impl || strncmp(impl, "ref", 3) != 0 || kb < 0) return DLB_OK;
+    /* Reference kernel because of a binary post-op (e.g. a broadcast oneDNN's fast matmul
+     * does not take): fuse what precedes it, run the rest as a binary primitive. */
+    bool sum_after = false;
+    for (int k = kb; k < s->n_post; k++) sum_after |= s->post[k].kind == DLB_POST_SUM;
+    if (sum_after) return DLB_OK;
+    dnnl_primitive_desc_t fast = NULL;
+    dnnl_primitive_attr_t a2 = NULL;
+    int na = base_args, ss;
+    DLB_TRY(dlb__post_ops_range(n, op, 0, kb, &a2, &na, kinds, bufs, &ss));
+    if (dnnl_primitive_desc_create(&fast, op_desc, a2, n->eng, NULL) != dnnl_success) {
+        dnnl_primitive_attr_destroy(a2);
+        return DLB_OK; /* keep the fused reference kernel */
+    }
+    dnnl_primitive_desc_destroy(*pd);
+    dnnl_primitive_attr_destroy(*attr);
+    *pd = fast;
+    *attr = a2;
+    *n_args = na;
+    *sum_slot = ss;
+    *split = kb;
+cleanup:
+    return st;
+}
+
+dlb_status dlb__add_split_binary(dlb_net *n, int op, int split, int dst) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc->name;
+    const dlb_op_spec *s = &n->desc->ops[op];
+    if (split >= s->n_post) return DLB_OK;
+    const dlb_postop *p = &s->post[split];
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    int kinds[DLB__MAX_ARGS], bufs[DLB__MAX_ARGS], na = 0, ss, b;
+    dnnl_memory_desc_t src1;
+    const dnnl_memory_desc_t *dmd = &n->bufs[dst].md;
+    DLB_TRY(padded_md(&p->operand, dmd->ndims, &src1));
+    DLB_TRY(dlb__post_ops_range(n, op, split + 1, s->n_post, &attr, &na, kinds, bufs, &ss));
+    dnnl_binary_desc_t bd;
+    DLB_DNNL_CHECK(dnnl_binary_desc_init(&bd, binary_alg(p->alg), dmd, &src1, dmd));
+    DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, attr, n->eng, NULL));
+    DLB_TRY(dlb__slot_buf(n, op, s->n_src + split, &src1, &b));
+    kinds[na] = DNNL_ARG_SRC_0;
+    bufs[na++] = dst;
+    kinds[na] = DNNL_ARG_SRC_1;
+    bufs[na++] = b;
+    kinds[na] = DNNL_ARG_DST;
+    bufs[na++] = dst;
+    DLB_TRY(dlb__add_step(n, op, pd, na, kinds, bufs));
+cleanup:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     return st;
 }

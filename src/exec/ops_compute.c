@@ -185,14 +185,14 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
                                                     : nd == 3 ? dnnl_abc
                                                               : dnnl_abcd));
     }
-    DLB_TRY(dlb__post_ops(n, op, &attr, &na, kinds, bufs, &sum_slot));
     if (s->p.alpha != 0 && s->p.alpha != 1) {
-        float scale = (float)s->p.alpha;
-        DLB_DNNL_CHECK(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale));
+        dlb_error(diag, where, "op %d: Gemm alpha != 1 is not supported yet", op);
+        return DLB_EUNSUPPORTED;
     }
     dnnl_matmul_desc_t md;
     DLB_DNNL_CHECK(dnnl_matmul_desc_init(&md, &a_md, &b_md, bias ? &bias_md : NULL, &d_md));
-    DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, &md, attr, n->eng, NULL));
+    int split;
+    DLB_TRY(dlb__fast_pd(n, op, &md, &attr, &na, kinds, bufs, &sum_slot, &split, &pd));
     const dnnl_memory_desc_t *want_b = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     int b;
     DLB_TRY(dlb__slot_buf(n, op, 0, &a_md, &b));
@@ -213,6 +213,7 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
     kinds[na] = DNNL_ARG_DST;
     bufs[na++] = b;
     DLB_TRY(dlb__add_step(n, op, pd, na, kinds, bufs));
+    DLB_TRY(dlb__add_split_binary(n, op, split, b));
 cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (attr) dnnl_primitive_attr_destroy(attr);

@@ -130,7 +130,9 @@ dlb_status dlb__new_buf(dlb_net *n, const dnnl_memory_desc_t *md, dlb__buf_kind 
     b->kind = kind;
     b->alias_of = -1;
     b->size = dnnl_memory_desc_get_size(md);
-    if (kind != DLB__BUF_ALIAS) {
+    b->first_step = -1;
+    b->last_step = -1;
+    if (kind != DLB__BUF_ALIAS && (kind != DLB__BUF_ACT || n->no_reuse)) {
         size_t sz = (b->size + 63) & ~(size_t)63;
         b->data = aligned_alloc(64, sz ? sz : 64);
         DLB_CHECK_ALLOC(b->data);
@@ -371,10 +373,85 @@ static dlb_status alloc_tables(dlb_net *n, const dlb_netdesc *d) {
 }
 
 /* Resolve every step's arguments to memory handles (aliases share their target's memory). */
+static int root_of(const dlb_net *n, int b) {
+    while (n->bufs[b].kind == DLB__BUF_ALIAS) b = n->bufs[b].alias_of;
+    return b;
+}
+
+/* Place activations in one arena: buffers whose lifetimes (first to last step using them,
+ * inclusive) overlap never share bytes.  Buffers no later step reads (the network's outputs)
+ * and pinned ones live to the end.  Greedy: largest first, lowest free offset. */
+static dlb_status plan_activations(dlb_net *n) {
+    for (int i = 0; i < n->n_steps; i++)
+        for (int a = 0; a < n->steps[i].n_args; a++) {
+            dlb__buf *r = &n->bufs[root_of(n, n->steps[i].arg_buf[a])];
+            if (r->first_step < 0) r->first_step = i;
+            r->last_step = i;
+        }
+    int *order = malloc(sizeof(int) * (size_t)(n->n_bufs + 1));
+    size_t *off = malloc(sizeof(size_t) * (size_t)(n->n_bufs + 1));
+    if (!order || !off) {
+        free(order);
+        free(off);
+        return DLB_ENOMEM;
+    }
+    int m = 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        dlb__buf *b = &n->bufs[i];
+        if (b->kind != DLB__BUF_ACT || b->data) continue;
+        if (b->pinned || b->first_step < 0 || b->last_step == b->first_step) {
+            b->first_step = b->first_step < 0 ? 0 : b->first_step;
+            b->last_step = n->n_steps; /* outputs and pinned buffers stay */
+        }
+        order[m++] = i;
+    }
+    for (int i = 1; i < m; i++) /* insertion sort by size, largest first (stable) */
+        for (int j = i; j > 0 && n->bufs[order[j]].size > n->bufs[order[j - 1]].size; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    size_t total = 0;
+    for (int i = 0; i < m; i++) {
+        dlb__buf *b = &n->bufs[order[i]];
+        size_t sz = (b->size + 63) & ~(size_t)63, o = 0;
+        bool moved = true;
+        while (moved) { /* first offset that collides with no live, placed buffer */
+            moved = false;
+            for (int j = 0; j < i; j++) {
+                const dlb__buf *c = &n->bufs[order[j]];
+                size_t csz = (c->size + 63) & ~(size_t)63;
+                bool live = c->first_step <= b->last_step && b->first_step <= c->last_step;
+                if (live && o < off[j] + csz && off[j] < o + sz) {
+                    o = off[j] + csz;
+                    moved = true;
+                }
+            }
+        }
+        off[i] = o;
+        if (o + sz > total) total = o + sz;
+    }
+    dlb_status st = DLB_OK;
+    n->act_arena_size = total;
+    n->act_arena = aligned_alloc(64, total ? total : 64);
+    if (!n->act_arena) st = DLB_ENOMEM;
+    if (st == DLB_OK) memset(n->act_arena, 0, total ? total : 64);
+    for (int i = 0; i < m && st == DLB_OK; i++) {
+        dlb__buf *b = &n->bufs[order[i]];
+        if (dnnl_memory_set_data_handle(b->mem, n->act_arena + off[i]) != dnnl_success)
+            st = DLB_EDNNL;
+    }
+    for (int i = 0; i < m && st == DLB_OK; i++) n->bufs[order[i]].data = n->act_arena + off[i];
+    free(order);
+    free(off);
+    return st;
+}
+
 static dlb_status resolve_args(dlb_net *n) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = n->diag;
     const char *where = n->desc->name;
+    if (!n->no_reuse) DLB_TRY(plan_activations(n));
     for (int i = 0; i < n->n_bufs; i++) {
         dlb__buf *b = &n->bufs[i];
         if (b->kind != DLB__BUF_ALIAS) continue;
@@ -402,6 +479,7 @@ dlb_status dlb_net_create(const dlb_netdesc *d, const dlb_exec_options *o, dlb_d
     n->desc = d;
     n->diag = diag;
     n->rng = o && o->seed ? o->seed : 42;
+    n->no_reuse = o && o->keep_all;
     DLB_DNNL_CHECK(dnnl_engine_create(&n->eng, dnnl_cpu, 0));
     DLB_DNNL_CHECK(dnnl_stream_create(&n->strm, n->eng, dnnl_stream_default_flags));
     DLB_TRY(alloc_tables(n, d));
@@ -429,14 +507,21 @@ dlb_status dlb_net_run(dlb_net *n) {
     return dnnl_stream_wait(n->strm) == dnnl_success ? DLB_OK : DLB_EDNNL;
 }
 
+static bool in_arena(const dlb_net *n, const void *p) {
+    const unsigned char *c = p;
+    return n->act_arena && c >= n->act_arena && c < n->act_arena + n->act_arena_size + 64;
+}
+
 void dlb_net_free(dlb_net *n) {
     if (!n) return;
     for (int i = 0; i < n->n_steps; i++)
         if (n->steps[i].prim) dnnl_primitive_destroy(n->steps[i].prim);
     for (int i = 0; i < n->n_bufs; i++) {
         if (n->bufs[i].mem) dnnl_memory_destroy(n->bufs[i].mem);
-        if (n->bufs[i].kind != DLB__BUF_ALIAS) free(n->bufs[i].data);
+        if (n->bufs[i].kind != DLB__BUF_ALIAS && !in_arena(n, n->bufs[i].data))
+            free(n->bufs[i].data);
     }
+    free(n->act_arena);
     for (int j = 0; j < n->n_ops; j++) {
         if (n->impl) free(n->impl[j]);
         if (n->dst_buf) free(n->dst_buf[j]);
@@ -464,9 +549,9 @@ const char *dlb_net_impl(const dlb_net *n, int op) {
 }
 
 size_t dlb_net_memory_bytes(const dlb_net *n) {
-    size_t s = 0;
+    size_t s = n->act_arena_size;
     for (int i = 0; i < n->n_bufs; i++)
-        if (n->bufs[i].kind != DLB__BUF_ALIAS) s += n->bufs[i].size;
+        if (n->bufs[i].kind != DLB__BUF_ALIAS && !in_arena(n, n->bufs[i].data)) s += n->bufs[i].size;
     return s;
 }
 

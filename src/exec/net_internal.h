@@ -25,6 +25,8 @@ typedef struct dlb__buf {
     size_t size;
     dlb__buf_kind kind;
     int alias_of; /* DLB__BUF_ALIAS: the buffer whose memory it shares */
+    bool pinned;  /* DLB__BUF_ACT that must keep its own memory (e.g. a pad's zero border) */
+    int first_step, last_step; /* lifetime, for sharing memory between activations */
 } dlb__buf;
 
 struct dlb__step;
@@ -59,6 +61,9 @@ struct dlb_net {
     uint64_t rng;
     unsigned char *flush;
     size_t flush_size;
+    unsigned char *act_arena; /* memory shared by activations with disjoint lifetimes */
+    size_t act_arena_size;
+    bool no_reuse;
 };
 
 /* ---- builder API used by the op compilers (net.c) ---- */

@@ -419,6 +419,7 @@ static dlb_status compile_pad(dlb_net *n, int op) {
         return DLB_EUNSUPPORTED;
     }
     DLB_TRY(plain_dst(n, op, 0, &dst));
+    n->bufs[dst].pinned = true; /* its border is written once, at creation */
     if (mode == 0 && feeds_sum(n->desc, op)) {
         int kind = DNNL_ARG_DST;
         DLB_TRY(dlb__add_custom_step(n, op, zero_run, 1, &kind, &dst, NULL));

@@ -219,7 +219,8 @@ static void test_conv_flatten_matmul(void) {
     dlb_net *net = NULL;
     test_diag_buf buf = {0};
     dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
-    ASSERT_EQ_INT(dlb_net_create(&d, NULL, &diag, &net), DLB_OK);
+    dlb_exec_options keep = {.keep_all = true}; /* the conv output is read back below */
+    ASSERT_EQ_INT(dlb_net_create(&d, &keep, &diag, &net), DLB_OK);
     if (!net) {
         fprintf(stderr, "%s", buf.text);
         return;
@@ -243,7 +244,50 @@ static void test_conv_flatten_matmul(void) {
     free(X), free(W), free(B), free(M);
 }
 
+/* Activations with disjoint lifetimes share memory, and the final output is unchanged. */
+static void test_buffer_reuse(void) {
+    enum { N_CONV = 4 };
+    dlb_operand x = op4(1, 16, 20, 20);
+    dlb_operand w = op4(16, 16, 3, 3);
+    dlb_op_spec ops[N_CONV];
+    dlb_brick_edge edges[N_CONV];
+    for (int j = 0; j < N_CONV; j++) {
+        ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 1, .n_dst = 1, .src = &x,
+                               .wei = &w, .dst = &x};
+        ops[j].p.nsp = 2;
+        ops[j].p.group = 1;
+        for (int i = 0; i < 2; i++) {
+            ops[j].p.kernel[i] = 3;
+            ops[j].p.stride[i] = ops[j].p.dilation[i] = 1;
+            ops[j].p.pad_begin[i] = ops[j].p.pad_end[i] = 1;
+        }
+        edges[j] = (dlb_brick_edge){.to_op = j, .to_src = 0, .from_op = j - 1, .from_out = 0};
+    }
+    dlb_netdesc d = {.n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1,
+                     .name = "chain"};
+    float *in = rand_buf(6400), *wt[N_CONV], out[2][6400];
+    for (int j = 0; j < N_CONV; j++) wt[j] = rand_buf(2304);
+    size_t mem[2];
+    for (int keep = 0; keep < 2; keep++) {
+        dlb_exec_options o = {.keep_all = keep};
+        dlb_net *net = NULL;
+        ASSERT_EQ_INT(dlb_net_create(&d, &o, NULL, &net), DLB_OK);
+        if (!net) return;
+        dlb_net_set_input(net, 0, 0, in, 6400);
+        for (int j = 0; j < N_CONV; j++) dlb_net_set_weight(net, j, 0, wt[j], 2304);
+        ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_get_output(net, N_CONV - 1, 0, out[keep], 6400), DLB_OK);
+        mem[keep] = dlb_net_memory_bytes(net);
+        dlb_net_free(net);
+    }
+    ASSERT(mem[0] < mem[1]);
+    ASSERT(memcmp(out[0], out[1], sizeof out[0]) == 0);
+    free(in);
+    for (int j = 0; j < N_CONV; j++) free(wt[j]);
+}
+
 int main(void) {
+    test_buffer_reuse();
     test_conv();
     check_matmul(1, 4, 64, 32, false, false);
     check_matmul(3, 5, 48, 16, true, true);

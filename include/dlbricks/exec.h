@@ -38,6 +38,14 @@ typedef struct dlb_exec_options {
 
 typedef struct dlb_net dlb_net;
 
+/** \brief The instruction set oneDNN dispatches to on this CPU ("avx512_core_bf16", ...). */
+const char *dlb_exec_isa(void);
+/** \brief Can the executor run \p dt here?  f32 always; bf16 only where the ISA has bf16
+ *  instructions (avx512_core_bf16 or newer).  Otherwise *why says why not. */
+bool dlb_exec_dtype_supported(dlb_dtype dt, const char **why);
+/** \brief Rewrite every floating-point operand of every layer to \p dt (for --dtype). */
+void dlb_lowered_set_dtype(dlb_lowered *l, dlb_dtype dt);
+
 /** \brief Create every primitive, allocate and fill every buffer.  Errors (an op oneDNN cannot
  *  create, out of memory) are reported through \p diag naming the op.
  *  \return DLB_OK, DLB_EUNSUPPORTED, DLB_EDNNL, DLB_ENOMEM */

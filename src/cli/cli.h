@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dlbricks/brick.h"
+#include "dlbricks/graph.h"
 #include "dlbricks/status.h"
 
 /* Exit statuses of dlbricks-mpi (docs/cli.md).  Only main() turns results into these. */
@@ -35,6 +36,7 @@ typedef struct dlb_cli_options {
     int min_reps;           /* --min-reps; 0: default */
     bool cold_cache;        /* --cold-cache */
     bool validate;          /* --validate: also time every model whole */
+    dlb_dtype dtype;        /* --dtype: f32 (default) or bf16 */
     bool fuse;              /* false with --no-fuse */
     bool csv;               /* --csv */
     int granularity;        /* -G k, default 1 */

@@ -6,6 +6,7 @@
 
 #include "dlbricks/diag.h"
 #include "dlbricks/graph.h"
+#include "dlbricks/exec.h"
 #include "dlbricks/layer.h"
 
 /* Batch size shown for a model run without --batch: the leading dim of its first input. */
@@ -46,6 +47,7 @@ static dlb_status register_batch(dlb_registry *reg, dlb_graph *g, const dlb_cli_
         dlb_lowered_free(l);
         return st;
     }
+    if (opt->dtype != DLB_DT_F32) dlb_lowered_set_dtype(l, opt->dtype);
     st = dlb_registry_add(reg, l, batch);
     dlb_lowered_free(l);
     if (st != DLB_OK) ensure_reported(d, before, st, "cannot register bricks");

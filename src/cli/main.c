@@ -1,6 +1,8 @@
 /* main.c — entry point of dlbricks-mpi: parse options, run the mode, pick the exit status. */
 #include "cli.h"
 
+#include "dlbricks/exec.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -26,6 +28,11 @@ int main(int argc, char **argv) {
         return DLB_EXIT_USAGE;
     case DLB_PARSE_OK:
         break;
+    }
+    const char *why;
+    if (opt.mode != DLB_MODE_DRY_RUN && !dlb_exec_dtype_supported(opt.dtype, &why)) {
+        fprintf(stderr, "error: --dtype %s: %s\n", dlb_dtype_name(opt.dtype), why);
+        return finish(DLB_EXIT_FAILURE);
     }
     dlb_cli_run_info info = {0};
     dlb_status st;

@@ -22,6 +22,7 @@ typedef enum opt_id {
     OPT_MIN_REPS,
     OPT_COLD_CACHE,
     OPT_VALIDATE,
+    OPT_DTYPE,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -67,6 +68,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                         "evict the caches before every timed repetition"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
+    [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
+                   "data type of every brick and model (default f32); bf16 only\n"
+                   "where the CPU has bf16 instructions, int8 not yet"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -161,6 +165,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     memset(opt, 0, sizeof *opt);
     opt->fuse = true;
     opt->min_time_ms = -1;
+    opt->dtype = DLB_DT_F32;
     opt->granularity = 1;
 
     struct option longopts[OPT_COUNT_ + 1];
@@ -249,6 +254,16 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_VALIDATE:
             opt->validate = true;
+            break;
+        case OPT_DTYPE:
+            if (!strcmp(optarg, "f32"))
+                opt->dtype = DLB_DT_F32;
+            else if (!strcmp(optarg, "bf16"))
+                opt->dtype = DLB_DT_BF16;
+            else if (!strcmp(optarg, "int8"))
+                opt->dtype = DLB_DT_S8;
+            else
+                return usage_error(err, "--dtype: invalid value '%s' (f32, bf16 or int8)", optarg);
             break;
         case OPT_BATCH:
             if (parse_batches(optarg, opt, err) != DLB_PARSE_OK) return DLB_PARSE_BAD;

@@ -14,6 +14,8 @@ void dlb_cli_timing_settings(const dlb_cli_options *opt, dlb_timing_settings *s)
     if (opt->min_time_ms >= 0) s->min_time_ms = opt->min_time_ms;
     if (opt->min_reps > 0) s->min_reps = opt->min_reps;
     s->cold_cache = opt->cold_cache;
+    /* A flush costs ~25 ms here: cap the repetitions of tiny bricks (docs/timing.md). */
+    if (s->cold_cache && s->max_reps == 0) s->max_reps = 50;
 }
 
 static dlb_status run_net(void *ctx) {
@@ -47,6 +49,7 @@ dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_
         *coverage = all > 0 ? (double)covered / (double)all : 0;
         for (int i = 0; i < l->n_layers; i++)
             if (!l->layers[i].covered && *coverage >= 1) *coverage = 0.999;
+        if (opt->dtype != DLB_DT_F32) dlb_lowered_set_dtype(l, opt->dtype);
         st = dlb_netdesc_of_model(l, &d, &nd);
     }
     if (st == DLB_OK) st = dlb_net_create(&nd, NULL, &d, &net);

@@ -141,7 +141,8 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     }
     dlb_timing_settings ts;
     dlb_cli_timing_settings(opt, &ts);
-    fprintf(stderr, "note: %d unique bricks, threads %d, binding %s\n", nb, ti.threads, ti.binding);
+    fprintf(stderr, "note: %d unique bricks, threads %d, binding %s, isa %s, dtype %s\n", nb,
+            ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype));
     double brick_timing_s = 0, model_timing_s = 0, t_bricks = now_s();
     for (int i = 0; i < nb; i++) {
         time_brick(dlb_registry_brick(reg, i), &ts, &br[i], &brick_timing_s);

@@ -82,9 +82,9 @@ dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out) {
             base, res.stats.median, res.stats.min, res.stats.p90, coverage);
     fprintf(stderr,
             "note: %s: %" PRId64 " reps, mean %.4f ms, stddev %.4f ms, 95%% CI of median "
-            "[%.4f, %.4f] ms, threads %d, binding %s\n",
+            "[%.4f, %.4f] ms, threads %d, binding %s, isa %s, dtype %s\n",
             opt->time_model, res.stats.n, res.stats.mean, res.stats.stddev, res.stats.ci_low,
-            res.stats.ci_high, ti.threads, ti.binding);
+            res.stats.ci_high, ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype));
     dlb_timing_result_free(&res);
     return DLB_OK;
 }

@@ -551,7 +551,8 @@ const char *dlb_net_impl(const dlb_net *n, int op) {
 size_t dlb_net_memory_bytes(const dlb_net *n) {
     size_t s = n->act_arena_size;
     for (int i = 0; i < n->n_bufs; i++)
-        if (n->bufs[i].kind != DLB__BUF_ALIAS && !in_arena(n, n->bufs[i].data)) s += n->bufs[i].size;
+        if (n->bufs[i].kind != DLB__BUF_ALIAS && !in_arena(n, n->bufs[i].data))
+            s += n->bufs[i].size;
     return s;
 }
 

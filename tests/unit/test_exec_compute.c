@@ -252,8 +252,13 @@ static void test_buffer_reuse(void) {
     dlb_op_spec ops[N_CONV];
     dlb_brick_edge edges[N_CONV];
     for (int j = 0; j < N_CONV; j++) {
-        ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 1, .n_dst = 1, .src = &x,
-                               .wei = &w, .dst = &x};
+        ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV,
+                               .n_src = 1,
+                               .n_wei = 1,
+                               .n_dst = 1,
+                               .src = &x,
+                               .wei = &w,
+                               .dst = &x};
         ops[j].p.nsp = 2;
         ops[j].p.group = 1;
         for (int i = 0; i < 2; i++) {
@@ -263,8 +268,8 @@ static void test_buffer_reuse(void) {
         }
         edges[j] = (dlb_brick_edge){.to_op = j, .to_src = 0, .from_op = j - 1, .from_out = 0};
     }
-    dlb_netdesc d = {.n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1,
-                     .name = "chain"};
+    dlb_netdesc d = {
+        .n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1, .name = "chain"};
     float *in = rand_buf(6400), *wt[N_CONV], out[2][6400];
     for (int j = 0; j < N_CONV; j++) wt[j] = rand_buf(2304);
     size_t mem[2];

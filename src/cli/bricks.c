@@ -71,6 +71,35 @@ static void progress(int done, int total, double start, bool final) {
         fprintf(stderr, "progress: bricks %d/%d elapsed_s=%.0f eta_s=%.0f\n", done, total, el, eta);
 }
 
+/* Until the HDF5 store lands: one CSV row per unique brick.  Refuses to overwrite a file. */
+static FILE *open_bricks_csv(const char *path) {
+    FILE *f = fopen(path, "wx");
+    if (!f) {
+        fprintf(stderr, "error: %s: cannot create (%s)\n", path,
+                access(path, F_OK) == 0 ? "file exists; never overwritten" : "open failed");
+        return NULL;
+    }
+    fputs("brick,op,status,median_ms,min_ms,mean_ms,stddev_ms,p90_ms,ci_low_ms,ci_high_ms,reps,"
+          "flops,bytes,gflops_per_s,impl,key\n",
+          f);
+    return f;
+}
+
+static void write_brick_row(FILE *f, const dlb_brick *b, const brick_result *r) {
+    const dlb_stats *s = &r->stats;
+    double gf = r->status == DLB_OK && s->median > 0 ? (double)b->flops / s->median / 1e6 : 0;
+    fprintf(f,
+            "%016" PRIx64 ",%s,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%" PRId64 ",%" PRId64
+            ",%" PRId64 ",%.3f,",
+            b->id, dlb_lop_name(b->ops[0].op), r->status == DLB_OK ? "ok" : dlb_errname(r->status),
+            s->median, s->min, s->mean, s->stddev, s->p90, s->ci_low, s->ci_high, s->n, b->flops,
+            b->bytes, gf);
+    dlb_csv_field(r->impl, f);
+    fputc(',', f);
+    dlb_csv_field(b->key, f);
+    fputc('\n', f);
+}
+
 /* Estimate of one model: sum over brick occurrences of the brick's median. */
 static double estimate_ms(const dlb_model_entry *m, const brick_result *br, bool *complete) {
     double sum = 0;
@@ -103,7 +132,7 @@ static void report_models(const dlb_registry *reg, const brick_result *br,
             dlb_timing_result res;
             double c;
             double t0 = now_s();
-            if (dlb_cli_measure_model(m->path, m->batch, opt, &res, &c) == DLB_OK) {
+            if (dlb_cli_measure_model(m->path, m->batch, opt, &res, &c, NULL) == DLB_OK) {
                 double e = (est - res.stats.median) / res.stats.median * 100;
                 snprintf(meas, sizeof meas, "%.4f", res.stats.median);
                 snprintf(err, sizeof err, "%+.1f", e);
@@ -144,11 +173,22 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     fprintf(stderr, "note: %d unique bricks, threads %d, binding %s, isa %s, dtype %s\n", nb,
             ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype));
     double brick_timing_s = 0, model_timing_s = 0, t_bricks = now_s();
-    for (int i = 0; i < nb; i++) {
-        time_brick(dlb_registry_brick(reg, i), &ts, &br[i], &brick_timing_s);
-        failed += br[i].status != DLB_OK;
-        progress(i + 1, nb, t_bricks, i + 1 == nb);
+    FILE *csv = NULL;
+    if (opt->bricks_out && !(csv = open_bricks_csv(opt->bricks_out))) {
+        free(br);
+        dlb_registry_free(reg);
+        return DLB_EIO;
     }
+    for (int i = 0; i < nb; i++) {
+        const dlb_brick *b = dlb_registry_brick(reg, i);
+        if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
+        time_brick(b, &ts, &br[i], &brick_timing_s);
+        if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
+        if (csv) write_brick_row(csv, b, &br[i]);
+        failed += br[i].status != DLB_OK;
+        if (!opt->quiet) progress(i + 1, nb, t_bricks, i + 1 == nb);
+    }
+    if (csv && fclose(csv) != 0) fprintf(stderr, "error: %s: cannot write\n", opt->bricks_out);
     double bricks_wall = now_s() - t_bricks;
     report_models(reg, br, opt, out, &model_timing_s);
     double wall = now_s() - start;

@@ -37,6 +37,9 @@ typedef struct dlb_cli_options {
     bool cold_cache;        /* --cold-cache */
     bool validate;          /* --validate: also time every model whole */
     dlb_dtype dtype;        /* --dtype: f32 (default) or bf16 */
+    const char *bricks_out; /* --bricks-out FILE: per-brick CSV (never overwritten) */
+    bool verbose;           /* -v: per-brick begin/end lines on stderr */
+    bool quiet;             /* --quiet: no progress lines */
     bool fuse;              /* false with --no-fuse */
     bool csv;               /* --csv */
     int granularity;        /* -G k, default 1 */
@@ -104,7 +107,8 @@ void dlb_cli_timing_settings(const dlb_cli_options *opt, struct dlb_timing_setti
 /** \brief Time one whole model (batch <= 0: as stored, symbolic batch -> 1) through the
  *  executor.  *coverage = covered share of FLOPs.  Errors are reported. */
 dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
-                                 struct dlb_timing_result *res, double *coverage);
+                                 struct dlb_timing_result *res, double *coverage,
+                                 size_t *net_bytes);
 /** \brief --time-model: print "model: NAME median_ms=X min_ms=Y p90_ms=Z coverage=C". */
 dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out);
 

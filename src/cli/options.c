@@ -23,6 +23,9 @@ typedef enum opt_id {
     OPT_COLD_CACHE,
     OPT_VALIDATE,
     OPT_DTYPE,
+    OPT_BRICKS_OUT,
+    OPT_VERBOSE,
+    OPT_QUIET,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -71,6 +74,12 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
                    "data type of every brick and model (default f32); bf16 only\n"
                    "where the CPU has bf16 instructions, int8 not yet"},
+    [OPT_BRICKS_OUT] = {"bricks-out", 0, true, "FILE",
+                        "main job: write one CSV row per unique brick (statistics,\n"
+                        "implementation, key); an existing FILE is never overwritten"},
+    [OPT_VERBOSE] = {"verbose", 'v', false, NULL,
+                     "print 'brick: begin/end id=ID' around every brick on stderr"},
+    [OPT_QUIET] = {"quiet", 'q', false, NULL, "no progress lines"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -254,6 +263,15 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_VALIDATE:
             opt->validate = true;
+            break;
+        case OPT_BRICKS_OUT:
+            opt->bricks_out = optarg;
+            break;
+        case OPT_VERBOSE:
+            opt->verbose = true;
+            break;
+        case OPT_QUIET:
+            opt->quiet = true;
             break;
         case OPT_DTYPE:
             if (!strcmp(optarg, "f32"))

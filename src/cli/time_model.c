@@ -27,7 +27,7 @@ static void flush_net(void *ctx) {
 }
 
 dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
-                                 dlb_timing_result *res, double *coverage) {
+                                 dlb_timing_result *res, double *coverage, size_t *net_bytes) {
     dlb_diag d = {.file = path};
     dlb_graph *g = NULL;
     dlb_lowered *l = NULL;
@@ -53,6 +53,7 @@ dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_
         st = dlb_netdesc_of_model(l, &d, &nd);
     }
     if (st == DLB_OK) st = dlb_net_create(&nd, NULL, &d, &net);
+    if (st == DLB_OK && net_bytes) *net_bytes = dlb_net_memory_bytes(net);
     if (st == DLB_OK) {
         dlb_timing_settings ts;
         dlb_cli_timing_settings(opt, &ts);
@@ -72,8 +73,9 @@ dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out) {
     if (st != DLB_OK) return st;
     dlb_timing_result res;
     double coverage = 0;
+    size_t bytes = 0;
     int64_t batch = opt->n_batches > 0 ? opt->batches[0] : 0;
-    st = dlb_cli_measure_model(opt->time_model, batch, opt, &res, &coverage);
+    st = dlb_cli_measure_model(opt->time_model, batch, opt, &res, &coverage, &bytes);
     if (st != DLB_OK) return st;
     const char *base = strrchr(opt->time_model, '/');
     base = base ? base + 1 : opt->time_model;
@@ -82,9 +84,10 @@ dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out) {
             base, res.stats.median, res.stats.min, res.stats.p90, coverage);
     fprintf(stderr,
             "note: %s: %" PRId64 " reps, mean %.4f ms, stddev %.4f ms, 95%% CI of median "
-            "[%.4f, %.4f] ms, threads %d, binding %s, isa %s, dtype %s\n",
+            "[%.4f, %.4f] ms, threads %d, binding %s, isa %s, dtype %s, buffers %.1f MiB\n",
             opt->time_model, res.stats.n, res.stats.mean, res.stats.stddev, res.stats.ci_low,
-            res.stats.ci_high, ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype));
+            res.stats.ci_high, ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype),
+            bytes / 1048576.0);
     dlb_timing_result_free(&res);
     return DLB_OK;
 }

@@ -107,6 +107,8 @@ dlb_status dlb__add_split_binary(dlb_net *n, int op, int split, int dst);
 /* dst buffer for an op whose pd wants dst_md: with a sum post-op, the sum operand in dst_md. */
 dlb_status dlb__dst_buf(dlb_net *n, int op, const dnnl_memory_desc_t *dst_md, int sum_slot,
                         int *buf);
+/* oneDNN binary algorithm (undef if alg is not a binary one). */
+dnnl_alg_kind_t dlb__dnnl_binary_alg(dlb_alg alg);
 /* oneDNN eltwise algorithm for a dlb eltwise alg; false if none (then a custom kernel). */
 bool dlb__dnnl_eltwise(dlb_alg alg, double alpha, double beta, dnnl_alg_kind_t *k, float *a,
                        float *b);

@@ -79,22 +79,7 @@ cleanup:
 
 static dnnl_alg_kind_t binary_alg(dlb_alg alg, bool *commutative) {
     *commutative = alg != DLB_ALG_SUB && alg != DLB_ALG_DIV;
-    switch (alg) {
-    case DLB_ALG_ADD:
-        return dnnl_binary_add;
-    case DLB_ALG_SUB:
-        return dnnl_binary_sub;
-    case DLB_ALG_MUL:
-        return dnnl_binary_mul;
-    case DLB_ALG_DIV:
-        return dnnl_binary_div;
-    case DLB_ALG_MAX:
-        return dnnl_binary_max;
-    case DLB_ALG_MIN:
-        return dnnl_binary_min;
-    default:
-        return dnnl_alg_kind_undef;
-    }
+    return dlb__dnnl_binary_alg(alg);
 }
 
 /* One binary primitive: algorithm, src0 scale (0: none) and the dims of the dst, both sources

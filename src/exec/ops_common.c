@@ -72,7 +72,7 @@ bool dlb__dnnl_eltwise(dlb_alg alg, double alpha, double beta, dnnl_alg_kind_t *
     return true;
 }
 
-static dnnl_alg_kind_t binary_alg(dlb_alg alg) {
+dnnl_alg_kind_t dlb__dnnl_binary_alg(dlb_alg alg) {
     switch (alg) {
     case DLB_ALG_ADD:
         return dnnl_binary_add;
@@ -127,7 +127,7 @@ dlb_status dlb__post_ops_range(dlb_net *n, int op, int first, int end, dnnl_prim
         } else if (p->kind == DLB_POST_BINARY) {
             dnnl_memory_desc_t md;
             DLB_TRY(padded_md(&p->operand, s->dst[0].shape.rank, &md));
-            DLB_DNNL_CHECK(dnnl_post_ops_append_binary(po, binary_alg(p->alg), &md));
+            DLB_DNNL_CHECK(dnnl_post_ops_append_binary(po, dlb__dnnl_binary_alg(p->alg), &md));
             int b;
             DLB_TRY(dlb__slot_buf(n, op, s->n_src + k, &md, &b));
             kinds[*n_args] = DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1;
@@ -260,7 +260,7 @@ dlb_status dlb__add_split_binary(dlb_net *n, int op, int split, int dst) {
     DLB_TRY(padded_md(&p->operand, dmd->ndims, &src1));
     DLB_TRY(dlb__post_ops_range(n, op, split + 1, s->n_post, &attr, &na, kinds, bufs, &ss));
     dnnl_binary_desc_t bd;
-    DLB_DNNL_CHECK(dnnl_binary_desc_init(&bd, binary_alg(p->alg), dmd, &src1, dmd));
+    DLB_DNNL_CHECK(dnnl_binary_desc_init(&bd, dlb__dnnl_binary_alg(p->alg), dmd, &src1, dmd));
     DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, &bd, attr, n->eng, NULL));
     DLB_TRY(dlb__slot_buf(n, op, s->n_src + split, &src1, &b));
     kinds[na] = DNNL_ARG_SRC_0;

@@ -80,12 +80,13 @@ static FILE *open_bricks_csv(const char *path) {
         return NULL;
     }
     fputs("brick,op,status,median_ms,min_ms,mean_ms,stddev_ms,p90_ms,ci_low_ms,ci_high_ms,reps,"
-          "flops,bytes,gflops_per_s,impl,key\n",
+          "flops,bytes,gflops_per_s,threads,binding,isa,dtype,impl,key\n",
           f);
     return f;
 }
 
-static void write_brick_row(FILE *f, const dlb_brick *b, const brick_result *r) {
+static void write_brick_row(FILE *f, const dlb_brick *b, const brick_result *r,
+                            const dlb_thread_info *ti, dlb_dtype dt) {
     const dlb_stats *s = &r->stats;
     double gf = r->status == DLB_OK && s->median > 0 ? (double)b->flops / s->median / 1e6 : 0;
     fprintf(f,
@@ -94,6 +95,9 @@ static void write_brick_row(FILE *f, const dlb_brick *b, const brick_result *r) 
             b->id, dlb_lop_name(b->ops[0].op), r->status == DLB_OK ? "ok" : dlb_errname(r->status),
             s->median, s->min, s->mean, s->stddev, s->p90, s->ci_low, s->ci_high, s->n, b->flops,
             b->bytes, gf);
+    fprintf(f, "%d,", ti->threads);
+    dlb_csv_field(ti->binding, f);
+    fprintf(f, ",%s,%s,", dlb_exec_isa(), dlb_dtype_name(dt));
     dlb_csv_field(r->impl, f);
     fputc(',', f);
     dlb_csv_field(b->key, f);
@@ -184,7 +188,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
         if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
         time_brick(b, &ts, &br[i], &brick_timing_s);
         if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
-        if (csv) write_brick_row(csv, b, &br[i]);
+        if (csv) write_brick_row(csv, b, &br[i], &ti, opt->dtype);
         failed += br[i].status != DLB_OK;
         if (!opt->quiet) progress(i + 1, nb, t_bricks, i + 1 == nb);
     }

@@ -73,7 +73,8 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                       "also time every model whole and report the estimate's error"},
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
                    "data type of every brick and model (default f32); bf16 only\n"
-                   "where the CPU has bf16 instructions, int8 not yet"},
+                   "where the CPU has bf16 instructions; int8 falls back to f32\n"
+                   "op by op where oneDNN has no int8 kernel"},
     [OPT_BRICKS_OUT] = {"bricks-out", 0, true, "FILE",
                         "main job: write one CSV row per unique brick (statistics,\n"
                         "implementation, key); an existing FILE is never overwritten"},

@@ -188,6 +188,12 @@ dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md) {
         int b = n->dst_buf[e->from_op][e->from_out];
         if (b >= 0 && same_dims(&n->bufs[b].md, o)) {
             *md = n->bufs[b].md;
+            /* Same layout in the operand's own type (an int8 producer feeding an op that runs
+             * in f32): the reorder to it converts. */
+            dnnl_memory_desc_t own;
+            if (dlb__plain_md(&own, o) == DLB_OK && own.data_type != md->data_type &&
+                md->format_kind == dnnl_blocked && md->extra.flags == 0)
+                md->data_type = own.data_type;
             return DLB_OK;
         }
     }
@@ -326,10 +332,19 @@ dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_arg
     return DLB_OK;
 }
 
+static void discard_line(void *ctx, dlb_severity sev, const char *line) {
+    (void)ctx;
+    (void)sev;
+    (void)line;
+}
+
 /* ---- create / run / free ----------------------------------------------------------------------*/
 
-static dlb_status compile_op(dlb_net *n, int op) {
-    switch (n->desc->ops[op].op) {
+static dlb_status compile_one(dlb_net *n, int op) {
+    const dlb_op_spec *sp = &n->desc->ops[op];
+    bool custom = sp->op == DLB_LOP_GATHER || (sp->op == DLB_LOP_ELTWISE && sp->alg == DLB_ALG_ERF);
+    if (custom && sp->n_src > 0 && sp->src[0].dtype != DLB_DT_F32) return DLB_EUNSUPPORTED;
+    switch (sp->op) {
     case DLB_LOP_CONV:
     case DLB_LOP_DECONV:
         return dlb__compile_conv(n, op);
@@ -350,6 +365,79 @@ static dlb_status compile_op(dlb_net *n, int op) {
     default:
         return dlb__compile_simple(n, op);
     }
+}
+
+/* Forget everything compile_one added for `op` after a failed attempt. */
+static void roll_back(dlb_net *n, int op, int n_steps, int n_bufs, int n_reorders) {
+    while (n->n_steps > n_steps) {
+        dlb__step *s = &n->steps[--n->n_steps];
+        if (s->prim) dnnl_primitive_destroy(s->prim);
+    }
+    while (n->n_bufs > n_bufs) {
+        dlb__buf *b = &n->bufs[--n->n_bufs];
+        if (b->mem) dnnl_memory_destroy(b->mem);
+        if (b->kind != DLB__BUF_ALIAS) free(b->data);
+    }
+    n->n_reorders = n_reorders;
+    const dlb_op_spec *s = &n->desc->ops[op];
+    for (int k = 0; k < s->n_dst; k++) n->dst_buf[op][k] = -1;
+    for (int k = 0; k < dlb__n_slots(s); k++) n->slot_buf[op][k] = -1;
+    for (int k = 0; k < s->n_wei; k++) n->wei_buf[op][k] = -1;
+    free(n->impl[op]);
+    n->impl[op] = NULL;
+}
+
+static dlb_operand *as_f32(const dlb_operand *o, int count) {
+    dlb_operand *c = malloc(sizeof *c * (size_t)(count ? count : 1));
+    if (!c) return NULL;
+    for (int i = 0; i < count; i++) {
+        c[i] = o[i];
+        if (c[i].dtype == DLB_DT_S8 || c[i].dtype == DLB_DT_U8) c[i].dtype = DLB_DT_F32;
+    }
+    return c;
+}
+
+/* An int8 op that oneDNN (or our own kernels) cannot run in int8 runs in f32, with reorders
+ * (which convert) at its boundaries — the way an int8 runtime falls back op by op. */
+static dlb_status compile_op(dlb_net *n, int op) {
+    const dlb_op_spec *s = &n->desc->ops[op];
+    bool int8 = false;
+    for (int i = 0; i < s->n_src; i++) int8 |= s->src[i].dtype == DLB_DT_S8;
+    for (int i = 0; i < s->n_dst; i++) int8 |= s->dst[i].dtype == DLB_DT_S8;
+    if (!int8) return compile_one(n, op);
+    int n_steps = n->n_steps, n_bufs = n->n_bufs, n_reorders = n->n_reorders;
+    dlb_diag *diag = n->diag; /* the int8 attempt's errors are not the user's business */
+    dlb_diag sink = {.file = diag ? diag->file : NULL, .emit = discard_line};
+    n->diag = &sink;
+    dlb_status st = compile_one(n, op);
+    n->diag = diag;
+    if (st != DLB_EUNSUPPORTED && st != DLB_EDNNL) return st;
+    roll_back(n, op, n_steps, n_bufs, n_reorders);
+    dlb_op_spec f = *s;
+    dlb_operand *src = as_f32(s->src, s->n_src), *wei = as_f32(s->wei, s->n_wei),
+                *dst = as_f32(s->dst, s->n_dst);
+    dlb_op_spec *ops = malloc(sizeof *ops * (size_t)n->desc->n_ops);
+    const dlb_netdesc *orig = n->desc;
+    st = DLB_ENOMEM;
+    if (src && wei && dst && ops) {
+        f.src = src;
+        f.wei = wei;
+        f.dst = dst;
+        for (int k = 0; k < f.n_post; k++)
+            if (f.post[k].operand.dtype == DLB_DT_S8) f.post[k].operand.dtype = DLB_DT_F32;
+        memcpy(ops, orig->ops, sizeof *ops * (size_t)orig->n_ops);
+        ops[op] = f;
+        dlb_netdesc tmp = *orig;
+        tmp.ops = ops;
+        n->desc = &tmp;
+        st = compile_one(n, op);
+        n->desc = orig;
+    }
+    free(src);
+    free(wei);
+    free(dst);
+    free(ops);
+    return st;
 }
 
 static dlb_status alloc_tables(dlb_net *n, const dlb_netdesc *d) {
@@ -585,11 +673,22 @@ cleanup:
     return st;
 }
 
+/* The caller's side of a buffer: its plain layout, in f32 for every reduced-precision type
+ * (the reorder converts); 32-bit integer data (gather indices) stays as it is. */
+static dnnl_memory_desc_t caller_md(const dlb__buf *b) {
+    dnnl_memory_desc_t md = b->user_md;
+    if (md.data_type == dnnl_s8 || md.data_type == dnnl_u8 || md.data_type == dnnl_bf16 ||
+        md.data_type == dnnl_f16)
+        md.data_type = dnnl_f32;
+    return md;
+}
+
 static dlb_status put(dlb_net *n, int buf, const float *data, size_t count) {
     if (buf < 0) return DLB_ENOTFOUND;
     dlb__buf *b = &n->bufs[buf];
-    if (dnnl_memory_desc_get_size(&b->user_md) != count * sizeof(float)) return DLB_EINVAL;
-    return copy_between(n, &b->user_md, (void *)data, &b->md, b->data);
+    dnnl_memory_desc_t user = caller_md(b);
+    if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
+    return copy_between(n, &user, (void *)data, &b->md, b->data);
 }
 
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count) {
@@ -605,8 +704,9 @@ dlb_status dlb_net_set_weight(dlb_net *n, int op, int w, const float *data, size
 dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t count) {
     if (op < 0 || op >= n->n_ops || n->dst_buf[op][k] < 0) return DLB_EINVAL;
     dlb__buf *b = &n->bufs[n->dst_buf[op][k]];
-    if (dnnl_memory_desc_get_size(&b->user_md) != count * sizeof(float)) return DLB_EINVAL;
-    return copy_between(n, &b->md, b->data, &b->user_md, data);
+    dnnl_memory_desc_t user = caller_md(b);
+    if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
+    return copy_between(n, &b->md, b->data, &user, data);
 }
 
 void dlb_net_flush_caches(dlb_net *n) {

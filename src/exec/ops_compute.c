@@ -83,7 +83,7 @@ dlb_status dlb__compile_conv(dlb_net *n, int op) {
     bool bias = s->p.has_bias && s->n_wei >= 2;
     if (bias) {
         dnnl_dims_t bd = {dd[1]};
-        DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dt, dnnl_a));
+        DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dt_of(&s->wei[1]), dnnl_a));
     }
     DLB_TRY(dlb__post_ops(n, op, &attr, &na, kinds, bufs, &sum_slot));
     if (s->op == DLB_LOP_CONV) {
@@ -180,7 +180,7 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
     if (bias) { /* [1, ..., 1, N] */
         dnnl_dims_t bd;
         for (int i = 0; i < nd; i++) bd[i] = i == nd - 1 ? s->dst[0].shape.dims[nd - 1] : 1;
-        DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bias_md, nd, bd, d_md.data_type,
+        DLB_DNNL_CHECK(dnnl_memory_desc_init_by_tag(&bias_md, nd, bd, dt_of(&s->wei[1]),
                                                     nd == 2   ? dnnl_ab
                                                     : nd == 3 ? dnnl_abc
                                                               : dnnl_abcd));

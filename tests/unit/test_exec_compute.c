@@ -291,7 +291,56 @@ static void test_buffer_reuse(void) {
     for (int j = 0; j < N_CONV; j++) free(wt[j]);
 }
 
+/* --dtype int8: an s8 conv + relu -> max pool -> gelu chain runs (gelu has no int8 kernel and
+ * falls back to f32 with converting reorders); outputs of the int8 conv are integers. */
+static void test_int8_chain(void) {
+    dlb_operand x = op4(1, 16, 12, 12), y = op4(1, 16, 12, 12), p = op4(1, 16, 6, 6);
+    dlb_operand w[2] = {op4(16, 16, 3, 3),
+                        {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {16}}}};
+    x.dtype = y.dtype = p.dtype = w[0].dtype = DLB_DT_S8;
+    dlb_op_spec ops[3] = {
+        {.op = DLB_LOP_CONV, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &x, .wei = w, .dst = &y},
+        {.op = DLB_LOP_POOL, .alg = DLB_ALG_POOL_MAX, .n_src = 1, .n_dst = 1, .src = &y, .dst = &p},
+        {.op = DLB_LOP_ELTWISE,
+         .alg = DLB_ALG_GELU_ERF,
+         .n_src = 1,
+         .n_dst = 1,
+         .src = &p,
+         .dst = &p}};
+    ops[0].p.nsp = ops[1].p.nsp = 2;
+    ops[0].p.group = 1;
+    ops[0].p.has_bias = true;
+    ops[0].post[ops[0].n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
+    for (int i = 0; i < 2; i++) {
+        ops[0].p.kernel[i] = 3;
+        ops[0].p.stride[i] = ops[0].p.dilation[i] = ops[1].p.dilation[i] = 1;
+        ops[0].p.pad_begin[i] = ops[0].p.pad_end[i] = 1;
+        ops[1].p.kernel[i] = ops[1].p.stride[i] = 2;
+    }
+    dlb_brick_edge e[2] = {{1, 0, 0, 0}, {2, 0, 1, 0}};
+    dlb_netdesc d = {.n_ops = 3, .ops = ops, .n_edges = 2, .edges = e, .name = "int8"};
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    dlb_exec_options keep = {.keep_all = true};
+    dlb_net *net = NULL;
+    ASSERT_EQ_INT(dlb_net_create(&d, &keep, &diag, &net), DLB_OK);
+    if (!net) {
+        fprintf(stderr, "%s", buf.text);
+        return;
+    }
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    float out[16 * 144];
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, out, 16 * 144), DLB_OK);
+    int bad = 0;
+    for (int i = 0; i < 16 * 144; i++)
+        bad += out[i] != (float)(int)out[i] || out[i] < 0 || out[i] > 127; /* s8 after relu */
+    ASSERT_EQ_INT(bad, 0);
+    ASSERT(strlen(dlb_net_impl(net, 2)) > 0);
+    dlb_net_free(net);
+}
+
 int main(void) {
+    test_int8_chain();
     test_buffer_reuse();
     test_conv();
     check_matmul(1, 4, 64, 32, false, false);

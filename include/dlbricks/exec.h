@@ -30,10 +30,10 @@ void dlb_netdesc_of_brick(const dlb_brick *b, dlb_netdesc *d);
 dlb_status dlb_netdesc_of_model(const dlb_lowered *l, dlb_diag *diag, dlb_netdesc *d);
 
 typedef struct dlb_exec_options {
-    uint64_t seed;     /* random data seed (default 42 when 0) */
-    bool keep_all;     /* give every activation its own memory (tests that read intermediate
-                          outputs); by default activations with disjoint lifetimes share memory,
-                          as in a runtime, and only the network's final outputs stay readable */
+    uint64_t seed; /* random data seed (default 42 when 0) */
+    bool keep_all; /* give every activation its own memory (tests that read intermediate
+                      outputs); by default activations with disjoint lifetimes share memory,
+                      as in a runtime, and only the network's final outputs stay readable */
 } dlb_exec_options;
 
 typedef struct dlb_net dlb_net;

@@ -57,8 +57,7 @@ static bool concat_by_reorders(dlb_net *n, int op, const dnnl_memory_desc_t *mds
     dnnl_memory_desc_t subs[DLB__MAX_ARGS];
     dnnl_dims_t offsets = {0};
     for (int i = 0; i < k; i++) {
-        if (dnnl_memory_desc_init_submemory(&subs[i], dst_md, mds[i].dims, offsets) !=
-            dnnl_success)
+        if (dnnl_memory_desc_init_submemory(&subs[i], dst_md, mds[i].dims, offsets) != dnnl_success)
             return false;
         offsets[axis] += mds[i].dims[axis];
     }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "dlbricks/exec.h"
+#include "ref_ops.h"
 #include "test_util.h"
 
 static uint64_t rng = 12345;
@@ -40,39 +41,17 @@ static int compare(const float *got, const double *ref, size_t n, const char *wh
     return bad;
 }
 
-/* Naive 2-D convolution (ONNX semantics), optional bias, then post-ops relu / sum. */
+/* ONNX convolution (ref_ops.c), then the post-ops relu / sum. */
 static void ref_conv(const dlb_op_spec *s, const float *x, const float *w, const float *b,
                      const float *sum, double *y) {
-    const int64_t *xd = s->src[0].shape.dims, *yd = s->dst[0].shape.dims;
-    int64_t g = s->p.group, icg = xd[1] / g, ocg = yd[1] / g;
-    int64_t kh = s->p.kernel[0], kw = s->p.kernel[1];
-    for (int64_t n = 0; n < yd[0]; n++)
-        for (int64_t oc = 0; oc < yd[1]; oc++)
-            for (int64_t oh = 0; oh < yd[2]; oh++)
-                for (int64_t ow = 0; ow < yd[3]; ow++) {
-                    double acc = b ? b[oc] : 0;
-                    int64_t gi = oc / ocg;
-                    for (int64_t ic = 0; ic < icg; ic++)
-                        for (int64_t i = 0; i < kh; i++)
-                            for (int64_t j = 0; j < kw; j++) {
-                                int64_t ih =
-                                    oh * s->p.stride[0] - s->p.pad_begin[0] + i * s->p.dilation[0];
-                                int64_t iw =
-                                    ow * s->p.stride[1] - s->p.pad_begin[1] + j * s->p.dilation[1];
-                                if (ih < 0 || ih >= xd[2] || iw < 0 || iw >= xd[3]) continue;
-                                acc +=
-                                    (double)
-                                        x[((n * xd[1] + gi * icg + ic) * xd[2] + ih) * xd[3] + iw] *
-                                    w[((oc * icg + ic) * kh + i) * kw + j];
-                            }
-                    size_t o = (size_t)(((n * yd[1] + oc) * yd[2] + oh) * yd[3] + ow);
-                    for (int k = 0; k < s->n_post; k++) {
-                        if (s->post[k].kind == DLB_POST_SUM) acc += sum[o];
-                        if (s->post[k].kind == DLB_POST_ELTWISE && s->post[k].alg == DLB_ALG_RELU)
-                            acc = acc > 0 ? acc : 0;
-                    }
-                    y[o] = acc;
-                }
+    ref_conv2d(s, x, w, b, y);
+    size_t n = numel(&s->dst[0]);
+    for (size_t o = 0; o < n; o++)
+        for (int k = 0; k < s->n_post; k++) {
+            if (s->post[k].kind == DLB_POST_SUM) y[o] += sum[o];
+            if (s->post[k].kind == DLB_POST_ELTWISE && s->post[k].alg == DLB_ALG_RELU)
+                y[o] = y[o] > 0 ? y[o] : 0;
+        }
 }
 
 static int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {

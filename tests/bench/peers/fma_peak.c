@@ -1,6 +1,7 @@
 /* fma_peak.c — single-core f32 FMA throughput (the machine's compute peak for the peers table).
  *
- * Build: cc -O3 -march=native -o /tmp/fma_peak tests/bench/peers/fma_peak.c
+ * Build: cc -O3 -o /tmp/fma_peak   (the kernels pick their ISA by attribute)
+ *         tests/bench/peers/fma_peak.c
  * Run:   taskset -c 0 /tmp/fma_peak [SECONDS]      (default 1 s per kernel, best of 5)
  *
  * Each kernel keeps NACC independent accumulators (enough to hide the FMA latency on every

@@ -2,7 +2,7 @@
 # run_peers.sh — whole-model latency of the dlbricks-mpi executor next to onnxruntime and
 # PyTorch on this machine, batch 1, at 1 and 2 threads.  Not a test (see tests/bench/README.md).
 #
-# Usage: tests/bench/peers/run_peers.sh            (from the repository root)
+# Usage: tests/bench/peers/run_peers.sh   (relative paths, e.g. BUILD, are from the repo root)
 # Settings (environment):
 #   MODELS       models to run        (default: resnet50 mobilenet_v2 vgg16 densenet121
 #                                      efficientnet_b0 vit_b_16)
@@ -22,6 +22,7 @@
 set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../.." || exit 1   # the repository root: relative paths below start there
 MODELS=${MODELS:-"resnet50 mobilenet_v2 vgg16 densenet121 efficientnet_b0 vit_b_16"}
 THREADS=${THREADS:-"1 2"}
 REPEATS=${REPEATS:-2}
@@ -35,9 +36,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 OUT=${OUT:-$(mktemp -d /tmp/peers_run.XXXXXX)}
 export ORT_NODE_DIR
 
-exe=$BUILD/dlbricks-mpi
 die() { echo "run_peers: $*" >&2; exit 1; }
-[ -x "$exe" ] || die "$exe missing: cmake -S . -B $BUILD && cmake --build $BUILD -j2"
+[ -x "$BUILD/dlbricks-mpi" ] || die "$BUILD/dlbricks-mpi missing: cmake -S . -B $BUILD && cmake --build $BUILD -j2"
 [ -d "$ORT_NODE_DIR/node_modules/onnxruntime-node" ] ||
     die "no onnxruntime-node in $ORT_NODE_DIR: mkdir -p $ORT_NODE_DIR && cd $ORT_NODE_DIR && ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install onnxruntime-node"
 for m in $MODELS; do
@@ -49,6 +49,19 @@ mkdir -p "$OUT"
 raw=$OUT/raw.txt
 : > "$raw"
 echo "run_peers: raw results in $raw" >&2
+# A private copy of the binary, so that a rebuild of $BUILD during the sweep changes nothing.
+exe=$OUT/dlbricks-mpi
+cp "$BUILD/dlbricks-mpi" "$exe" || die "cannot copy $BUILD/dlbricks-mpi"
+echo "binary $(sha256sum < "$exe" | cut -c1-16) git=$(git describe --always --dirty 2>/dev/null || echo none)" |
+    tee -a "$raw" >&2
+# Other load: per step, the CPU time of the whole machine (/proc/stat) minus that of this
+# script's children (bash 'times'), and the time the hypervisor stole; in jiffies (1/100 s).
+machine_cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
+# ('times' must run in this shell, not in a $(...) subshell, to see this shell's children.)
+children_cpu() {
+    awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+                   printf "%.0f\n", 100 * (60 * u[1] + u[2] + 60 * s[1] + s[2]) }' "$OUT/times.txt"
+}
 
 cpus() { seq -s, 0 $(($1 - 1)); }
 skip_torch() { case " $TORCH_SKIP " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -69,6 +82,8 @@ for rep in $(seq 1 "$REPEATS"); do
         for t in $THREADS; do
             pin="taskset -c $(cpus "$t")"
             echo "run_peers: rep $rep $m T=$t" >&2
+            t0=$(date +%s.%N); read -r busy0 steal0 < <(machine_cpu)
+            times > "$OUT/times.txt"; kids0=$(children_cpu)
             $pin "$exe" --time-model "$ONNX_DIR/$m.onnx" --threads "$t" \
                 --min-time-ms "$MIN_TIME_MS" --min-reps "$MIN_REPS" 2>>"$OUT/stderr.txt" |
                 sed -n "s/^model: /ours rep=$rep threads=$t /p" >> "$raw"
@@ -80,18 +95,34 @@ for rep in $(seq 1 "$REPEATS"); do
                     --min-time-ms "$MIN_TIME_MS" --min-reps "$MIN_REPS" "$m" 2>>"$OUT/stderr.txt" |
                     sed -n "s/^torch: \([^ ]*\) mode=\([a-z]*\) /\2 rep=$rep \1 /p" >> "$raw"
             fi
+            times > "$OUT/times.txt"; kids1=$(children_cpu)
+            read -r busy1 steal1 < <(machine_cpu); t1=$(date +%s.%N)
+            echo "step rep=$rep $m threads=$t wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" \
+                "others_jiffies=$((busy1 - busy0 - (kids1 - kids0)))" \
+                "steal_jiffies=$((steal1 - steal0))" >> "$raw"
         done
     done
 done
 
 "$PYTHON" - "$raw" "$MODELS" "$THREADS" <<'PY'
-import re, statistics, sys
+import statistics, sys
 raw, models, threads = sys.argv[1], sys.argv[2].split(), [int(t) for t in sys.argv[3].split()]
-flops, peak, res = {}, None, {}  # res[(tool, model, T)] = [median per repeat]
+flops, peak, res, busy, binary = {}, None, {}, set(), ""  # res[(tool, model, T)] = [median per repeat]
 for line in open(raw):
     w = line.split()
+    if not w:
+        continue
     if w[0] == "flops":
         flops[w[1]] = float(w[2])
+    elif w[0] == "binary":
+        binary = " ".join(w[1:])
+    elif w[0] == "step":
+        kv = dict(x.split("=", 1) for x in w[1:] if "=" in x)
+        wall = float(kv["wall_s"]) * 100  # jiffies
+        if int(kv["others_jiffies"]) > 0.10 * wall:  # others used > 10% of a core
+            busy.add((w[2], int(kv["threads"]), "busy@" + kv["rep"]))
+        if int(kv["steal_jiffies"]) > 0.05 * wall:
+            busy.add((w[2], int(kv["threads"]), "steal@" + kv["rep"]))
     elif w[0] == "fma_peak" and w[1] == "avx512":
         peak = float(w[2].split("=")[1])
     elif w[0] in ("ours", "ort", "ts", "eager"):
@@ -108,8 +139,10 @@ def spread(k):  # max/min - 1 over the repeats
     return max(v) / min(v) - 1 if v and len(v) > 1 else 0.0
 
 f = lambda x, fmt="%.2f": "-" if x is None else fmt % x
-print(f"\nfma peak (1 core, avx512): {f(peak, '%.1f')} GFLOP/s; medians over repeats in ms; "
-      "flag: a tool whose repeats differ by > 10%")
+print(f"\ndlbricks-mpi: sha256 {binary}")
+print(f"fma peak (1 core, avx512): {f(peak, '%.1f')} GFLOP/s; medians over repeats in ms; "
+      "flag: a tool whose repeats differ by > 10%; busy@R / steal@R: in repeat R other "
+      "processes used > 10% of a core / the hypervisor stole > 5% of a core")
 hdr = ("model", "T", "ours_ms", "ort_ms", "ts_ms", "eager_ms", "ours/ort", "ours/ts",
        "GFLOP/s", "%peak", "reps(ours;ort;ts;eager)", "flag")
 print("| " + " | ".join(hdr) + " |")
@@ -121,7 +154,9 @@ for m in models:
         pk = 100 * gf / (peak * t) if gf and peak else None
         reps = ";".join("/".join("%.2f" % x for x in res.get((k, m, t), [])) or "-"
                         for k in ("ours", "ort", "ts", "eager"))
-        flag = ",".join(k for k in ("ours", "ort", "ts", "eager") if spread((k, m, t)) > 0.10)
+        flag = [k for k in ("ours", "ort", "ts", "eager") if spread((k, m, t)) > 0.10]
+        flag += sorted(r for (bm, bt, r) in busy if bm == m and bt == t)
+        flag = ",".join(flag)
         print("| " + " | ".join((m, str(t), f(o), f(r), f(s), f(e),
                                  f(o / r if o and r else None), f(o / s if o and s else None),
                                  f(gf, "%.1f"), f(pk, "%.0f%%"), reps, flag or "")) + " |")

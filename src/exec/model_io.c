@@ -55,9 +55,7 @@ static int through_views(const dlb_graph *g, int t) {
         int p = g->tensors[t].producer;
         if (p < 0) break;
         const dlb_node *nd = &g->nodes[p];
-        const dlb_op_info *info = dlb__op_info(nd->op_type);
-        if (!info || info->cls != DLB_OPC_VIEW || nd->n_in < 1 || !strcmp(nd->op_type, "Constant"))
-            break;
+        if (!dlb__node_is_view(g, nd)) break;
         t = nd->in[0];
     }
     return t;

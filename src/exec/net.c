@@ -224,8 +224,11 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
         return as_md(n, b, want, out);
     /* A view (Reshape/Flatten/...): bring the producer to plain layout, alias, then reorder. */
     dnnl_memory_desc_t plain_src, plain_view;
-    const dlb_operand *prod = &n->desc->ops[e->from_op].dst[e->from_out];
-    DLB_TRY(dlb__plain_md(&plain_src, prod));
+    /* The producer's buffer may have other dims than its spec (a matmul run as 2-D). */
+    dlb_operand prod = n->desc->ops[e->from_op].dst[e->from_out];
+    prod.shape.rank = n->bufs[b].md.ndims;
+    for (int i = 0; i < prod.shape.rank; i++) prod.shape.dims[i] = n->bufs[b].md.dims[i];
+    DLB_TRY(dlb__plain_md(&plain_src, &prod));
     DLB_TRY(dlb__plain_md(&plain_view, o));
     if (dnnl_memory_desc_get_size(&plain_src) != dnnl_memory_desc_get_size(&plain_view)) {
         dlb_error(n->diag, n->desc->name, "op %d input %d: view changes the element count", op,
@@ -677,6 +680,15 @@ cleanup:
  * (the reorder converts); 32-bit integer data (gather indices) stays as it is. */
 static dnnl_memory_desc_t caller_md(const dlb__buf *b) {
     dnnl_memory_desc_t md = b->user_md;
+    if (md.ndims != b->md.ndims) { /* a buffer kept with other dims (a 2-D matmul): plain */
+        dlb_operand o = {.dtype = DLB_DT_F32, .shape = {.rank = b->md.ndims}};
+        for (int i = 0; i < o.shape.rank; i++) o.shape.dims[i] = b->md.dims[i];
+        dnnl_memory_desc_t plain;
+        if (dlb__plain_md(&plain, &o) == DLB_OK) {
+            plain.data_type = md.data_type;
+            md = plain;
+        }
+    }
     if (md.data_type == dnnl_s8 || md.data_type == dnnl_u8 || md.data_type == dnnl_bf16 ||
         md.data_type == dnnl_f16)
         md.data_type = dnnl_f32;

@@ -17,10 +17,7 @@ static int view_source(const dlb_graph *g, int t) {
         int p = g->tensors[t].producer;
         if (p < 0) break;
         const dlb_node *n = &g->nodes[p];
-        const dlb_op_info *info = dlb__op_info(n->op_type);
-        if (!dlb__is_onnx_domain(n->domain) || !info || info->cls != DLB_OPC_VIEW || n->n_in < 1 ||
-            !strcmp(n->op_type, "Constant"))
-            break;
+        if (!dlb__node_is_view(g, n)) break;
         t = n->in[0];
     }
     return t;

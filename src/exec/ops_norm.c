@@ -62,12 +62,21 @@ dlb_status dlb__compile_bnorm(dlb_net *n, int op) {
     dnnl_memory_desc_t src_md;
     DLB_TRY(dlb__slot_md(n, op, 0, &src_md));
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (inorm ? 0u : dnnl_use_global_stats);
+    /* The only post-op the lowering gives a batch norm is a relu: oneDNN's fused flag. */
+    bool relu =
+        s->n_post == 1 && s->post[0].kind == DLB_POST_ELTWISE && s->post[0].alg == DLB_ALG_RELU;
+    if (s->n_post && !relu) {
+        dlb_error(diag, where, "op %d: batch norm takes only a relu post-op", op);
+        return DLB_EUNSUPPORTED;
+    }
+    if (relu) flags |= dnnl_fuse_norm_relu;
     dnnl_batch_normalization_desc_t desc;
     DLB_DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_inference,
                                                               &src_md, (float)s->p.eps, flags));
     /* ONNX order: scale, B, mean, var. */
     static const int args[4] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
-    dlb__simple_step ss = {.desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0}};
+    dlb__simple_step ss = {
+        .desc = &desc, .n_in = 1, .in_arg = {DNNL_ARG_SRC}, .in_slot = {0}, .no_post_ops = relu};
     DLB_TRY(channel_weights(n, op, need, s->src[0].shape.dims[1], args, &ss));
     DLB_TRY(dlb__add_simple(n, op, &ss));
 cleanup:

@@ -48,7 +48,10 @@ dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss) {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
     int kinds[DLB__MAX_ARGS], bufs[DLB__MAX_ARGS], na = 0, sum_slot, b;
-    DLB_TRY(dlb__post_ops(n, op, &attr, &na, kinds, bufs, &sum_slot));
+    if (ss->no_post_ops)
+        DLB_TRY(dlb__post_ops_range(n, op, 0, 0, &attr, &na, kinds, bufs, &sum_slot));
+    else
+        DLB_TRY(dlb__post_ops(n, op, &attr, &na, kinds, bufs, &sum_slot));
     if (ss->src0_scale != 0)
         DLB_DNNL_CHECK(dnnl_primitive_attr_set_scales(attr, DNNL_ARG_SRC_0, 1, 0, &ss->src0_scale));
     DLB_DNNL_CHECK(dnnl_primitive_desc_create(&pd, ss->desc, attr, n->eng, NULL));

@@ -16,6 +16,7 @@ typedef struct dlb__simple_step {
     int fixed_arg[DLB__SIMPLE_MAX_FIXED], fixed_buf[DLB__SIMPLE_MAX_FIXED];
     float src0_scale; /* 0: none; else the scale of DNNL_ARG_SRC_0 (binary) */
     bool dst_view;    /* the spec's dst differs from the primitive's by unit dims (a view) */
+    bool no_post_ops; /* the op's post-ops are realised otherwise (bnorm's fused relu flag) */
 } dlb__simple_step;
 
 /* Create the primitive of `ss` with the op's post-ops, bind its buffers and append it. */

@@ -66,6 +66,19 @@ static bool can_post(const dlb_layer *L) {
             op == DLB_LOP_INNER_PRODUCT || op == DLB_LOP_BINARY);
 }
 
+/* BatchNormalization -> Relu (pre-activation blocks, DenseNet): oneDNN's fused-relu flag. */
+static bool absorb_bn_relu(lower_ctx *c, dlb_layer *L) {
+    const dlb_graph *g = c->g;
+    if (L->spec.op != DLB_LOP_BNORM || L->spec.n_post || L->spec.n_dst != 1) return true;
+    int r = dlb__sole_consumer(g, L->dst_tensors[0]);
+    if (r < 0 || c->assigned[r] || !dlb__op_is(&g->nodes[r], "Relu")) return true;
+    L->spec.post[L->spec.n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
+    L->pattern = "bn+relu";
+    L->dst_tensors[0] = g->nodes[r].out[0];
+    L->spec.dst[0] = operand(g, g->nodes[r].out[0]);
+    return add_node(c, L, r);
+}
+
 /* Does shape b broadcast into shape a (numpy rules, a unchanged)? */
 static bool broadcasts_into(const dlb_shape *a, const dlb_shape *b) {
     if (b->rank > a->rank) return false;
@@ -93,7 +106,7 @@ static bool absorb_post_ops(lower_ctx *c, dlb_layer *L) {
         const dlb_shape *ds = &g->tensors[cur].shape;
         dlb_postop *po = &L->spec.post[L->spec.n_post];
         dlb_pattern m;
-        if (dlb__match_pattern(g, cur, c->assigned, &m) && m.op == DLB_LOP_ELTWISE) {
+        if (dlb__match_pattern(g, cur, c->assigned, true, &m) && m.op == DLB_LOP_ELTWISE) {
             *po = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = m.alg, .alpha = m.alpha};
             L->spec.n_post++;
             for (int i = 0; i < m.n_nodes; i++)
@@ -272,13 +285,16 @@ static bool fuse_from(lower_ctx *c, int node) {
     const dlb_graph *g = c->g;
     const dlb_node *n = &g->nodes[node];
     dlb_pattern m;
-    if (n->n_in > 0 && dlb__match_pattern(g, n->in[0], c->assigned, &m) && m.nodes[0] == node)
+    if (n->n_in > 0 && dlb__match_pattern(g, n->in[0], c->assigned, false, &m) &&
+        m.nodes[0] == node)
         return emit_pattern_layer(c, &m, n->in[0]) &&
                absorb_post_ops(c, &c->l->layers[c->l->n_layers - 1]);
     if (!emit_node_layer(c, node)) return false;
     dlb_layer *L = &c->l->layers[c->l->n_layers - 1];
     if (!L->covered) return true;
-    if (!absorb_bn(c, L) || !absorb_matmul_bias(c, L) || !absorb_post_ops(c, L)) return false;
+    if (!absorb_bn(c, L) || !absorb_matmul_bias(c, L) || !absorb_post_ops(c, L) ||
+        !absorb_bn_relu(c, L))
+        return false;
     if (!L->pattern && L->n_nodes > 1) L->pattern = "post-ops";
     return true;
 }
@@ -348,7 +364,8 @@ dlb_status dlb_lower(const dlb_graph *g, const dlb_lower_options *opt, dlb_diag 
         int node = g->order[i];
         bool input_dependent = propagate_input_dependence(g, &g->nodes[node], varies);
         if (c.assigned[node]) continue;
-        if (!input_dependent || dlb__node_is_zero_cost(g, &g->nodes[node])) {
+        if (!input_dependent || dlb__node_is_zero_cost(g, &g->nodes[node]) ||
+            dlb__node_is_view(g, &g->nodes[node])) {
             c.assigned[node] = 1;
             l->n_zero_cost++;
             continue;

@@ -37,9 +37,11 @@ typedef struct dlb_pattern {
     int weights[2]; /* lnorm: gamma, beta tensors */
 } dlb_pattern;
 
-/* Try every multi-node pattern whose input is tensor x (all of x's consumers must belong to
- * the pattern).  \p assigned marks nodes already in a layer. */
-bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, dlb_pattern *m);
+/* Try every multi-node pattern whose input is tensor x.  \p assigned marks nodes already in a
+ * layer.  With \p exclusive (x becomes a post-op input and disappears), every consumer of x
+ * must belong to the pattern and x must not be a graph output. */
+bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, bool exclusive,
+                        dlb_pattern *m);
 
 /* FLOPs and bytes of a lowered op (formulas in docs/bricks.md). */
 void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes);

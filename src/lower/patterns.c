@@ -64,8 +64,6 @@ static bool match_gated(const dlb_graph *g, int x, const char *assigned, dlb_pat
             continue;
         int mul = next_op(g, out0(g, s), "Mul");
         if (mul < 0 || other_input(&g->nodes[mul], out0(g, s)) != x) continue;
-        int nodes[2] = {s, mul};
-        if (!consumers_within(g, x, nodes, 2)) continue;
         *m = (dlb_pattern){.name = forms[f].name,
                            .op = DLB_LOP_ELTWISE,
                            .alg = forms[f].alg,
@@ -117,7 +115,6 @@ static bool match_gelu(const dlb_graph *g, int x, const char *assigned, dlb_patt
         m2 = t; /* keep topological order: Mul 0.5 may come before Erf's chain */
     }
     nodes[k++] = m2;
-    if (!consumers_within(g, x, nodes, k)) return false;
     *m = (dlb_pattern){.name = "gelu_erf",
                        .op = DLB_LOP_ELTWISE,
                        .alg = DLB_ALG_GELU_ERF,
@@ -165,7 +162,6 @@ static bool match_layernorm(const dlb_graph *g, int x, const char *assigned, dlb
             wt[1] = other_input(&g->nodes[badd], out0(g, mul));
         }
     }
-    if (!consumers_within(g, x, nodes, k)) return false;
     *m = (dlb_pattern){.name = "layernorm",
                        .op = DLB_LOP_LNORM,
                        .eps = eps,
@@ -178,9 +174,13 @@ static bool match_layernorm(const dlb_graph *g, int x, const char *assigned, dlb
     return true;
 }
 
-bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, dlb_pattern *m) {
-    if (x < 0 || g->tensors[x].is_output || !dlb_shape_known(&g->tensors[x].shape)) return false;
+bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, bool exclusive,
+                        dlb_pattern *m) {
+    if (x < 0 || !dlb_shape_known(&g->tensors[x].shape)) return false;
     if (!dlb_dtype_is_float(g->tensors[x].dtype)) return false;
-    return match_gated(g, x, assigned, m) || match_gelu(g, x, assigned, m) ||
-           match_layernorm(g, x, assigned, m);
+    if (!match_gated(g, x, assigned, m) && !match_gelu(g, x, assigned, m) &&
+        !match_layernorm(g, x, assigned, m))
+        return false;
+    /* As a post-op, x is absorbed: nothing but the pattern may read it. */
+    return !exclusive || consumers_within(g, x, m->nodes, m->n_nodes);
 }

@@ -168,3 +168,40 @@ bool dlb__node_is_zero_cost(const dlb_graph *g, const dlb_node *n) {
     }
     return present > 0;
 }
+
+/* Every element of a known integer constant input equals v (absent input: true). */
+static bool const_all(const dlb_graph *g, const dlb_node *n, int input, int64_t v) {
+    if (input >= n->n_in || n->in[input] < 0) return true;
+    const dlb_tensor *t = &g->tensors[n->in[input]];
+    if (!t->is_const || !t->value.i) return false;
+    for (int64_t i = 0; i < t->value.n; i++)
+        if (t->value.i[i] != v) return false;
+    return true;
+}
+
+bool dlb__node_is_view(const dlb_graph *g, const dlb_node *n) {
+    if (!dlb__is_onnx_domain(n->domain) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 ||
+        n->out[0] < 0)
+        return false;
+    const dlb_op_info *info = dlb__op_info(n->op_type);
+    if (info && info->cls == DLB_OPC_VIEW) return strcmp(n->op_type, "Constant") != 0;
+    const dlb_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    if (!dlb_shape_known(&x->shape) || !dlb_shape_equal(&x->shape, &y->shape) ||
+        x->dtype != y->dtype)
+        return false;
+    const char *op = n->op_type;
+    if (!strcmp(op, "Pad")) { /* all pads zero (attribute before opset 11, input after) */
+        const dlb_attr *a = dlb_node_attr(n, "pads");
+        if (a && a->type == DLB_ATTR_INTS) {
+            for (int i = 0; i < a->n; i++)
+                if (a->ints[i] != 0) return false;
+            return true;
+        }
+        return n->n_in > 1 && const_all(g, n, 1, 0);
+    }
+    if (!strcmp(op, "Slice")) return const_all(g, n, 4, 1); /* same shape, steps 1 */
+    if (!strcmp(op, "Concat") || !strcmp(op, "Sum") || !strcmp(op, "Max") || !strcmp(op, "Min"))
+        return n->n_in == 1; /* of a single input */
+    return !strcmp(op, "Expand") || !strcmp(op, "Tile") || !strcmp(op, "Cast") ||
+           !strcmp(op, "Resize") || !strcmp(op, "Upsample");
+}

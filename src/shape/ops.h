@@ -42,4 +42,11 @@ bool dlb__is_onnx_domain(const char *domain);
  *  Only meaningful after dlb_graph_infer_shapes. */
 bool dlb__node_is_zero_cost(const dlb_graph *g, const dlb_node *n);
 
+/** \brief A node that passes its first input through unchanged, possibly under another shape:
+ *  a VIEW-class op (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout), or a Pad with all
+ *  pads zero, a Slice with the same shape and unit steps, an Expand/Tile/Resize/Cast that does
+ *  not change shape or dtype (torch exports AvgPool2d as a zero Pad + AveragePool).  Its output
+ *  is the same memory as its input; it is zero-cost.  Only meaningful after shape inference. */
+bool dlb__node_is_view(const dlb_graph *g, const dlb_node *n);
+
 #endif

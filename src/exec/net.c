@@ -180,6 +180,33 @@ static dlb_status as_md(dlb_net *n, int src, const dnnl_memory_desc_t *want, int
     return add_reorder(n, src, want, out);
 }
 
+/* The layout a convolution producing tensor o would give it on this CPU (nhwc or a blocked
+ * layout, as oneDNN picks): an external input of a brick that follows its input's format
+ * (pooling, batch norm, eltwise, concat, ...) starts there, as in the whole model, and not in
+ * a plain layout some kernels only have slow reference code for. */
+static dlb_status natural_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_t *md) {
+    dlb_status st = dlb__plain_md(md, o);
+    if (st != DLB_OK || (o->shape.rank != 4 && o->shape.rank != 5) || md->data_type != dnnl_f32)
+        return st;
+    int nd = o->shape.rank;
+    dnnl_dims_t d, w, strides = {1, 1, 1}, zero = {0, 0, 0};
+    for (int i = 0; i < nd; i++) d[i] = w[i] = o->shape.dims[i];
+    w[0] = w[1] = d[1];
+    for (int i = 2; i < nd; i++) w[i] = 1;
+    dnnl_memory_desc_t any, wany;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_memory_desc_init_by_tag(&any, nd, d, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&wany, nd, w, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                           &any, &wany, NULL, &any, strides, zero, zero) ||
+        dnnl_primitive_desc_create(&pd, &cd, NULL, n->eng, NULL))
+        return DLB_OK; /* keep the plain layout */
+    *md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    return DLB_OK;
+}
+
 dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md) {
     const dlb_op_spec *s = &n->desc->ops[op];
     const dlb_operand *o = dlb__slot_operand(s, slot);
@@ -197,7 +224,7 @@ dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md) {
             return DLB_OK;
         }
     }
-    return dlb__plain_md(md, o);
+    return e ? dlb__plain_md(md, o) : natural_md(n, o, md);
 }
 
 dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t *want, int *out) {

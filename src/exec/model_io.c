@@ -98,6 +98,21 @@ static bool produced_in_net(const dlb_lowered *l, int t) {
     return j >= 0 && l->layers[j].covered;
 }
 
+/* Gemm: alpha scales B (weight 0), beta scales C (the bias, weight 1); fold them in. */
+static dlb_status set_scaled_weight(dlb_net *n, int op, int w, const dlb_layer *L,
+                                    const float *data) {
+    size_t count = (size_t)numel(&L->spec.wei[w]);
+    bool gemm = L->spec.op == DLB_LOP_MATMUL || L->spec.op == DLB_LOP_INNER_PRODUCT;
+    double scale = !gemm || w > 1 ? 1 : w == 0 ? L->spec.p.alpha : L->spec.p.beta;
+    if (scale == 0 || scale == 1) return dlb_net_set_weight(n, op, w, data, count);
+    float *s = malloc(sizeof *s * count);
+    if (!s) return DLB_ENOMEM;
+    for (size_t i = 0; i < count; i++) s[i] = (float)(data[i] * scale);
+    dlb_status st = dlb_net_set_weight(n, op, w, s, count);
+    free(s);
+    return st;
+}
+
 dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *missing) {
     const dlb_graph *g = l->graph;
     *missing = 0;
@@ -118,7 +133,7 @@ dlb_status dlb_net_load_model_weights(dlb_net *n, const dlb_lowered *l, int *mis
                 const float *data =
                     const_data(g, L->wei_tensors ? L->wei_tensors[w] : -1, &L->spec.wei[w], &tmp);
                 if (data)
-                    st = dlb_net_set_weight(n, op, w, data, (size_t)numel(&L->spec.wei[w]));
+                    st = set_scaled_weight(n, op, w, L, data);
                 else
                     (*missing)++;
                 free(tmp);

@@ -167,8 +167,32 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
     }
     const dlb_operand *A = &s->src[0], *B = b_is_weight ? &s->wei[0] : &s->src[1];
     int nd = s->dst[0].shape.rank;
-    if (A->shape.rank == 1 || B->shape.rank == 1 || nd < 2) {
-        dlb_error(diag, where, "op %d: matmul with 1-D operands is not supported yet", op);
+    /* numpy's 1-D rules: a 1-D A is a row [1, K], a 1-D B a column [K, 1]; the unit dim is
+     * dropped from the result, which the executor sees as a view. */
+    dlb_operand A1 = *A, B1 = *B, D1 = s->dst[0];
+    if (A->shape.rank == 1 || B->shape.rank == 1) {
+        if (A->shape.rank == 1 && B->shape.rank == 1) {
+            dlb_error(diag, where, "op %d: a dot product of two vectors is not supported", op);
+            return DLB_EUNSUPPORTED;
+        }
+        if (A->shape.rank == 1) {
+            A1.shape = (dlb_shape){.rank = 2, .dims = {1, A->shape.dims[0]}};
+            D1.shape.rank = B->shape.rank;
+            for (int i = 0; i < B->shape.rank - 2; i++) D1.shape.dims[i] = B->shape.dims[i];
+            D1.shape.dims[B->shape.rank - 2] = 1;
+            D1.shape.dims[B->shape.rank - 1] = B->shape.dims[B->shape.rank - 1];
+        } else {
+            B1.shape = (dlb_shape){.rank = 2, .dims = {B->shape.dims[0], 1}};
+            D1.shape.rank = A->shape.rank;
+            for (int i = 0; i < A->shape.rank - 1; i++) D1.shape.dims[i] = A->shape.dims[i];
+            D1.shape.dims[A->shape.rank - 1] = 1;
+        }
+        A = &A1;
+        B = &B1;
+        nd = D1.shape.rank;
+    }
+    if (nd < 2) {
+        dlb_error(diag, where, "op %d: matmul output of rank < 2", op);
         return DLB_EUNSUPPORTED;
     }
     bool bias = s->p.has_bias && s->n_wei >= 2;
@@ -178,13 +202,13 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
      * ranks follow the dst's. */
     bool binary_post = false;
     for (int k = 0; k < s->n_post; k++) binary_post |= s->post[k].kind == DLB_POST_BINARY;
-    dlb_operand A2 = *A, D2 = s->dst[0];
+    dlb_operand A2 = *A, D2 = D1;
     if (b_is_weight && B->shape.rank == 2 && nd > 2 && !s->p.trans_a && !binary_post &&
         A->shape.rank == nd) {
         int64_t rows = 1;
         for (int i = 0; i < nd - 1; i++) rows *= A->shape.dims[i];
         A2.shape = (dlb_shape){.rank = 2, .dims = {rows, A->shape.dims[nd - 1]}};
-        D2.shape = (dlb_shape){.rank = 2, .dims = {rows, s->dst[0].shape.dims[nd - 1]}};
+        D2.shape = (dlb_shape){.rank = 2, .dims = {rows, D1.shape.dims[nd - 1]}};
         A = &A2;
         nd = 2;
     }
@@ -192,7 +216,7 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
     DLB_TRY(matmul_md(A, nd, s->p.trans_a, false, &a_md));
     DLB_TRY(matmul_md(B, nd, s->p.trans_b, b_is_weight, &b_md));
     DLB_TRY(matmul_md(B, nd, s->p.trans_b, false, &b_user));
-    DLB_TRY(matmul_md(nd == 2 ? &D2 : &s->dst[0], nd, false, false, &d_md));
+    DLB_TRY(matmul_md(&D2, nd, false, false, &d_md));
     if (bias) { /* [1, ..., 1, N] */
         dnnl_dims_t bd;
         for (int i = 0; i < nd; i++) bd[i] = i == nd - 1 ? d_md.dims[nd - 1] : 1;
@@ -201,8 +225,10 @@ dlb_status dlb__compile_matmul(dlb_net *n, int op) {
                                                     : nd == 3 ? dnnl_abc
                                                               : dnnl_abcd));
     }
-    if (s->p.alpha != 0 && s->p.alpha != 1) {
-        dlb_error(diag, where, "op %d: Gemm alpha != 1 is not supported yet", op);
+    /* Gemm's alpha and beta scale a constant B and C: folded into the weights when real ones
+     * are loaded (dlb_net_load_model_weights); the cost is the same. */
+    if (s->p.alpha != 0 && s->p.alpha != 1 && !b_is_weight) {
+        dlb_error(diag, where, "op %d: Gemm alpha != 1 with a non-constant B is not supported", op);
         return DLB_EUNSUPPORTED;
     }
     dnnl_matmul_desc_t md;

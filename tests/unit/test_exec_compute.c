@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 #include "dlbricks/exec.h"
+#include "dlbricks/graph.h"
+#include "dlbricks/layer.h"
 #include "ref_ops.h"
 #include "test_util.h"
 
@@ -318,7 +320,85 @@ static void test_int8_chain(void) {
     dlb_net_free(net);
 }
 
-int main(void) {
+/* numpy 1-D rules: [K] x [K, N] -> [N] and [M, K] x [K] -> [M] (B a weight). */
+static void check_matmul_1d(bool a_vector) {
+    const int64_t M = 4, K = 7, N = 5;
+    dlb_operand a = {.dtype = DLB_DT_F32, .shape = {.rank = a_vector ? 1 : 2}};
+    dlb_operand w = {.dtype = DLB_DT_F32, .shape = {.rank = a_vector ? 2 : 1}};
+    dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {a_vector ? N : M}}};
+    if (a_vector) {
+        a.shape.dims[0] = K;
+        w.shape.dims[0] = K;
+        w.shape.dims[1] = N;
+    } else {
+        a.shape.dims[0] = M;
+        a.shape.dims[1] = K;
+        w.shape.dims[0] = K;
+    }
+    dlb_op_spec s = {
+        .op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = 1, .n_dst = 1, .src = &a, .wei = &w, .dst = &y};
+    dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "matmul1d"};
+    dlb_net *net = NULL;
+    ASSERT_EQ_INT(dlb_net_create(&d, NULL, NULL, &net), DLB_OK);
+    if (!net) return;
+    float *A = rand_buf(numel(&a)), *B = rand_buf(numel(&w)), Y[8];
+    double ref[8];
+    dlb_net_set_input(net, 0, 0, A, numel(&a));
+    dlb_net_set_weight(net, 0, 0, B, numel(&w));
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, Y, numel(&y)), DLB_OK);
+    for (int64_t i = 0; i < (a_vector ? N : M); i++) {
+        ref[i] = 0;
+        for (int64_t k = 0; k < K; k++)
+            ref[i] += a_vector ? (double)A[k] * B[k * N + i] : (double)A[i * K + k] * B[k];
+    }
+    compare(Y, ref, numel(&y), a_vector ? "matmul 1-D A" : "matmul 1-D B");
+    dlb_net_free(net);
+    free(A), free(B);
+}
+
+/* Gemm alpha 0.5 / beta 2 from a real file: folded into B and C when weights are loaded. */
+static void test_gemm_alpha_beta(const char *path) {
+    dlb_load_options lo = {.read_weights = true};
+    dlb_graph *g = NULL;
+    dlb_lowered *l = NULL;
+    dlb_netdesc nd;
+    dlb_net *net = NULL;
+    dlb_lower_options o = {.fuse = true};
+    int missing = -1;
+    ASSERT_EQ_INT(dlb_graph_load_ex(path, &lo, NULL, &g), DLB_OK);
+    if (!g) return;
+    ASSERT_EQ_INT(dlb_graph_infer_shapes(g, NULL), DLB_OK);
+    ASSERT_EQ_INT(dlb_lower(g, &o, NULL, &l), DLB_OK);
+    ASSERT_EQ_INT(dlb_netdesc_of_model(l, NULL, &nd), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_create(&nd, NULL, NULL, &net), DLB_OK);
+    if (!net) return;
+    ASSERT_EQ_INT(dlb_net_load_model_weights(net, l, &missing), DLB_OK);
+    ASSERT_EQ_INT(missing, 0);
+    float *A = rand_buf(15), Y[18];
+    double ref[18];
+    ASSERT_EQ_INT(dlb_net_set_model_input(net, l, 0, A, 15), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_model_output(net, l, 0, Y, 18), DLB_OK);
+    const float *B = g->tensors[dlb_graph_find_tensor(g, "B")].weights;
+    const float *C = g->tensors[dlb_graph_find_tensor(g, "C")].weights;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 6; j++) {
+            double acc = 0;
+            for (int k = 0; k < 5; k++) acc += (double)A[i * 5 + k] * B[j * 5 + k];
+            ref[i * 6 + j] = 0.5 * acc + 2.0 * C[j];
+        }
+    compare(Y, ref, 18, "gemm alpha/beta");
+    dlb_net_free(net);
+    dlb_lowered_free(l);
+    dlb_graph_free(g);
+    free(A);
+}
+
+int main(int argc, char **argv) {
+    check_matmul_1d(true);
+    check_matmul_1d(false);
+    if (argc > 1) test_gemm_alpha_beta(argv[1]);
     test_int8_chain();
     test_buffer_reuse();
     test_conv();
@@ -326,5 +406,6 @@ int main(void) {
     check_matmul(3, 5, 48, 16, true, true);
     check_matmul(2, 7, 33, 9, false, true);
     test_conv_flatten_matmul();
+    if (argc < 2) test_failures++; /* the Gemm model path is a required argument */
     return test_summary("test_exec_compute");
 }

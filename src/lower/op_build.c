@@ -14,10 +14,19 @@ const dlb_tensor *dlb__tensor(const dlb_graph *g, int t) {
 }
 
 bool dlb__is_weight(const dlb_graph *g, int t) {
-    const dlb_tensor *x = dlb__tensor(g, t);
-    if (!x) return false;
-    if (x->is_initializer) return true;
-    return x->producer >= 0 && dlb__op_is(&g->nodes[x->producer], "Constant");
+    /* An initializer or a Constant, possibly seen through views (exporters alias tied or
+     * bit-identical parameters with Identity nodes). */
+    for (int guard = 0; guard < g->n_nodes; guard++) {
+        const dlb_tensor *x = dlb__tensor(g, t);
+        if (!x) return false;
+        if (x->is_initializer) return true;
+        if (x->producer < 0) return false;
+        const dlb_node *n = &g->nodes[x->producer];
+        if (dlb__op_is(n, "Constant")) return true;
+        if (!dlb__node_is_view(g, n)) return false;
+        t = n->in[0];
+    }
+    return false;
 }
 
 bool dlb__const_scalar(const dlb_graph *g, int t, double *v) {

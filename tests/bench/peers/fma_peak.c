@@ -22,24 +22,24 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-#define KERNEL(NAME, VT, SET1, FMA, ADD, LANES, ATTR)                                      \
-    ATTR static double NAME(long iters, float *sink) {                                    \
-        VT acc[NACC];                                                                      \
-        for (int i = 0; i < NACC; i++) acc[i] = SET1(1.0f + 1e-3f * (float)i);            \
-        VT b = SET1(0.999999f), c = SET1(1e-7f);                                           \
-        for (long it = 0; it < iters; it++) {                                              \
-            for (int k = 0; k < INNER; k++) {                                              \
-                _Pragma("GCC unroll 12") for (int i = 0; i < NACC; i++) acc[i] =           \
-                    FMA(acc[i], b, c);                                                     \
-            }                                                                              \
-            __asm__ volatile("" ::: "memory");                                             \
-        }                                                                                  \
-        VT s = acc[0];                                                                     \
-        for (int i = 1; i < NACC; i++) s = ADD(s, acc[i]);                                 \
-        float out[LANES];                                                                  \
-        memcpy_vec(out, &s, sizeof s);                                                     \
-        *sink += out[0];                                                                   \
-        return 2.0 * LANES * NACC * INNER * (double)iters;                                 \
+#define KERNEL(NAME, VT, SET1, FMA, ADD, LANES, ATTR)                                              \
+    ATTR static double NAME(long iters, float *sink) {                                             \
+        VT acc[NACC];                                                                              \
+        for (int i = 0; i < NACC; i++) acc[i] = SET1(1.0f + 1e-3f * (float)i);                     \
+        VT b = SET1(0.999999f), c = SET1(1e-7f);                                                   \
+        for (long it = 0; it < iters; it++) {                                                      \
+            for (int k = 0; k < INNER; k++) {                                                      \
+                _Pragma("GCC unroll 12") for (int i = 0; i < NACC; i++) acc[i] =                   \
+                    FMA(acc[i], b, c);                                                             \
+            }                                                                                      \
+            __asm__ volatile("" ::: "memory");                                                     \
+        }                                                                                          \
+        VT s = acc[0];                                                                             \
+        for (int i = 1; i < NACC; i++) s = ADD(s, acc[i]);                                         \
+        float out[LANES];                                                                          \
+        memcpy_vec(out, &s, sizeof s);                                                             \
+        *sink += out[0];                                                                           \
+        return 2.0 * LANES * NACC * INNER * (double)iters;                                         \
     }
 
 static void memcpy_vec(float *dst, const void *src, size_t n) {

@@ -296,6 +296,17 @@ dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *
     return DLB_OK;
 }
 
+dlb_status dlb__set_dst_view(dlb_net *n, int op, int buf) {
+    dnnl_memory_desc_t view;
+    int v;
+    dlb_status st = dlb__plain_md(&view, &n->desc->ops[op].dst[0]);
+    if (st == DLB_OK) st = dlb__new_buf(n, &view, DLB__BUF_ALIAS, &v);
+    if (st != DLB_OK) return st;
+    n->bufs[v].alias_of = buf;
+    dlb__set_dst(n, op, 0, v);
+    return DLB_OK;
+}
+
 void dlb__set_dst(dlb_net *n, int op, int k, int buf) {
     n->dst_buf[op][k] = buf;
     dlb__plain_md(&n->bufs[buf].user_md, &n->desc->ops[op].dst[k]);

@@ -89,6 +89,8 @@ dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_arg
 dlb_status dlb__add_custom_step(dlb_net *n, int op, dlb__custom_fn fn, int n_args, const int *kinds,
                                 const int *bufs, const double *params);
 void dlb__set_dst(dlb_net *n, int op, int k, int buf);
+/* Output 0 of op is plain buffer `buf` seen with the spec's dst dims (unit dims differ). */
+dlb_status dlb__set_dst_view(dlb_net *n, int op, int buf);
 /* Post-ops of a spec as a primitive attribute; binary operands' buffers appended to
  * kinds/bufs (*n_args updated).  *sum_slot is the slot of a sum post-op operand or -1. */
 dlb_status dlb__post_ops(dlb_net *n, int op, dnnl_primitive_attr_t *attr, int *n_args, int *kinds,

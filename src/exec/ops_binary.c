@@ -207,9 +207,9 @@ static dlb_status add_merged(dlb_net *n, int op, const bin_plan *c, int loc0, in
     const dlb_op_spec *s = &n->desc->ops[op];
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    int kinds[DLB__MAX_ARGS], bufs[DLB__MAX_ARGS], na = 0, b0, b1, b, v;
+    int kinds[DLB__MAX_ARGS], bufs[DLB__MAX_ARGS], na = 0, b0, b1, b;
     dnnl_data_type_t dt = dlb__dt_of(&s->dst[0]);
-    dnnl_memory_desc_t m0, m1, md, view;
+    dnnl_memory_desc_t m0, m1, md;
     DLB_TRY(dlb__dense_md(&m0, c->nd, c->d0, dt));
     DLB_TRY(dlb__dense_md(&m1, c->nd, c->d1, dt));
     DLB_TRY(dlb__dense_md(&md, c->nd, c->dd, dt));
@@ -229,10 +229,7 @@ static dlb_status add_merged(dlb_net *n, int op, const bin_plan *c, int loc0, in
     kinds[na] = DNNL_ARG_SRC_0, bufs[na++] = b0;
     kinds[na] = DNNL_ARG_SRC_1, bufs[na++] = b1;
     kinds[na] = DNNL_ARG_DST, bufs[na++] = b;
-    DLB_TRY(dlb__plain_md(&view, &s->dst[0]));
-    DLB_TRY(dlb__new_buf(n, &view, DLB__BUF_ALIAS, &v));
-    n->bufs[v].alias_of = b;
-    dlb__set_dst(n, op, 0, v);
+    DLB_TRY(dlb__set_dst_view(n, op, b));
     DLB_TRY(dlb__add_step(n, op, pd, na, kinds, bufs));
 cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);

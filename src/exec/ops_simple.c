@@ -85,14 +85,7 @@ dlb_status dlb__add_simple(dlb_net *n, int op, const dlb__simple_step *ss) {
     DLB_TRY(dlb__dst_buf(n, op, want_dst, sum_slot, &b));
     kinds[na] = DNNL_ARG_DST;
     bufs[na++] = b;
-    if (ss->dst_view) { /* the spec's dst: the same data without the unit dims */
-        dnnl_memory_desc_t view;
-        int v;
-        DLB_TRY(dlb__plain_md(&view, &n->desc->ops[op].dst[0]));
-        DLB_TRY(dlb__new_buf(n, &view, DLB__BUF_ALIAS, &v));
-        n->bufs[v].alias_of = b;
-        dlb__set_dst(n, op, 0, v);
-    }
+    if (ss->dst_view) DLB_TRY(dlb__set_dst_view(n, op, b)); /* same data, no unit dims */
     DLB_TRY(dlb__add_step(n, op, pd, na, kinds, bufs));
 cleanup:
     if (pd) dnnl_primitive_desc_destroy(pd);

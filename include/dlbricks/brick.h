@@ -77,6 +77,17 @@ int dlb_registry_n_models(const dlb_registry *r);
 const dlb_model_entry *dlb_registry_model(const dlb_registry *r, int i);
 void dlb_registry_get_stats(const dlb_registry *r, dlb_registry_stats *s);
 
+/* Bricks on the wire (proto/dlbricks.proto BrickSpec, versioned): self-contained, so a rank
+ * that never saw the model can build and time it. */
+/** \brief Serialise a brick; *buf is malloc'd.  \return DLB_OK or DLB_ENOMEM */
+dlb_status dlb_brick_encode(const dlb_brick *b, void **buf, size_t *len);
+typedef struct dlb_brick_decoded dlb_brick_decoded; /* owns a decoded brick */
+/** \brief Parse a BrickSpec.  \return DLB_OK; DLB_EPARSE for a malformed message, another
+ *  spec_version or an id that does not match the key; DLB_ENOMEM */
+dlb_status dlb_brick_decode(const void *buf, size_t len, dlb_brick_decoded **out);
+const dlb_brick *dlb_brick_decoded_brick(const dlb_brick_decoded *d);
+void dlb_brick_decoded_free(dlb_brick_decoded *d);
+
 /** \brief Brick id of a key (XXH3-64 of the key bytes). */
 uint64_t dlb_brick_id_of_key(const char *key, size_t len);
 

@@ -58,6 +58,28 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     dlb_net_free(net);
 }
 
+/* The deterministic "dummy" backend (IOR's DUMMY pattern): a brick "takes"
+ * 1 us + flops / 50 GFLOP/s + bytes / 20 GB/s, every repetition alike, so orchestration,
+ * composition and storage can be tested exactly.  DLB_DUMMY_FAIL=<hex prefix> makes the bricks
+ * whose id starts with it fail, as a oneDNN error would. */
+static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_result *r) {
+    memset(r, 0, sizeof *r);
+    char id[17];
+    snprintf(id, sizeof id, "%016" PRIx64, b->id);
+    const char *fail = getenv("DLB_DUMMY_FAIL");
+    if (fail && *fail && !strncmp(id, fail, strlen(fail))) {
+        dlb_diag d = {.file = "dummy"};
+        dlb_error(&d, NULL, "brick %s (%s): injected failure", id, dlb_lop_name(b->ops[0].op));
+        r->status = DLB_EDNNL;
+        return;
+    }
+    double ms = 1e-3 + (double)b->flops / 50e9 * 1e3 + (double)b->bytes / 20e9 * 1e3;
+    dlb_stats *s = &r->stats;
+    s->n = ts->min_reps > 0 ? ts->min_reps : 1;
+    s->min = s->max = s->mean = s->median = s->p90 = s->ci_low = s->ci_high = ms;
+    snprintf(r->impl, sizeof r->impl, "dummy");
+}
+
 static void progress(int done, int total, double start, bool final) {
     static double last;
     double t = now_s();
@@ -186,7 +208,10 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     for (int i = 0; i < nb; i++) {
         const dlb_brick *b = dlb_registry_brick(reg, i);
         if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
-        time_brick(b, &ts, &br[i], &brick_timing_s);
+        if (opt->dummy)
+            dummy_brick(b, &ts, &br[i]);
+        else
+            time_brick(b, &ts, &br[i], &brick_timing_s);
         if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
         if (csv) write_brick_row(csv, b, &br[i], &ti, opt->dtype);
         failed += br[i].status != DLB_OK;

@@ -40,6 +40,7 @@ typedef struct dlb_cli_options {
     const char *bricks_out; /* --bricks-out FILE: per-brick CSV (never overwritten) */
     bool verbose;           /* -v: per-brick begin/end lines on stderr */
     bool quiet;             /* --quiet: no progress lines */
+    bool dummy;             /* --backend dummy: deterministic fake brick times (tests) */
     bool fuse;              /* false with --no-fuse */
     bool csv;               /* --csv */
     int granularity;        /* -G k, default 1 */

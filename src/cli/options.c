@@ -26,6 +26,7 @@ typedef enum opt_id {
     OPT_BRICKS_OUT,
     OPT_VERBOSE,
     OPT_QUIET,
+    OPT_BACKEND,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -81,6 +82,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_VERBOSE] = {"verbose", 'v', false, NULL,
                      "print 'brick: begin/end id=ID' around every brick on stderr"},
     [OPT_QUIET] = {"quiet", 'q', false, NULL, "no progress lines"},
+    [OPT_BACKEND] = {"backend", 0, true, "onednn|dummy",
+                     "main job: time bricks with oneDNN (default) or with the\n"
+                     "deterministic dummy backend (tests; docs/cli.md)"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -273,6 +277,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_QUIET:
             opt->quiet = true;
+            break;
+        case OPT_BACKEND:
+            if (strcmp(optarg, "onednn") && strcmp(optarg, "dummy"))
+                return usage_error(err, "--backend: invalid value '%s' (onednn or dummy)", optarg);
+            opt->dummy = !strcmp(optarg, "dummy");
             break;
         case OPT_DTYPE:
             if (!strcmp(optarg, "f32"))

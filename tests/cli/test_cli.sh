@@ -316,4 +316,44 @@ if [ -d "$MODELS" ]; then
     check_csv models
 fi
 
+# ---- main job with the deterministic dummy backend ----------------------------------------
+run dummy1 --backend dummy --quiet --bricks-out "$TMP/dummy1.csv" "$TINY"
+expect_rc dummy1 0
+run dummy2 --backend dummy --quiet "$TINY"
+cmp -s "$TMP/dummy1.out" "$TMP/dummy2.out" || fail "dummy runs differ" dummy2
+check
+grep -Eq '^bricks: unique=[0-9]+ timed=[0-9]+ failed=0 ' "$TMP/dummy1.out" || fail "bricks line" dummy1
+check
+# Composition: each model's estimate is the sum of its layers' brick times (G=1: one brick
+# occurrence per covered layer), from the brick table and the dry run's layer list.
+run dummycsv --dry-run --csv "$TINY"
+/usr/bin/python3 - "$TMP/dummy1.csv" "$TMP/dummycsv.out" "$TMP/dummy1.out" <<'PY' ||
+import csv, sys
+t = {r["brick"]: float(r["median_ms"]) for r in csv.DictReader(open(sys.argv[1]))}
+want = {}
+for r in csv.DictReader(open(sys.argv[2])):
+    if r["brick"]:
+        want[r["model"]] = want.get(r["model"], 0.0) + t[r["brick"]]
+got = {l.split()[0]: float(l.split()[3]) for l in open(sys.argv[3])
+       if l.split() and l.split()[0] in want}
+assert got.keys() == want.keys(), (got, want)
+for m in want:
+    assert abs(got[m] - want[m]) <= 1e-4 * 0.51, (m, got[m], want[m])  # printed with 4 decimals
+PY
+    fail "estimates are not the sum of brick times" dummy1
+check
+# A failing brick is reported with its id and skipped; the run goes on; its models are partial.
+first=$(awk -F, 'NR == 2 {print $1}' "$TMP/dummy1.csv")
+DLB_DUMMY_FAIL=$first run dummyfail --backend dummy --quiet "$TINY"
+expect_rc dummyfail 3
+grep -q "^error: dummy: brick $first (" "$TMP/dummyfail.err" || fail "failure not reported" dummyfail
+grep -q "failed=1 " "$TMP/dummyfail.out" || fail "failure not counted" dummyfail
+grep -q "(partial)" "$TMP/dummyfail.out" || fail "model not marked partial" dummyfail
+check
+# Results files are never overwritten.
+run dummyexists --backend dummy --quiet --bricks-out "$TMP/dummy1.csv" "$TINY"
+expect_rc dummyexists 1
+grep -q "never overwritten" "$TMP/dummyexists.err" || fail "overwrite not refused" dummyexists
+check
+
 echo "PASS: $N_CHECKS checks"

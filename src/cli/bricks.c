@@ -11,11 +11,7 @@
 #include "dlbricks/exec.h"
 #include "dlbricks/timing.h"
 
-typedef struct brick_result {
-    dlb_status status;
-    dlb_stats stats;
-    char impl[96];
-} brick_result;
+typedef dlb_cli_brick_result brick_result;
 
 static double now_s(void) {
     struct timespec t;
@@ -78,6 +74,14 @@ static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick
     s->n = ts->min_reps > 0 ? ts->min_reps : 1;
     s->min = s->max = s->mean = s->median = s->p90 = s->ci_low = s->ci_high = ms;
     snprintf(r->impl, sizeof r->impl, "dummy");
+}
+
+void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
+                            const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s) {
+    if (opt->dummy)
+        dummy_brick(b, ts, r);
+    else
+        time_brick(b, ts, r, timing_s);
 }
 
 static void progress(int done, int total, double start, bool final) {
@@ -180,15 +184,42 @@ static void report_models(const dlb_registry *reg, const brick_result *br,
                 (double)w5 / validated, (double)w10 / validated, exp(log_ratio / validated));
 }
 
+dlb_status dlb_cli_report_bricks(const dlb_cli_options *opt, const dlb_registry *reg,
+                                 const dlb_cli_brick_result *br, const dlb_thread_info *ti,
+                                 int ranks, double bricks_wall, double timing_s, FILE *out,
+                                 dlb_cli_run_info *info) {
+    int nb = dlb_registry_n_bricks(reg), failed = 0;
+    FILE *csv = NULL;
+    if (opt->bricks_out && !(csv = open_bricks_csv(opt->bricks_out))) return DLB_EIO;
+    for (int i = 0; i < nb; i++) {
+        if (csv) write_brick_row(csv, dlb_registry_brick(reg, i), &br[i], ti, opt->dtype);
+        failed += br[i].status != DLB_OK;
+    }
+    if (csv && fclose(csv) != 0) fprintf(stderr, "error: %s: cannot write\n", opt->bricks_out);
+    double model_timing_s = 0;
+    report_models(reg, br, opt, out, &model_timing_s);
+    fprintf(out,
+            "bricks: unique=%d timed=%d failed=%d ranks=%d threads=%d wall_s=%.1f timing_s=%.1f "
+            "overhead=%.1f%%\n",
+            nb, nb - failed, failed, ranks, ti->threads, bricks_wall, timing_s,
+            bricks_wall > 0 && timing_s > 0
+                ? 100 * (bricks_wall * (ranks > 1 ? ranks - 1 : 1) - timing_s) /
+                      (bricks_wall * (ranks > 1 ? ranks - 1 : 1))
+                : 0);
+    if (opt->validate)
+        fprintf(out, "speedup: wall=%.3f\n", timing_s > 0 ? model_timing_s / timing_s : 0);
+    info->n_skipped += failed > 0;
+    return DLB_OK;
+}
+
 dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
-    double start = now_s();
     dlb_thread_info ti;
     dlb_status st = dlb_threads_setup(opt->threads, &ti);
     if (st != DLB_OK) return st;
     dlb_registry *reg;
     st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
-    int nb = dlb_registry_n_bricks(reg), failed = 0;
+    int nb = dlb_registry_n_bricks(reg);
     brick_result *br = calloc((size_t)nb + 1, sizeof *br);
     if (!br) {
         dlb_registry_free(reg);
@@ -198,40 +229,16 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     dlb_cli_timing_settings(opt, &ts);
     fprintf(stderr, "note: %d unique bricks, threads %d, binding %s, isa %s, dtype %s\n", nb,
             ti.threads, ti.binding, dlb_exec_isa(), dlb_dtype_name(opt->dtype));
-    double brick_timing_s = 0, model_timing_s = 0, t_bricks = now_s();
-    FILE *csv = NULL;
-    if (opt->bricks_out && !(csv = open_bricks_csv(opt->bricks_out))) {
-        free(br);
-        dlb_registry_free(reg);
-        return DLB_EIO;
-    }
+    double brick_timing_s = 0, t_bricks = now_s();
     for (int i = 0; i < nb; i++) {
         const dlb_brick *b = dlb_registry_brick(reg, i);
         if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
-        if (opt->dummy)
-            dummy_brick(b, &ts, &br[i]);
-        else
-            time_brick(b, &ts, &br[i], &brick_timing_s);
+        dlb_cli_time_one_brick(opt, &ts, b, &br[i], &brick_timing_s);
         if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
-        if (csv) write_brick_row(csv, b, &br[i], &ti, opt->dtype);
-        failed += br[i].status != DLB_OK;
         if (!opt->quiet) progress(i + 1, nb, t_bricks, i + 1 == nb);
     }
-    if (csv && fclose(csv) != 0) fprintf(stderr, "error: %s: cannot write\n", opt->bricks_out);
-    double bricks_wall = now_s() - t_bricks;
-    report_models(reg, br, opt, out, &model_timing_s);
-    double wall = now_s() - start;
-    fprintf(out,
-            "bricks: unique=%d timed=%d failed=%d threads=%d wall_s=%.1f timing_s=%.1f "
-            "overhead=%.1f%%\n",
-            nb, nb - failed, failed, ti.threads, bricks_wall, brick_timing_s,
-            bricks_wall > 0 ? 100 * (bricks_wall - brick_timing_s) / bricks_wall : 0);
-    if (opt->validate)
-        fprintf(out, "speedup: wall=%.3f\n",
-                brick_timing_s > 0 ? model_timing_s / brick_timing_s : 0);
-    (void)wall;
-    info->n_skipped += failed > 0;
+    st = dlb_cli_report_bricks(opt, reg, br, &ti, 1, now_s() - t_bricks, brick_timing_s, out, info);
     free(br);
     dlb_registry_free(reg);
-    return DLB_OK;
+    return st;
 }

@@ -8,6 +8,7 @@
 
 #include "dlbricks/brick.h"
 #include "dlbricks/graph.h"
+#include "dlbricks/timing.h"
 #include "dlbricks/status.h"
 
 /* Exit statuses of dlbricks-mpi (docs/cli.md).  Only main() turns results into these. */
@@ -114,6 +115,28 @@ dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_
 dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out);
 
 /* bricks.c */
+typedef struct dlb_cli_brick_result {
+    dlb_status status;
+    dlb_stats stats;
+    char impl[96];
+} dlb_cli_brick_result;
+
+/** \brief Time one brick with the chosen backend (oneDNN or dummy); failures are reported and
+ *  recorded in r->status.  *timing_s accumulates the time spent in timing loops. */
+void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
+                            const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s);
+/** \brief Everything after timing: the --bricks-out CSV, the per-model table (with
+ *  --validate: whole-model runs) and the "bricks:" line. */
+dlb_status dlb_cli_report_bricks(const dlb_cli_options *opt, const dlb_registry *reg,
+                                 const dlb_cli_brick_result *br, const dlb_thread_info *ti,
+                                 int ranks, double bricks_wall, double timing_s, FILE *out,
+                                 dlb_cli_run_info *info);
+
+/* bricks_mpi.c */
+/** \brief The main job over MPI_COMM_WORLD (size > 1): rank 0 reads the zoo and hands bricks out
+ *  (cost-descending self-scheduling, specs as protobuf-c BrickSpec); workers time them and
+ *  stream BrickResults back.  Only rank 0 writes to \p out. */
+dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
 /** \brief The main job (single process for now): time every unique brick once, print brick
  *  progress, per-model estimates and, with --validate, measured whole-model times. */
 dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);

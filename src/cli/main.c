@@ -3,6 +3,9 @@
 
 #include "dlbricks/exec.h"
 
+#include <mpi.h>
+#include <stdlib.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -13,6 +16,32 @@ static int finish(int rc) {
         return DLB_EXIT_FAILURE;
     }
     return rc;
+}
+
+/* Started by mpirun/srun (a PMI/PMIx or Open MPI rank in the environment)?  Only then is MPI
+ * initialised: a plain command line stays a single process without MPI. */
+static bool launched_by_mpi(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i])) return true;
+    return false;
+}
+
+static dlb_status main_job(int argc, char **argv, const dlb_cli_options *opt,
+                           dlb_cli_run_info *info) {
+    if (!launched_by_mpi()) return dlb_cli_bricks(opt, stdout, info);
+    int provided, size = 1, rank = 0;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fputs("error: MPI_Init_thread failed\n", stderr);
+        return DLB_EMPI;
+    }
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    dlb_status st =
+        size > 1 ? dlb_cli_bricks_mpi(opt, stdout, info) : dlb_cli_bricks(opt, stdout, info);
+    if (rank != 0) fflush(stdout);
+    MPI_Finalize();
+    return st;
 }
 
 int main(int argc, char **argv) {
@@ -44,7 +73,7 @@ int main(int argc, char **argv) {
         st = dlb_cli_time_model(&opt, stdout);
         break;
     default:
-        st = dlb_cli_bricks(&opt, stdout, &info);
+        st = main_job(argc, argv, &opt, &info);
         break;
     }
     if (st != DLB_OK) return finish(DLB_EXIT_FAILURE);

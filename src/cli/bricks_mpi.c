@@ -14,19 +14,6 @@
 
 enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3 };
 
-#define DLB_MPI_CHECK(call)                                                                        \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != MPI_SUCCESS) {                                                                  \
-            char msg_[MPI_MAX_ERROR_STRING];                                                       \
-            int len_ = 0;                                                                          \
-            MPI_Error_string(rc_, msg_, &len_);                                                    \
-            dlb_error(diag, where, "%s failed: %s (%s:%d)", #call, msg_, __FILE__, __LINE__);      \
-            st = DLB_EMPI;                                                                         \
-            goto cleanup;                                                                          \
-        }                                                                                          \
-    } while (0)
-
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

@@ -1,4 +1,5 @@
-/* check.h — one checking macro per library: evaluate once, name the call, report, goto cleanup. */
+/* check.h — one checking macro per library (oneDNN, MPI; hwloc in check_hwloc.h): name the call,
+ * report. */
 #ifndef DLB_CHECK_H
 #define DLB_CHECK_H
 
@@ -21,14 +22,21 @@
         }                                                                                          \
     } while (0)
 
-#define DLB_HWLOC_CHECK(call)                                                                      \
+/* MPI: the error string of the failing call. */
+#define DLB_MPI_CHECK(call)                                                                        \
     do {                                                                                           \
-        if ((call) < 0) {                                                                          \
-            dlb_error(diag, where, "%s failed (%s:%d)", #call, __FILE__, __LINE__);                \
-            st = DLB_EHWLOC;                                                                       \
+        int rc_ = (call);                                                                          \
+        if (rc_ != MPI_SUCCESS) {                                                                  \
+            char msg_[MPI_MAX_ERROR_STRING];                                                       \
+            int len_ = 0;                                                                          \
+            MPI_Error_string(rc_, msg_, &len_);                                                    \
+            dlb_error(diag, where, "%s failed: %s (%s:%d)", #call, msg_, __FILE__, __LINE__);      \
+            st = DLB_EMPI;                                                                         \
             goto cleanup;                                                                          \
         }                                                                                          \
     } while (0)
+
+/* hwloc calls are checked with DLB_HWLOC_CHECK / DLB_HWLOC_CHECK_PTR in check_hwloc.h. */
 
 #define DLB_CHECK_ALLOC(ptr)                                                                       \
     do {                                                                                           \

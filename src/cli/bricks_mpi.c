@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "dlbricks.pb-c.h"
+#include "dlbricks/binding.h"
 #include "dlbricks/exec.h"
 
 enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3 };
@@ -197,6 +198,59 @@ cleanup:
     return st;
 }
 
+/* Place this rank: node-local ranks from MPI_Comm_split_type, grouped by the CPU mask they
+ * inherited from the launcher (ranks with the same mask share it out); never wider. */
+static dlb_status bind_rank(const dlb_cli_options *opt, int rank, bool *oversubscribed) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    MPI_Comm node = MPI_COMM_NULL, group = MPI_COMM_NULL;
+    hwloc_topology_t topo = NULL;
+    hwloc_bitmap_t env = hwloc_bitmap_alloc(), set = hwloc_bitmap_alloc();
+    char mask[256] = "", host[MPI_MAX_PROCESSOR_NAME] = "";
+    int index = 0, count = 1, hlen = 0;
+    *oversubscribed = false;
+    DLB_CHECK_ALLOC(env);
+    DLB_CHECK_ALLOC(set);
+    if (hwloc_topology_init(&topo) < 0 || hwloc_topology_load(topo) < 0 ||
+        hwloc_get_cpubind(topo, env, HWLOC_CPUBIND_PROCESS) < 0) {
+        dlb_error(diag, "binding", "hwloc cannot read this process's CPU binding");
+        st = DLB_EHWLOC;
+        goto cleanup;
+    }
+    hwloc_bitmap_list_snprintf(mask, sizeof mask, env);
+    DLB_MPI_CHECK(
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
+    unsigned color = 5381; /* djb2 of the inherited mask: ranks sharing it form a group */
+    for (const char *c = mask; *c; c++) color = color * 33 + (unsigned char)*c;
+    DLB_MPI_CHECK(MPI_Comm_split(node, (int)(color & 0x7fffffff), rank, &group));
+    DLB_MPI_CHECK(MPI_Comm_rank(group, &index));
+    DLB_MPI_CHECK(MPI_Comm_size(group, &count));
+    DLB_TRY(dlb_placement(topo, env, opt->bind, index, count, opt->allow_oversubscribe, set,
+                          oversubscribed, NULL));
+    if (opt->bind != DLB_BIND_NONE && opt->bind != DLB_BIND_LAUNCHER &&
+        hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) < 0) {
+        dlb_error(diag, "binding", "hwloc_set_cpubind failed");
+        st = DLB_EHWLOC;
+        goto cleanup;
+    }
+    if (opt->report_bindings) {
+        char cpus[256];
+        hwloc_bitmap_list_snprintf(cpus, sizeof cpus, set);
+        MPI_Get_processor_name(host, &hlen);
+        fprintf(stderr, "binding: rank=%d host=%s group=%d/%d policy=%s inherited=%s cpus=%s%s\n",
+                rank, host, index, count, dlb_bind_policy_name(opt->bind), mask, cpus,
+                *oversubscribed ? " oversubscribed" : "");
+    }
+cleanup:
+    if (group != MPI_COMM_NULL) MPI_Comm_free(&group);
+    if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+    hwloc_bitmap_free(env);
+    hwloc_bitmap_free(set);
+    if (topo) hwloc_topology_destroy(topo);
+    return st;
+}
+
 dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
@@ -206,6 +260,15 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_cli_brick_result *br = NULL;
     DLB_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     DLB_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+    bool over = false;
+    st = bind_rank(opt, rank, &over);
+    int ok = st == DLB_OK, all_ok = 0, any_over = 0, mine_over = over;
+    DLB_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    DLB_MPI_CHECK(MPI_Allreduce(&mine_over, &any_over, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    if (!all_ok) return st != DLB_OK ? st : DLB_EHWLOC; /* every rank stops: nothing timed */
+    if (any_over && rank == 0)
+        fprintf(stderr, "warning: ranks are oversubscribed: every result is marked as such\n");
+    if (size == 1) return dlb_cli_bricks(opt, out, info); /* bound, and nobody to hand out to */
     dlb_thread_info ti;
     DLB_TRY(dlb_threads_setup(opt->threads, &ti));
     double timing_s = 0, wall = 0, total = 0;
@@ -231,7 +294,10 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
         DLB_TRY(worker(opt, rank, &ti, &timing_s));
     }
     DLB_MPI_CHECK(MPI_Reduce(&timing_s, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD));
-    if (rank == 0) st = dlb_cli_report_bricks(opt, reg, br, &ti, size, wall, total, out, info);
+    if (rank == 0) {
+        st = dlb_cli_report_bricks(opt, reg, br, &ti, size, wall, total, out, info);
+        if (any_over) fprintf(out, "oversubscribed: ranks=%d (results not for figures)\n", size);
+    }
 cleanup:
     free(br);
     dlb_registry_free(reg);

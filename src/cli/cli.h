@@ -31,21 +31,24 @@ typedef enum dlb_cli_mode {
 
 typedef struct dlb_cli_options {
     dlb_cli_mode mode;
-    const char *time_model; /* --time-model FILE */
-    int threads;            /* --threads T; 0: the PUs of the process binding */
-    double min_time_ms;     /* --min-time-ms; < 0: default */
-    int min_reps;           /* --min-reps; 0: default */
-    bool cold_cache;        /* --cold-cache */
-    bool validate;          /* --validate: also time every model whole */
-    dlb_dtype dtype;        /* --dtype: f32 (default) or bf16 */
-    const char *bricks_out; /* --bricks-out FILE: per-brick CSV (never overwritten) */
-    bool verbose;           /* -v: per-brick begin/end lines on stderr */
-    bool quiet;             /* --quiet: no progress lines */
-    bool dummy;             /* --backend dummy: deterministic fake brick times (tests) */
-    bool fuse;              /* false with --no-fuse */
-    bool csv;               /* --csv */
-    int granularity;        /* -G k, default 1 */
-    int n_batches;          /* 0: keep the batch size stored in each model */
+    const char *time_model;   /* --time-model FILE */
+    int threads;              /* --threads T; 0: the PUs of the process binding */
+    double min_time_ms;       /* --min-time-ms; < 0: default */
+    int min_reps;             /* --min-reps; 0: default */
+    bool cold_cache;          /* --cold-cache */
+    bool validate;            /* --validate: also time every model whole */
+    dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
+    const char *bricks_out;   /* --bricks-out FILE: per-brick CSV (never overwritten) */
+    bool verbose;             /* -v: per-brick begin/end lines on stderr */
+    bool quiet;               /* --quiet: no progress lines */
+    bool dummy;               /* --backend dummy: deterministic fake brick times (tests) */
+    int bind;                 /* --bind: dlb_bind_policy under MPI (default core) */
+    bool allow_oversubscribe; /* --allow-oversubscribe */
+    bool report_bindings;     /* --report-bindings */
+    bool fuse;                /* false with --no-fuse */
+    bool csv;                 /* --csv */
+    int granularity;          /* -G k, default 1 */
+    int n_batches;            /* 0: keep the batch size stored in each model */
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
     char *const *paths; /* points into argv */

@@ -1,6 +1,8 @@
 /* options.c — the option table of dlbricks-mpi, its getopt_long parser and the --help text. */
 #include "cli.h"
 
+#include "dlbricks/binding.h"
+
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,6 +29,9 @@ typedef enum opt_id {
     OPT_VERBOSE,
     OPT_QUIET,
     OPT_BACKEND,
+    OPT_BIND,
+    OPT_ALLOW_OVERSUBSCRIBE,
+    OPT_REPORT_BINDINGS,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -85,6 +90,14 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_BACKEND] = {"backend", 0, true, "onednn|dummy",
                      "main job: time bricks with oneDNN (default) or with the\n"
                      "deterministic dummy backend (tests; docs/cli.md)"},
+    [OPT_BIND] = {"bind", 0, true, "core|socket|numa|none|launcher",
+                  "under MPI: one rank per core (default), socket or NUMA node\n"
+                  "inside the mask the launcher gave; none/launcher keep it"},
+    [OPT_ALLOW_OVERSUBSCRIBE] = {"allow-oversubscribe", 0, false, NULL,
+                                 "under MPI: allow more ranks than binding units (results\n"
+                                 "are marked oversubscribed)"},
+    [OPT_REPORT_BINDINGS] = {"report-bindings", 0, false, NULL,
+                             "under MPI: print one 'binding:' line per rank"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -180,6 +193,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     opt->fuse = true;
     opt->min_time_ms = -1;
     opt->dtype = DLB_DT_F32;
+    opt->bind = DLB_BIND_CORE;
     opt->granularity = 1;
 
     struct option longopts[OPT_COUNT_ + 1];
@@ -277,6 +291,22 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_QUIET:
             opt->quiet = true;
+            break;
+        case OPT_BIND: {
+            dlb_bind_policy p;
+            if (!dlb_bind_policy_parse(optarg, &p))
+                return usage_error(err,
+                                   "--bind: invalid value '%s' (core, socket, numa, none or "
+                                   "launcher)",
+                                   optarg);
+            opt->bind = (int)p;
+            break;
+        }
+        case OPT_ALLOW_OVERSUBSCRIBE:
+            opt->allow_oversubscribe = true;
+            break;
+        case OPT_REPORT_BINDINGS:
+            opt->report_bindings = true;
             break;
         case OPT_BACKEND:
             if (strcmp(optarg, "onednn") && strcmp(optarg, "dummy"))

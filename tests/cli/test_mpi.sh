@@ -22,9 +22,9 @@ grep -v '^bricks:' "$TMP/ref.out" >"$TMP/ref.models"
 unique=$(sed -n 's/^bricks: unique=\([0-9]*\).*/\1/p' "$TMP/ref.out")
 [ "$unique" -gt 0 ] || fail "no bricks in the reference run" "$BIN --backend dummy $TINY"
 for np in 1 2 4; do
-    cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --bricks-out $TMP/b$np.csv $TINY"
+    cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --report-bindings --bricks-out $TMP/b$np.csv $TINY"
     $cmd >"$TMP/np$np.out" 2>"$TMP/np$np.err" || fail "exit status $? with $np ranks" "$cmd"
-    grep -v '^bricks:' "$TMP/np$np.out" | cmp -s - "$TMP/ref.models" ||
+    grep -Ev '^(bricks|oversubscribed):' "$TMP/np$np.out" | cmp -s - "$TMP/ref.models" ||
         fail "model table differs from the single-process run with $np ranks" "$cmd"
     grep -Eq "^bricks: unique=$unique timed=$unique failed=0 ranks=$np " "$TMP/np$np.out" ||
         fail "bricks line with $np ranks: $(grep '^bricks:' "$TMP/np$np.out")" "$cmd"
@@ -32,11 +32,23 @@ for np in 1 2 4; do
     [ "$(tail -n +2 "$TMP/b$np.csv" | cut -d, -f1 | sort | uniq | wc -l)" -eq "$unique" ] &&
         [ "$(tail -n +2 "$TMP/b$np.csv" | wc -l)" -eq "$unique" ] ||
         fail "bricks file does not hold each brick once" "$cmd"
-    N=$((N + 3))
+    [ "$(grep -c '^binding: rank=' "$TMP/np$np.err")" -eq "$np" ] ||
+        fail "not one binding line per rank" "$cmd"
+    N=$((N + 4))
 done
+# More ranks than cores without --allow-oversubscribe: refused before anything is timed.
+ncores=$(nproc)
+cmd="$MPIEXEC -np $((ncores + 1)) --oversubscribe --bind-to none $BIN --backend dummy --quiet $TINY"
+set +e
+$cmd >"$TMP/over.out" 2>"$TMP/over.err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "oversubscription was not refused" "$cmd"
+grep -q "allow-oversubscribe" "$TMP/over.err" || fail "no message naming --allow-oversubscribe" "$cmd"
+N=$((N + 2))
 # A failing brick on a worker: reported with its id, skipped, the run goes on.
 first=$(awk -F, 'NR == 2 {print $1}' "$TMP/b2.csv")
-cmd="$MPIEXEC -np 3 --oversubscribe -x DLB_DUMMY_FAIL=$first $BIN --backend dummy --quiet $TINY"
+cmd="$MPIEXEC -np 3 --oversubscribe -x DLB_DUMMY_FAIL=$first $BIN --backend dummy --quiet --allow-oversubscribe $TINY"
 set +e
 $cmd >"$TMP/fail.out" 2>"$TMP/fail.err"
 rc=$?

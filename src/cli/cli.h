@@ -27,6 +27,7 @@ typedef enum dlb_cli_mode {
     DLB_MODE_BRICKS,     /* default: time every unique brick, compose per-model estimates */
     DLB_MODE_DRY_RUN,    /* --dry-run: bricks and reuse only, nothing is run */
     DLB_MODE_TIME_MODEL, /* --time-model FILE: time one whole model */
+    DLB_MODE_SIMULATE,   /* --simulate-ranks N[,M...] --costs FILE: replay the scheduler */
 } dlb_cli_mode;
 
 typedef struct dlb_cli_options {
@@ -45,10 +46,13 @@ typedef struct dlb_cli_options {
     int bind;                 /* --bind: dlb_bind_policy under MPI (default core) */
     bool allow_oversubscribe; /* --allow-oversubscribe */
     bool report_bindings;     /* --report-bindings */
-    bool fuse;                /* false with --no-fuse */
-    bool csv;                 /* --csv */
-    int granularity;          /* -G k, default 1 */
-    int n_batches;            /* 0: keep the batch size stored in each model */
+    int n_simulate;           /* --simulate-ranks N[,M...] */
+    int simulate[16];
+    const char *costs; /* --costs FILE (a --bricks-out file) */
+    bool fuse;         /* false with --no-fuse */
+    bool csv;          /* --csv */
+    int granularity;   /* -G k, default 1 */
+    int n_batches;     /* 0: keep the batch size stored in each model */
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
     char *const *paths; /* points into argv */
@@ -134,6 +138,11 @@ dlb_status dlb_cli_report_bricks(const dlb_cli_options *opt, const dlb_registry 
                                  const dlb_cli_brick_result *br, const dlb_thread_info *ti,
                                  int ranks, double bricks_wall, double timing_s, FILE *out,
                                  dlb_cli_run_info *info);
+
+/* simulate.c */
+/** \brief --simulate-ranks: replay the brick hand-out with the costs measured in a
+ *  --bricks-out file, for each rank count: makespan, efficiency, imbalance. */
+dlb_status dlb_cli_simulate(const dlb_cli_options *opt, FILE *out);
 
 /* bricks_mpi.c */
 /** \brief The main job over MPI_COMM_WORLD (size > 1): rank 0 reads the zoo and hands bricks out

@@ -59,7 +59,8 @@ int main(int argc, char **argv) {
         break;
     }
     const char *why;
-    if (opt.mode != DLB_MODE_DRY_RUN && !dlb_exec_dtype_supported(opt.dtype, &why)) {
+    if (opt.mode != DLB_MODE_DRY_RUN && opt.mode != DLB_MODE_SIMULATE &&
+        !dlb_exec_dtype_supported(opt.dtype, &why)) {
         fprintf(stderr, "error: --dtype %s: %s\n", dlb_dtype_name(opt.dtype), why);
         return finish(DLB_EXIT_FAILURE);
     }
@@ -71,6 +72,9 @@ int main(int argc, char **argv) {
         break;
     case DLB_MODE_TIME_MODEL:
         st = dlb_cli_time_model(&opt, stdout);
+        break;
+    case DLB_MODE_SIMULATE:
+        st = dlb_cli_simulate(&opt, stdout);
         break;
     default:
         st = main_job(argc, argv, &opt, &info);

@@ -29,6 +29,8 @@ typedef enum opt_id {
     OPT_VERBOSE,
     OPT_QUIET,
     OPT_BACKEND,
+    OPT_SIMULATE,
+    OPT_COSTS,
     OPT_BIND,
     OPT_ALLOW_OVERSUBSCRIBE,
     OPT_REPORT_BINDINGS,
@@ -90,6 +92,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_BACKEND] = {"backend", 0, true, "onednn|dummy",
                      "main job: time bricks with oneDNN (default) or with the\n"
                      "deterministic dummy backend (tests; docs/cli.md)"},
+    [OPT_SIMULATE] = {"simulate-ranks", 0, true, "N[,M...]",
+                      "replay the brick hand-out with the costs of --costs FILE\n"
+                      "for N ranks (2 to 1048576; up to 16 counts)"},
+    [OPT_COSTS] = {"costs", 0, true, "FILE", "--simulate-ranks: a --bricks-out file of a real run"},
     [OPT_BIND] = {"bind", 0, true, "core|socket|numa|none|launcher",
                   "under MPI: one rank per core (default), socket or NUMA node\n"
                   "inside the mask the launcher gave; none/launcher keep it"},
@@ -255,7 +261,8 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         case OPT_DRY_RUN:
         case OPT_TIME_MODEL:
             if (opt->mode != DLB_MODE_BRICKS)
-                return usage_error(err, "--dry-run and --time-model exclude each other");
+                return usage_error(err, "--dry-run, --time-model and --simulate-ranks exclude "
+                                        "each other");
             opt->mode = idx == OPT_DRY_RUN ? DLB_MODE_DRY_RUN : DLB_MODE_TIME_MODEL;
             if (idx == OPT_TIME_MODEL) opt->time_model = optarg;
             break;
@@ -291,6 +298,24 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_QUIET:
             opt->quiet = true;
+            break;
+        case OPT_SIMULATE: {
+            if (opt->mode != DLB_MODE_BRICKS)
+                return usage_error(err, "--simulate-ranks excludes the other modes");
+            opt->mode = DLB_MODE_SIMULATE;
+            opt->n_simulate = 0;
+            for (const char *p = optarg;;) {
+                size_t len = strcspn(p, ",");
+                if (opt->n_simulate == 16 || !parse_positive(p, len, 1048576, &v) || v < 2)
+                    return usage_error(err, "--simulate-ranks: invalid list '%s'", optarg);
+                opt->simulate[opt->n_simulate++] = (int)v;
+                if (!p[len]) break;
+                p += len + 1;
+            }
+            break;
+        }
+        case OPT_COSTS:
+            opt->costs = optarg;
             break;
         case OPT_BIND: {
             dlb_bind_policy p;
@@ -344,6 +369,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         case OPT_COUNT_:
             break;
         }
+    }
+    if (opt->mode == DLB_MODE_SIMULATE) {
+        if (!opt->costs) return usage_error(err, "--simulate-ranks needs --costs FILE");
+        if (optind < argc) return usage_error(err, "--simulate-ranks takes no PATH arguments");
+        return DLB_PARSE_OK;
     }
     if (opt->mode == DLB_MODE_TIME_MODEL) {
         if (optind < argc) return usage_error(err, "--time-model takes no PATH arguments");

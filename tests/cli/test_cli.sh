@@ -109,6 +109,8 @@ usage_cases=(
     "--threads 0 $TINY"
     "--min-time-ms -1 $TINY"
     "--min-reps 0 $TINY"
+    "--simulate-ranks 16"                # needs --costs
+    "--simulate-ranks 1 --costs x.csv"   # at least 2 ranks
     "--dry-run"                          # no PATH
     "--dry-run --bogus $TINY"            # unknown option
     "--dry-run -x $TINY"                 # unknown short option
@@ -349,6 +351,14 @@ expect_rc dummyfail 3
 grep -q "^error: dummy: brick $first (" "$TMP/dummyfail.err" || fail "failure not reported" dummyfail
 grep -q "failed=1 " "$TMP/dummyfail.out" || fail "failure not counted" dummyfail
 grep -q "(partial)" "$TMP/dummyfail.out" || fail "model not marked partial" dummyfail
+check
+# The scheduler replay: one worker does everything (efficiency 1); more workers never take
+# longer than one.
+run sim --simulate-ranks 2,3,8 --costs "$TMP/dummy1.csv"
+expect_rc sim 0
+grep -Eq '^simulate: ranks=2 workers=1 makespan_s=[0-9.]+ efficiency=1\.000 ' "$TMP/sim.out" ||
+    fail "one worker must be 100% efficient" sim
+[ "$(grep -c '^simulate: ranks=' "$TMP/sim.out")" -eq 3 ] || fail "one line per rank count" sim
 check
 # Results files are never overwritten.
 run dummyexists --backend dummy --quiet --bricks-out "$TMP/dummy1.csv" "$TINY"

@@ -56,6 +56,18 @@ static void ref_conv(const dlb_op_spec *s, const float *x, const float *w, const
         }
 }
 
+/* A network of the one op s; its creation diagnostics are printed when it fails. */
+static dlb_net *one_op_net(const dlb_op_spec *s, const char *name) {
+    dlb_netdesc d = {.n_ops = 1, .ops = s, .name = name};
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    dlb_net *net = NULL;
+    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
+    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
+    ASSERT_EQ_INT(st, DLB_OK);
+    return net;
+}
+
 static int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
     return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
 }
@@ -90,13 +102,7 @@ static void check_conv(const conv_cfg *c) {
     }
     if (c->sum) s.post[s.n_post++] = (dlb_postop){.kind = DLB_POST_SUM, .operand = dst};
     if (c->relu) s.post[s.n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
-    dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "conv"};
-    test_diag_buf buf = {0};
-    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
-    dlb_net *net = NULL;
-    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
-    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
-    ASSERT_EQ_INT(st, DLB_OK);
+    dlb_net *net = one_op_net(&s, "conv");
     if (!net) return;
     float *x = rand_buf(numel(&src)), *w = rand_buf(numel(&wei[0])), *b = rand_buf((size_t)c->oc);
     float *r = rand_buf(numel(&dst)), *y = malloc(numel(&dst) * sizeof *y);
@@ -142,13 +148,7 @@ static void check_matmul(int64_t batch, int64_t M, int64_t K, int64_t N, bool tr
                      .dst = &y};
     s.p.trans_b = trans_b;
     s.p.has_bias = bias;
-    dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = "matmul"};
-    test_diag_buf buf = {0};
-    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
-    dlb_net *net = NULL;
-    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
-    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
-    ASSERT_EQ_INT(st, DLB_OK);
+    dlb_net *net = one_op_net(&s, "matmul");
     if (!net) return;
     float *A = rand_buf(numel(&a)), *B = rand_buf((size_t)(K * N)), *bb = rand_buf((size_t)N);
     float *Y = malloc(numel(&y) * sizeof *Y);

@@ -18,7 +18,8 @@
     X(EMPI, "MPI call failed")                                                                     \
     X(EDNNL, "oneDNN call failed")                                                                 \
     X(EHDF5, "HDF5 call failed")                                                                   \
-    X(EHWLOC, "hwloc call failed")
+    X(EHWLOC, "hwloc call failed")                                                                 \
+    X(EINTR, "interrupted by a signal")
 
 typedef enum dlb_status {
 #define DLB_STATUS_ENUM_(name, msg) DLB_##name,

@@ -264,6 +264,57 @@ static dlb_status add_model_entry(dlb_registry *r, const dlb_lowered *l, int64_t
     return DLB_OK;
 }
 
+/* Layers that produce what layer j reads, looking through zero-cost nodes (views, shape
+ * arithmetic) but not through Shape/Size (they read no data).  seen[] marks nodes visited for
+ * this layer with the stamp. */
+static int layer_deps(const dlb_lowered *l, int j, int *seen, int stamp, int *stack, int *deps) {
+    const dlb_graph *g = l->graph;
+    int n_deps = 0, sp = 0;
+    const dlb_layer *L = &l->layers[j];
+    for (int k = 0; k < L->n_nodes; k++) {
+        if (seen[L->nodes[k]] == stamp) continue;
+        seen[L->nodes[k]] = stamp;
+        stack[sp++] = L->nodes[k];
+    }
+    while (sp > 0) {
+        const dlb_node *nd = &g->nodes[stack[--sp]];
+        for (int i = 0; i < nd->n_in; i++) {
+            int t = nd->in[i];
+            int p = t >= 0 ? g->tensors[t].producer : -1;
+            if (p < 0 || seen[p] == stamp) continue;
+            seen[p] = stamp;
+            int lp = l->node_layer[p];
+            if (lp >= 0 && lp != j) {
+                deps[n_deps++] = lp;
+            } else if (lp < 0 && strcmp(g->nodes[p].op_type, "Shape") &&
+                       strcmp(g->nodes[p].op_type, "Size")) {
+                stack[sp++] = p;
+            }
+        }
+    }
+    return n_deps;
+}
+
+static dlb_status add_deps(dlb_registry *r, const dlb_lowered *l, dlb_model_entry *m) {
+    int nn = l->graph->n_nodes;
+    int *seen = calloc((size_t)nn + 1, sizeof *seen),
+        *stack = malloc(sizeof(int) * ((size_t)nn + 1));
+    int *deps = malloc(sizeof(int) * ((size_t)nn + 1));
+    dlb_status st = seen && stack && deps ? DLB_OK : DLB_ENOMEM;
+    for (int j = 0; j < l->n_layers && st == DLB_OK; j++) {
+        int n = layer_deps(l, j, seen, j + 1, stack, deps);
+        int *d = n ? dlb__arena_alloc(r->arena, sizeof(int) * (size_t)n) : NULL;
+        if (n && !d) st = DLB_ENOMEM;
+        if (d) memcpy(d, deps, sizeof(int) * (size_t)n);
+        m->layers[j].n_deps = n;
+        m->layers[j].deps = d;
+    }
+    free(seen);
+    free(stack);
+    free(deps);
+    return st;
+}
+
 dlb_status dlb_registry_add(dlb_registry *r, const dlb_lowered *l, int64_t batch) {
     dlb_model_entry *m;
     dlb_status st = add_model_entry(r, l, batch, &m);
@@ -320,6 +371,8 @@ dlb_status dlb_registry_add(dlb_registry *r, const dlb_lowered *l, int64_t batch
         i += n;
     }
     free(edges);
+    st = add_deps(r, l, m);
+    if (st != DLB_OK) return st;
     r->n_models++;
     return DLB_OK;
 }

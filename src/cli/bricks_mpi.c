@@ -1,12 +1,12 @@
-/* bricks_mpi.c — the main job over MPI: rank 0 hands bricks out, workers time them, results stream
- * back. */
+/* bricks_mpi.c — the main job over MPI: rank 0 reads the zoo and hands bricks out per system,
+ * every timing rank (rank 0 too, unless --dedicated-coordinator) times them, results stream back.
+ */
 #include "cli.h"
 
 #include <inttypes.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check.h"
 #include "dlbricks.pb-c.h"
@@ -14,24 +14,11 @@
 #include "dlbricks/exec.h"
 
 enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3 };
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Predicted cost of a brick (the dummy backend's model), for cost-descending hand-out. */
-static double predicted(const dlb_brick *b) {
-    return 1e-6 + (double)b->flops / 50e9 + (double)b->bytes / 20e9;
-}
-
-static const dlb_registry *sort_reg;
-static int by_cost_desc(const void *a, const void *b) {
-    double x = predicted(dlb_registry_brick(sort_reg, *(const int *)a));
-    double y = predicted(dlb_registry_brick(sort_reg, *(const int *)b));
-    return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
-}
+/* A worker holds at least MIN_IN_HAND bricks and at least IN_HAND_S seconds of predicted work
+ * (at most MAX_IN_HAND bricks), so it never runs dry while rank 0 times a brick of its own
+ * (rank 0 takes the cheapest ones: ~0.1-0.2 s with the default 100 ms minimum time). */
+enum { MIN_IN_HAND = 2, MAX_IN_HAND = 8 };
+#define IN_HAND_S 0.5
 
 /* A result message: the brick's index in rank 0's registry, then a packed BrickResult. */
 static void *pack_result(int index, uint64_t id, const dlb_cli_brick_result *r, int rank,
@@ -52,6 +39,10 @@ static void *pack_result(int index, uint64_t id, const dlb_cli_brick_result *r, 
     m.p90_ms = r->stats.p90;
     m.ci_low_ms = r->stats.ci_low;
     m.ci_high_ms = r->stats.ci_high;
+    m.n_samples_ms = (size_t)r->n_samples;
+    m.samples_ms = r->samples;
+    m.has_reps = 1;
+    m.reps = r->stats.n;
     size_t n = dlbricks__brick_result__get_packed_size(&m);
     unsigned char *buf = malloc(n + sizeof(int32_t));
     if (!buf) return NULL;
@@ -63,7 +54,7 @@ static void *pack_result(int index, uint64_t id, const dlb_cli_brick_result *r, 
 }
 
 static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
-                          dlb_cli_brick_result *r, int64_t reps) {
+                          dlb_cli_brick_result *r) {
     int32_t ix;
     if (len < (int)sizeof ix) return false;
     memcpy(&ix, buf, sizeof ix);
@@ -77,7 +68,7 @@ static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
     memset(r, 0, sizeof *r);
     r->status = (dlb_status)m->status;
     snprintf(r->impl, sizeof r->impl, "%s", m->impl ? m->impl : "");
-    r->stats = (dlb_stats){.n = reps,
+    r->stats = (dlb_stats){.n = m->has_reps ? m->reps : (int64_t)m->n_samples_ms,
                            .min = m->min_ms,
                            .max = m->min_ms,
                            .mean = m->mean_ms,
@@ -86,116 +77,294 @@ static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
                            .p90 = m->p90_ms,
                            .ci_low = m->ci_low_ms,
                            .ci_high = m->ci_high_ms};
+    if (m->n_samples_ms > 0 && (r->samples = malloc(sizeof(double) * m->n_samples_ms))) {
+        memcpy(r->samples, m->samples_ms, sizeof(double) * m->n_samples_ms);
+        r->n_samples = (int)m->n_samples_ms;
+    }
     dlbricks__brick_result__free_unpacked(m, NULL);
     return true;
 }
 
-/* Worker: ask for work by sending a (first: empty) result, time what comes, until DONE. */
+/* A queued work message on a worker. */
+typedef struct work_item {
+    unsigned char *msg;
+    int len;
+} work_item;
+
+/* Worker: receive bricks (up to MAX_IN_HAND ahead), time them in order, send results back without
+ * waiting for rank 0, until DONE. */
 static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_info *ti,
-                         double *timing_s) {
+                         double *timing_s, double *idle_s) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
     dlb_timing_settings ts;
     dlb_cli_timing_settings(opt, &ts);
-    void *out = NULL, *in = NULL;
-    int out_len = 0;
-    DLB_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
+    work_item q[MAX_IN_HAND + 1];
+    int nq = 0;
+    bool done = false;
+    void *out = NULL;
+    MPI_Request req = MPI_REQUEST_NULL;
     for (;;) {
-        MPI_Status s;
-        int len;
-        DLB_MPI_CHECK(MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &s));
-        DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
-        free(in);
-        in = malloc((size_t)len + 1);
-        DLB_CHECK_ALLOC(in);
-        DLB_MPI_CHECK(MPI_Recv(in, len, MPI_BYTE, 0, s.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-        if (s.MPI_TAG == TAG_DONE) break;
+        /* Take in whatever rank 0 sent; block only when there is nothing to time. */
+        while (!done && nq <= MAX_IN_HAND) {
+            MPI_Status s;
+            int flag = 1, len;
+            if (nq > 0)
+                DLB_MPI_CHECK(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &s));
+            else {
+                double t0 = MPI_Wtime();
+                DLB_MPI_CHECK(MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &s));
+                *idle_s += MPI_Wtime() - t0;
+            }
+            if (!flag) break;
+            DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
+            unsigned char *m = malloc((size_t)len + 1);
+            DLB_CHECK_ALLOC(m);
+            int rc = MPI_Recv(m, len, MPI_BYTE, 0, s.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (rc != MPI_SUCCESS || s.MPI_TAG == TAG_DONE || len < (int)sizeof(int32_t)) {
+                free(m);
+                DLB_MPI_CHECK(rc);
+                done = true;
+                break;
+            }
+            q[nq++] = (work_item){m, len};
+        }
+        if (nq == 0) break; /* DONE and nothing left */
+        work_item w = q[0];
+        memmove(q, q + 1, sizeof *q * (size_t)--nq);
         int32_t ix;
-        memcpy(&ix, in, sizeof ix);
+        memcpy(&ix, w.msg, sizeof ix);
         dlb_brick_decoded *d = NULL;
         dlb_cli_brick_result r = {.status = DLB_EPARSE};
         uint64_t id = 0;
-        if (dlb_brick_decode((unsigned char *)in + sizeof ix, (size_t)len - sizeof ix, &d) ==
-            DLB_OK) {
+        if (dlb_brick_decode(w.msg + sizeof ix, (size_t)w.len - sizeof ix, &d) == DLB_OK) {
             const dlb_brick *b = dlb_brick_decoded_brick(d);
             id = b->id;
             dlb_cli_time_one_brick(opt, &ts, b, &r, timing_s);
+        } else {
+            fprintf(stderr, "error: rank %d: brick message %d cannot be decoded\n", rank, ix);
         }
         dlb_brick_decoded_free(d);
+        free(w.msg);
+        DLB_MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE)); /* the previous result went out */
         free(out);
+        int out_len = 0;
         out = pack_result(ix, id, &r, rank, ti->threads, &out_len);
+        free(r.samples);
         DLB_CHECK_ALLOC(out);
-        DLB_MPI_CHECK(MPI_Send(out, out_len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        DLB_MPI_CHECK(MPI_Isend(out, out_len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &req));
     }
+    DLB_MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
 cleanup:
-    free(in);
+    for (int i = 0; i < nq; i++) free(q[i].msg);
     free(out);
     return st;
 }
 
-/* Rank 0: hand the bricks out most expensive first, one at a time to whoever asks. */
-static dlb_status coordinator(const dlb_cli_options *opt, const dlb_registry *reg, int size,
-                              dlb_cli_brick_result *br, double *wall) {
+/* Rank 0's view of the workers. */
+typedef struct pending_send {
+    MPI_Request req;
+    unsigned char *buf;
+} pending_send;
+
+typedef struct handout {
+    dlb_job *job;
+    pending_send *sends; /* work messages in flight: a rank busy timing cannot take them yet */
+    int n_sends, cap_sends;
+    int size;
+    int *outstanding;  /* bricks handed to each rank and not yet answered */
+    double *in_hand_s; /* their predicted wall time */
+    double *sent_s;    /* per brick: predicted wall time when it was sent */
+    int active;        /* workers not yet sent DONE */
+} handout;
+
+/* Free the buffers of work messages that have gone out. */
+static dlb_status reap_sends(handout *h, bool wait) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    int nb = dlb_registry_n_bricks(reg), next = 0, active = size - 1, done = 0;
-    int *order = malloc(sizeof(int) * (size_t)(nb + 1));
-    unsigned char *msg = NULL;
-    DLB_CHECK_ALLOC(order);
-    for (int i = 0; i < nb; i++) order[i] = i;
-    sort_reg = reg;
-    qsort(order, (size_t)nb, sizeof *order, by_cost_desc);
-    dlb_timing_settings ts;
-    dlb_cli_timing_settings(opt, &ts);
-    double t0 = now_s(), last = t0;
-    while (active > 0) {
-        MPI_Status s;
-        int len, ix;
-        DLB_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &s));
-        DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
-        free(msg);
-        msg = malloc((size_t)len + 1);
-        DLB_CHECK_ALLOC(msg);
-        DLB_MPI_CHECK(MPI_Recv(msg, len, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD,
-                               MPI_STATUS_IGNORE));
-        dlb_cli_brick_result r;
-        if (len > 0 && unpack_result(msg, len, nb, &ix, &r, ts.min_reps)) {
-            br[ix] = r; /* streamed in: stored as soon as it arrives */
-            done++;
+    for (int k = 0; k < h->n_sends;) {
+        int done = 1;
+        if (wait)
+            DLB_MPI_CHECK(MPI_Wait(&h->sends[k].req, MPI_STATUS_IGNORE));
+        else
+            DLB_MPI_CHECK(MPI_Test(&h->sends[k].req, &done, MPI_STATUS_IGNORE));
+        if (!done) {
+            k++;
+            continue;
         }
-        if (next < nb) {
-            const dlb_brick *b = dlb_registry_brick(reg, order[next]);
-            void *spec = NULL;
-            size_t slen = 0;
-            DLB_TRY(dlb_brick_encode(b, &spec, &slen));
-            unsigned char *w = malloc(slen + sizeof(int32_t));
-            if (!w) free(spec);
-            DLB_CHECK_ALLOC(w);
-            int32_t i32 = order[next++];
-            memcpy(w, &i32, sizeof i32);
-            memcpy(w + sizeof i32, spec, slen);
-            free(spec);
-            int rc = MPI_Send(w, (int)(slen + sizeof i32), MPI_BYTE, s.MPI_SOURCE, TAG_WORK,
-                              MPI_COMM_WORLD);
-            free(w);
-            DLB_MPI_CHECK(rc);
-        } else {
-            DLB_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, s.MPI_SOURCE, TAG_DONE, MPI_COMM_WORLD));
-            active--;
-        }
-        double t = now_s();
-        if (!opt->quiet && (t - last > 10 || (active == 0 && nb > 0))) {
-            fprintf(stderr, "progress: bricks %d/%d elapsed_s=%.0f\n", done, nb, t - t0);
-            last = t;
-        }
+        free(h->sends[k].buf);
+        h->sends[k] = h->sends[--h->n_sends];
     }
-    *wall = now_s() - t0;
 cleanup:
-    free(order);
+    return st;
+}
+
+/* Send worker w one more brick of its system (non-blocking: a spec above the eager limit
+ * would otherwise hold rank 0 until the worker finishes its brick); *sent = false when none
+ * is left. */
+static dlb_status send_one(handout *h, int w, bool *sent) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    unsigned char *msg = NULL;
+    void *spec = NULL;
+    *sent = false;
+    if (dlb_cli_stop) return DLB_OK; /* interrupted: no new work, workers finish what they hold */
+    int i = dlb_job_next(h->job, h->job->rank_system[w], false);
+    if (i < 0) return DLB_OK;
+    if (h->n_sends == h->cap_sends) {
+        int cap = h->cap_sends ? 2 * h->cap_sends : 64;
+        pending_send *p = realloc(h->sends, sizeof *p * (size_t)cap);
+        DLB_CHECK_ALLOC(p);
+        h->sends = p;
+        h->cap_sends = cap;
+    }
+    size_t slen = 0;
+    DLB_TRY(dlb_brick_encode(dlb_registry_brick(h->job->reg, i), &spec, &slen));
+    msg = malloc(slen + sizeof(int32_t));
+    DLB_CHECK_ALLOC(msg);
+    int32_t i32 = i;
+    memcpy(msg, &i32, sizeof i32);
+    memcpy(msg + sizeof i32, spec, slen);
+    pending_send *p = &h->sends[h->n_sends];
+    DLB_MPI_CHECK(
+        MPI_Isend(msg, (int)(slen + sizeof i32), MPI_BYTE, w, TAG_WORK, MPI_COMM_WORLD, &p->req));
+    p->buf = msg;
+    msg = NULL;
+    h->n_sends++;
+    h->outstanding[w]++;
+    h->sent_s[i] = dlb_plan_wall_s(&h->job->sys[h->job->rank_system[w]].plan,
+                                   dlb_registry_brick(h->job->reg, i));
+    h->in_hand_s[w] += h->sent_s[i];
+    *sent = true;
+cleanup:
+    free(spec);
     free(msg);
     return st;
+}
+
+/* Keep worker w supplied (MIN_IN_HAND, IN_HAND_S, MAX_IN_HAND above); DONE once its system has
+ * nothing left and it has answered everything. */
+static dlb_status top_up(handout *h, int w) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    bool sent = true;
+    while (sent && h->outstanding[w] < MAX_IN_HAND &&
+           (h->outstanding[w] < MIN_IN_HAND || h->in_hand_s[w] < IN_HAND_S))
+        DLB_TRY(send_one(h, w, &sent));
+    if (h->outstanding[w] == 0) { /* empty: eager, never blocks */
+        DLB_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, w, TAG_DONE, MPI_COMM_WORLD));
+        h->active--;
+        h->outstanding[w] = -1; /* finished */
+    }
+cleanup:
+    return st;
+}
+
+/* Receive one result (blocking or not), record it and resupply its sender. */
+static dlb_status service(handout *h, bool block, bool *got) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    unsigned char *msg = NULL;
+    MPI_Status s;
+    int flag = 1, len, ix = -1;
+    *got = false;
+    if (block)
+        DLB_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &s));
+    else
+        DLB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &s));
+    if (!flag) goto cleanup;
+    DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
+    msg = malloc((size_t)len + 1);
+    DLB_CHECK_ALLOC(msg);
+    DLB_MPI_CHECK(
+        MPI_Recv(msg, len, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    *got = true;
+    int w = s.MPI_SOURCE;
+    dlb_cli_brick_result r;
+    if (unpack_result(msg, len, dlb_registry_n_bricks(h->job->reg), &ix, &r)) {
+        dlb_status rs = dlb_job_record(h->job, h->job->rank_system[w], ix, w, &r);
+        if (rs != DLB_OK && rs != DLB_EINVAL) st = rs; /* EINVAL: duplicate, ignored */
+    } else {
+        fprintf(stderr, "error: rank %d sent a result that cannot be decoded\n", w);
+    }
+    if (h->outstanding[w] > 0) {
+        h->outstanding[w]--;
+        if (ix >= 0) h->in_hand_s[w] -= h->sent_s[ix];
+        if (h->outstanding[w] == 0 || h->in_hand_s[w] < 0) h->in_hand_s[w] = 0;
+    }
+    dlb_status t = reap_sends(h, false);
+    if (t == DLB_OK) t = top_up(h, w);
+    if (st == DLB_OK) st = t;
+cleanup:
+    free(msg);
+    return st;
+}
+
+/* Rank 0: supply the workers; between supplying, time the cheapest bricks of its own system
+ * (never while a brick is being timed: see docs/cli.md). */
+static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing_s,
+                              double *idle_s) {
+    dlb_status st = DLB_OK;
+    handout h = {.job = job, .size = size, .active = size - 1};
+    h.outstanding = calloc((size_t)size, sizeof *h.outstanding);
+    h.in_hand_s = calloc((size_t)size, sizeof *h.in_hand_s);
+    h.sent_s = calloc((size_t)dlb_registry_n_bricks(job->reg) + 1, sizeof *h.sent_s);
+    if (!h.outstanding || !h.in_hand_s || !h.sent_s) {
+        free(h.outstanding);
+        free(h.in_hand_s);
+        free(h.sent_s);
+        return DLB_ENOMEM;
+    }
+    /* Round robin, one brick each per pass, so the most expensive bricks spread out first. */
+    for (int pass = 0; pass < MIN_IN_HAND && st == DLB_OK; pass++)
+        for (int w = 1; w < size && st == DLB_OK; w++) {
+            bool sent;
+            st = send_one(&h, w, &sent);
+        }
+    for (int w = 1; w < size && st == DLB_OK; w++)
+        if (h.outstanding[w] == 0) st = top_up(&h, w);
+    int sys0 = job->rank_system[0];
+    dlb_timing_settings ts;
+    dlb_cli_timing_settings(job->opt, &ts);
+    bool saved = false;
+    while (st == DLB_OK) {
+        if (dlb_cli_stop && !saved) { /* save now: the launcher may kill us any moment */
+            st = dlb_job_save(job);
+            saved = true;
+            fprintf(stderr, "error: interrupted: waiting for the bricks in flight; results so far "
+                            "are saved\n");
+        }
+        bool got = true;
+        while (got && st == DLB_OK && h.active > 0) st = service(&h, false, &got);
+        if (st != DLB_OK) break;
+        int i = times && sys0 >= 0 && !dlb_cli_stop ? dlb_job_next(job, sys0, true) : -1;
+        if (i >= 0) {
+            const dlb_brick *b = dlb_registry_brick(job->reg, i);
+            dlb_cli_brick_result r;
+            if (job->opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
+            dlb_cli_time_one_brick(job->opt, &ts, b, &r, timing_s);
+            if (job->opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
+            st = dlb_job_record(job, sys0, i, 0, &r);
+        } else if (h.active > 0) {
+            double t0 = MPI_Wtime();
+            st = service(&h, true, &got);
+            *idle_s += MPI_Wtime() - t0;
+        } else {
+            break;
+        }
+    }
+    dlb_status s2 = reap_sends(&h, true);
+    if (st == DLB_OK) st = s2;
+    free(h.outstanding);
+    free(h.in_hand_s);
+    free(h.sent_s);
+    free(h.sends);
+    return st == DLB_OK && dlb_cli_stop ? DLB_EINTR : st;
 }
 
 /* Place this rank: node-local ranks from MPI_Comm_split_type, grouped by the CPU mask they
@@ -255,9 +424,12 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    int rank = 0, size = 1;
+    int rank = 0, size = 1, go = 0;
     dlb_registry *reg = NULL;
-    dlb_cli_brick_result *br = NULL;
+    dlb_rank_info *all = NULL;
+    double *timing = NULL;
+    dlb_job job;
+    bool have_job = false;
     DLB_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     DLB_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
     bool over = false;
@@ -268,38 +440,59 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     if (!all_ok) return st != DLB_OK ? st : DLB_EHWLOC; /* every rank stops: nothing timed */
     if (any_over && rank == 0)
         fprintf(stderr, "warning: ranks are oversubscribed: every result is marked as such\n");
-    if (size == 1) return dlb_cli_bricks(opt, out, info); /* bound, and nobody to hand out to */
+    bool dedicated = opt->dedicated_coordinator && size > 1;
+    if (opt->dedicated_coordinator && size == 1 && rank == 0)
+        fprintf(stderr, "warning: --dedicated-coordinator needs 2 ranks or more; ignored\n");
     dlb_thread_info ti;
     DLB_TRY(dlb_threads_setup(opt->threads, &ti));
-    double timing_s = 0, wall = 0, total = 0;
+    dlb_rank_info mine;
+    dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
+    if (rank == 0) {
+        all = calloc((size_t)size, sizeof *all);
+        timing = calloc(2 * (size_t)size, sizeof *timing);
+        if (!all || !timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+    }
+    DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
+                             MPI_COMM_WORLD));
     if (rank == 0) {
         st = dlb_cli_build_registry(opt, &reg, info);
-        if (st != DLB_OK) {
-            /* Nothing to hand out: send the workers home, then finish the collective. */
-            for (int r = 1; r < size; r++) {
-                MPI_Recv(NULL, 0, MPI_BYTE, r, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                MPI_Send(NULL, 0, MPI_BYTE, r, TAG_DONE, MPI_COMM_WORLD);
-            }
-            MPI_Reduce(&timing_s, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-            return st;
+        if (st == DLB_OK) {
+            st = dlb_job_init(&job, opt, reg, all, size);
+            have_job = true;
         }
-        int nb = dlb_registry_n_bricks(reg);
-        br = calloc((size_t)nb + 1, sizeof *br);
-        DLB_CHECK_ALLOC(br);
-        for (int i = 0; i < nb; i++) br[i].status = DLB_EMPI; /* until a result arrives */
-        fprintf(stderr, "note: %d unique bricks over %d worker ranks, threads %d, isa %s\n", nb,
-                size - 1, ti.threads, dlb_exec_isa());
-        DLB_TRY(coordinator(opt, reg, size, br, &wall));
-    } else {
-        DLB_TRY(worker(opt, rank, &ti, &timing_s));
+        go = st == DLB_OK;
     }
-    DLB_MPI_CHECK(MPI_Reduce(&timing_s, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD));
+    DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
+    double timing_s = 0, idle_s = 0, mine2[2];
     if (rank == 0) {
-        st = dlb_cli_report_bricks(opt, reg, br, &ti, size, wall, total, out, info);
-        if (any_over) fprintf(out, "oversubscribed: ranks=%d (results not for figures)\n", size);
+        for (int k = 0; k < job.n_systems; k++)
+            fprintf(stderr, "note: system %s: %d unique bricks, %d to time, %d ranks\n",
+                    job.sys[k].name, dlb_registry_n_bricks(reg), job.sys[k].n_todo,
+                    job.sys[k].n_ranks);
+        st = coordinator(&job, size, !dedicated, &timing_s, &idle_s);
+    } else {
+        st = worker(opt, rank, &ti, &timing_s, &idle_s);
+    }
+    if (opt->verbose)
+        fprintf(stderr, "rank: %d timing_s=%.2f idle_s=%.2f\n", rank, timing_s, idle_s);
+    mine2[0] = timing_s;
+    mine2[1] = idle_s;
+    DLB_MPI_CHECK(MPI_Gather(mine2, 2, MPI_DOUBLE, timing, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        for (int r = 0; r < size; r++) {
+            int k = job.rank_system[r];
+            if (k < 0) continue;
+            job.sys[k].timing_s += timing[2 * r];
+            job.sys[k].idle_s += timing[2 * r + 1];
+        }
+        dlb_status s2 = st == DLB_EINTR ? dlb_job_save(&job) : dlb_job_finish(&job, out, info);
+        if (st == DLB_OK) st = s2;
     }
 cleanup:
-    free(br);
+    if (have_job) dlb_job_free(&job);
+    free(all);
+    free(timing);
     dlb_registry_free(reg);
     return st;
 }

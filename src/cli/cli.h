@@ -2,11 +2,13 @@
 #ifndef DLBRICKS_CLI_H
 #define DLBRICKS_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "dlbricks/brick.h"
+#include "dlbricks/layer.h"
 #include "dlbricks/graph.h"
 #include "dlbricks/timing.h"
 #include "dlbricks/status.h"
@@ -48,14 +50,22 @@ typedef struct dlb_cli_options {
     bool report_bindings;     /* --report-bindings */
     int n_simulate;           /* --simulate-ranks N[,M...] */
     int simulate[16];
-    const char *costs; /* --costs FILE (a --bricks-out file) */
-    bool fuse;         /* false with --no-fuse */
-    bool csv;          /* --csv */
-    int granularity;   /* -G k, default 1 */
-    int n_batches;     /* 0: keep the batch size stored in each model */
+    const char *costs;          /* --costs FILE (a --bricks-out file) */
+    const char *system_name;    /* --system-name NAME; NULL: derived from CPU, ISA, threads */
+    bool dedicated_coordinator; /* --dedicated-coordinator */
+    const char *output;         /* -o FILE.h5 */
+    bool resume, force;         /* --resume, --force */
+    const char *stat;           /* --stat median|min|mean */
+    double checkpoint_s;        /* --checkpoint-s: longest time between two saves of -o */
+    bool fuse;                  /* false with --no-fuse */
+    bool csv;                   /* --csv */
+    int granularity;            /* -G k, default 1 */
+    int n_batches;              /* 0: keep the batch size stored in each model */
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
     char *const *paths; /* points into argv */
+    int argc;           /* the command line (getopt may have moved options before PATHs) */
+    char **argv;
 } dlb_cli_options;
 
 typedef enum dlb_parse_result {
@@ -64,6 +74,10 @@ typedef enum dlb_parse_result {
     DLB_PARSE_VERSION,
     DLB_PARSE_BAD, /* the error was already printed to the error stream */
 } dlb_parse_result;
+
+/* main.c: set by SIGINT/SIGTERM; long loops stop between two bricks, save and return
+ * DLB_EINTR. */
+extern volatile sig_atomic_t dlb_cli_stop;
 
 /* options.c */
 /** \brief Parse argv (getopt_long, permuting).  Usage errors are printed to \p err as
@@ -126,18 +140,112 @@ typedef struct dlb_cli_brick_result {
     dlb_status status;
     dlb_stats stats;
     char impl[96];
+    double *samples; /* kept raw samples (ms), malloc'd; NULL when none */
+    int n_samples;
 } dlb_cli_brick_result;
 
 /** \brief Time one brick with the chosen backend (oneDNN or dummy); failures are reported and
- *  recorded in r->status.  *timing_s accumulates the time spent in timing loops. */
+ *  recorded in r->status.  *timing_s accumulates the time spent in timing loops.  r->samples
+ *  is malloc'd (free it). */
 void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
                             const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s);
-/** \brief Everything after timing: the --bricks-out CSV, the per-model table (with
- *  --validate: whole-model runs) and the "bricks:" line. */
-dlb_status dlb_cli_report_bricks(const dlb_cli_options *opt, const dlb_registry *reg,
-                                 const dlb_cli_brick_result *br, const dlb_thread_info *ti,
-                                 int ranks, double bricks_wall, double timing_s, FILE *out,
-                                 dlb_cli_run_info *info);
+
+/* plan.c: the cost model and the hand-out order. */
+typedef struct dlb_plan {
+    dlb_timing_settings ts;
+    double gflops, gbps;             /* modelled rates of one rank */
+    double log_corr[DLB_LOP_COUNT_]; /* learnt log(measured / modelled) per op */
+    int n_obs[DLB_LOP_COUNT_];
+} dlb_plan;
+void dlb_plan_init(dlb_plan *p, const dlb_timing_settings *ts, int threads);
+/** \brief Predicted time of one execution of the brick, ms. */
+double dlb_plan_exec_ms(const dlb_plan *p, const dlb_brick *b);
+/** \brief Predicted wall time of timing the brick (creation, warm-up, repetitions), s. */
+double dlb_plan_wall_s(const dlb_plan *p, const dlb_brick *b);
+/** \brief Refine the model with a measured median. */
+void dlb_plan_learn(dlb_plan *p, const dlb_brick *b, double measured_ms);
+/** \brief Sort registry brick indices by predicted wall time, most expensive first. */
+void dlb_plan_sort(const dlb_plan *p, const dlb_registry *reg, int *idx, int n);
+
+/* job.c: the state of a main job on rank 0 (or the only process): systems, their brick queues,
+ * results as they arrive, the results document and its file. */
+#define DLB_NAME_LEN 64
+/* What rank 0 knows of every rank (gathered as raw bytes: plain fixed-size fields). */
+typedef struct dlb_rank_info {
+    char system[DLB_NAME_LEN]; /* --system-name or derived */
+    char host[DLB_NAME_LEN];
+    char binding[128];
+    char cpu_model[96];
+    char isa[32];
+    int32_t threads;
+    int32_t oversubscribed;
+    int32_t times_bricks; /* 0: the dedicated coordinator */
+} dlb_rank_info;
+
+/** \brief Fill this process's rank info (system name derived unless opt->system_name). */
+void dlb_cli_rank_info(const dlb_cli_options *opt, const dlb_thread_info *ti, bool oversubscribed,
+                       bool times_bricks, dlb_rank_info *ri);
+
+enum { DLB_BRICK_PENDING, DLB_BRICK_HANDED, DLB_BRICK_DONE, DLB_BRICK_REUSED };
+
+typedef struct dlb_job_system {
+    char name[DLB_NAME_LEN];
+    char settings[256];       /* canonical settings string: the --resume cache key with the id */
+    int n_ranks;              /* ranks timing bricks for it */
+    dlb_cli_brick_result *br; /* per registry brick */
+    unsigned char *state;     /* DLB_BRICK_* per registry brick */
+    int *queue, head, tail;   /* bricks to time, most expensive first: [head, tail) */
+    int n_timed, n_failed, n_reused, n_todo;
+    double timing_s;       /* time spent inside timing loops, over its ranks */
+    double idle_s;         /* time its ranks waited for work, over its ranks */
+    double done_s, todo_s; /* predicted wall of the bricks done / to do (for the ETA) */
+    double end;            /* when its last result arrived (job clock) */
+    dlb_plan plan;
+} dlb_job_system;
+
+typedef struct dlb_results dlb_results;
+typedef struct dlb_job {
+    const dlb_cli_options *opt;
+    const dlb_registry *reg;
+    dlb_timing_settings ts;
+    int n_ranks;
+    dlb_rank_info *ranks;
+    double *rank_end; /* per rank: when its last result arrived (job clock) */
+    int *rank_system; /* per rank: system index, -1 for the dedicated coordinator */
+    int n_systems;
+    dlb_job_system *sys;
+    dlb_results *doc;
+    int lock_fd;
+    char lock_path[4096];
+    char run_id[48];
+    double t0, last_save, last_progress;
+    bool progress_tty, progress_open;
+    int name_width; /* of the system column */
+} dlb_job;
+
+/** \brief Set up the job: systems from the rank infos, queues in predicted-cost order, the
+ *  results file (-o: refused if it exists without --resume/--force; locked; with --resume
+ *  bricks already measured for the same system and settings are taken from it), provenance
+ *  and the models' decompositions.  \return DLB_OK, DLB_EIO (file refused, reported), ... */
+dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_registry *reg,
+                        const dlb_rank_info *ranks, int n_ranks);
+/** \brief Next brick for a rank of system \p sys: the most expensive left, or with \p cheap
+ *  the least expensive (rank 0 takes those, to stay responsive).  -1 when none is left. */
+int dlb_job_next(dlb_job *j, int sys, bool cheap);
+/** \brief A result arrived: keep it (samples are taken over), store it, save the file when the
+ *  last save is a few seconds old, show progress. */
+dlb_status dlb_job_record(dlb_job *j, int sys, int brick, int rank, dlb_cli_brick_result *r);
+/** \brief Progress line (TTY: live, otherwise every 10 s); \p final ends it. */
+void dlb_job_progress(dlb_job *j, bool final);
+/** \brief Compose, validate (--validate), report and save the file a last time. */
+dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info);
+void dlb_job_free(dlb_job *j);
+/** \brief Save the results file now (no-op without -o). */
+dlb_status dlb_job_save(dlb_job *j);
+/** \brief Write the run's provenance (/runs/<id>) and the models' decompositions. */
+dlb_status dlb_cli_provenance(dlb_job *j);
+/** \brief Seconds on the job clock. */
+double dlb_job_now(const dlb_job *j);
 
 /* simulate.c */
 /** \brief --simulate-ranks: replay the brick hand-out with the costs measured in a

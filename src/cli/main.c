@@ -9,6 +9,23 @@
 #include <errno.h>
 #include <string.h>
 
+volatile sig_atomic_t dlb_cli_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    dlb_cli_stop = 1;
+}
+
+/* SIGINT/SIGTERM: finish the brick at hand, save the results file, exit 1. */
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Output that could not be written (full disk, closed pipe) is a failure, not a success. */
 static int finish(int rc) {
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -29,6 +46,7 @@ static bool launched_by_mpi(void) {
 
 static dlb_status main_job(int argc, char **argv, const dlb_cli_options *opt,
                            dlb_cli_run_info *info) {
+    catch_signals();
     if (!launched_by_mpi()) return dlb_cli_bricks(opt, stdout, info);
     int provided, size = 1, rank = 0;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {

@@ -34,6 +34,13 @@ typedef enum opt_id {
     OPT_BIND,
     OPT_ALLOW_OVERSUBSCRIBE,
     OPT_REPORT_BINDINGS,
+    OPT_SYSTEM_NAME,
+    OPT_DEDICATED_COORDINATOR,
+    OPT_OUTPUT,
+    OPT_RESUME,
+    OPT_FORCE,
+    OPT_STAT,
+    OPT_CHECKPOINT,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -104,6 +111,25 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                                  "are marked oversubscribed)"},
     [OPT_REPORT_BINDINGS] = {"report-bindings", 0, false, NULL,
                              "under MPI: print one 'binding:' line per rank"},
+    [OPT_SYSTEM_NAME] = {"system-name", 0, true, "NAME",
+                         "name of this rank's system (default: CPU model, ISA and\n"
+                         "threads per rank); each system times every brick"},
+    [OPT_DEDICATED_COORDINATOR] = {"dedicated-coordinator", 0, false, NULL,
+                                   "under MPI: rank 0 only hands out work (by default it\n"
+                                   "also times bricks between hand-outs)"},
+    [OPT_OUTPUT] = {"output", 'o', true, "FILE.h5",
+                    "main job: store every result in this HDF5 file as it\n"
+                    "arrives (docs/hdf5.md); an existing file needs --resume\n"
+                    "or --force"},
+    [OPT_RESUME] = {"resume", 0, false, NULL,
+                    "reuse the bricks already in -o FILE for the same system\n"
+                    "and settings; time only the rest"},
+    [OPT_FORCE] = {"force", 0, false, NULL, "replace an existing -o FILE"},
+    [OPT_STAT] = {"stat", 0, true, "median|min|mean",
+                  "brick statistic summed into estimates (default median)"},
+    [OPT_CHECKPOINT] = {"checkpoint-s", 0, true, "S",
+                        "with -o: save the file at least every S seconds (default 5;\n"
+                        "0.01 to 3600)"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -201,6 +227,10 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     opt->dtype = DLB_DT_F32;
     opt->bind = DLB_BIND_CORE;
     opt->granularity = 1;
+    opt->stat = "median";
+    opt->checkpoint_s = 5;
+    opt->argc = argc;
+    opt->argv = argv;
 
     struct option longopts[OPT_COUNT_ + 1];
     char shortopts[2 * OPT_COUNT_ + 2];
@@ -362,6 +392,40 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         case OPT_CSV:
             opt->csv = true;
             break;
+        case OPT_SYSTEM_NAME:
+            if (!*optarg || strlen(optarg) > 63 || strpbrk(optarg, " \t\n/=,"))
+                return usage_error(err,
+                                   "--system-name: invalid name '%s' (1 to 63 characters, no "
+                                   "space, '/', '=' or ',')",
+                                   optarg);
+            opt->system_name = optarg;
+            break;
+        case OPT_DEDICATED_COORDINATOR:
+            opt->dedicated_coordinator = true;
+            break;
+        case OPT_OUTPUT:
+            opt->output = optarg;
+            break;
+        case OPT_RESUME:
+            opt->resume = true;
+            break;
+        case OPT_FORCE:
+            opt->force = true;
+            break;
+        case OPT_STAT:
+            if (strcmp(optarg, "median") && strcmp(optarg, "min") && strcmp(optarg, "mean"))
+                return usage_error(err, "--stat: invalid value '%s' (median, min or mean)", optarg);
+            opt->stat = optarg;
+            break;
+        case OPT_CHECKPOINT: {
+            char *end = NULL;
+            double v2 = strtod(optarg, &end);
+            if (!end || *end || !(v2 >= 0.01 && v2 <= 3600))
+                return usage_error(err, "--checkpoint-s: invalid value '%s' (0.01 to 3600)",
+                                   optarg);
+            opt->checkpoint_s = v2;
+            break;
+        }
         case OPT_HELP:
             return DLB_PARSE_HELP;
         case OPT_VERSION:
@@ -379,6 +443,10 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         if (optind < argc) return usage_error(err, "--time-model takes no PATH arguments");
         return DLB_PARSE_OK;
     }
+    if (opt->resume && opt->force)
+        return usage_error(err, "--resume and --force exclude each other");
+    if ((opt->resume || opt->force) && !opt->output)
+        return usage_error(err, "--resume and --force need -o FILE");
     if (optind >= argc) return usage_error(err, "no PATH given");
     opt->paths = argv + optind;
     opt->n_paths = argc - optind;

@@ -55,4 +55,24 @@
 
 const char *dlb__dnnl_status_str(int status);
 
+/* HDF5: calls return a negative herr_t/htri_t/hid_t on failure (HDF5's own error-stack printing
+ * is turned off by the caller, so this one line is the whole report). */
+#define DLB_H5_FAIL_(call_text)                                                                    \
+    do {                                                                                           \
+        dlb_error(diag, where, "%s failed (%s:%d)", call_text, __FILE__, __LINE__);                \
+        st = DLB_EHDF5;                                                                            \
+        goto cleanup;                                                                              \
+    } while (0)
+
+#define DLB_H5_CHECK(call)                                                                         \
+    do {                                                                                           \
+        if ((call) < 0) DLB_H5_FAIL_(#call);                                                       \
+    } while (0)
+
+/* For calls returning an id (hid_t): stored in \p dst, which the cleanup code closes if >= 0. */
+#define DLB_H5_CHECK_ID(dst, call)                                                                 \
+    do {                                                                                           \
+        if (((dst) = (call)) < 0) DLB_H5_FAIL_(#call);                                             \
+    } while (0)
+
 #endif

@@ -324,7 +324,10 @@ expect_rc dummy1 0
 run dummy2 --backend dummy --quiet "$TINY"
 cmp -s "$TMP/dummy1.out" "$TMP/dummy2.out" || fail "dummy runs differ" dummy2
 check
-grep -Eq '^bricks: unique=[0-9]+ timed=[0-9]+ failed=0 ' "$TMP/dummy1.out" || fail "bricks line" dummy1
+grep -Eq '^bricks: system=[^ ]+ unique=([0-9]+) timed=[0-9]+ reused=0 ranks=1 wall_s=[0-9.]+ imbalance=0\.000$' "$TMP/dummy1.out" ||
+    fail "bricks line" dummy1
+u=$(sed -n 's/^bricks: .* unique=\([0-9]*\) timed=\([0-9]*\) .*/\1 \2/p' "$TMP/dummy1.out")
+[ "${u% *}" = "${u#* }" ] && [ "${u% *}" -gt 0 ] || fail "not every unique brick timed: $u" dummy1
 check
 # Composition: each model's estimate is the sum of its layers' brick times (G=1: one brick
 # occurrence per covered layer), from the brick table and the dry run's layer list.
@@ -336,8 +339,8 @@ want = {}
 for r in csv.DictReader(open(sys.argv[2])):
     if r["brick"]:
         want[r["model"]] = want.get(r["model"], 0.0) + t[r["brick"]]
-got = {l.split()[0]: float(l.split()[3]) for l in open(sys.argv[3])
-       if l.split() and l.split()[0] in want}
+got = {l.split()[1]: float(l.split()[4]) for l in open(sys.argv[3])
+       if len(l.split()) > 4 and l.split()[1] in want}
 assert got.keys() == want.keys(), (got, want)
 for m in want:
     assert abs(got[m] - want[m]) <= 1e-4 * 0.51, (m, got[m], want[m])  # printed with 4 decimals
@@ -349,7 +352,7 @@ first=$(awk -F, 'NR == 2 {print $1}' "$TMP/dummy1.csv")
 DLB_DUMMY_FAIL=$first run dummyfail --backend dummy --quiet "$TINY"
 expect_rc dummyfail 3
 grep -q "^error: dummy: brick $first (" "$TMP/dummyfail.err" || fail "failure not reported" dummyfail
-grep -q "failed=1 " "$TMP/dummyfail.out" || fail "failure not counted" dummyfail
+grep -Eq "^timing: system=[^ ]+ failed=1 " "$TMP/dummyfail.out" || fail "failure not counted" dummyfail
 grep -q "(partial)" "$TMP/dummyfail.out" || fail "model not marked partial" dummyfail
 check
 # The scheduler replay: one worker does everything (efficiency 1); more workers never take

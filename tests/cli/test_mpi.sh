@@ -16,26 +16,59 @@ fail() {
     echo "  command: $2" >&2
     exit 1
 }
+# The model table: every line between the bricks lines and the timing lines.
+table() { grep -Ev '^(bricks|timing|oversubscribed|accuracy|speedup):' "$1"; }
 # Single process, no launcher: the reference table.
-"$BIN" --backend dummy --quiet "$TINY" >"$TMP/ref.out" 2>"$TMP/ref.err"
-grep -v '^bricks:' "$TMP/ref.out" >"$TMP/ref.models"
-unique=$(sed -n 's/^bricks: unique=\([0-9]*\).*/\1/p' "$TMP/ref.out")
+"$BIN" --backend dummy --quiet --system-name ref --threads 1 "$TINY" >"$TMP/ref.out" 2>"$TMP/ref.err"
+table "$TMP/ref.out" >"$TMP/ref.models"
+unique=$(sed -n 's/^bricks: system=ref unique=\([0-9]*\).*/\1/p' "$TMP/ref.out")
 [ "$unique" -gt 0 ] || fail "no bricks in the reference run" "$BIN --backend dummy $TINY"
 for np in 1 2 4; do
-    cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --report-bindings --bricks-out $TMP/b$np.csv $TINY"
-    $cmd >"$TMP/np$np.out" 2>"$TMP/np$np.err" || fail "exit status $? with $np ranks" "$cmd"
-    grep -Ev '^(bricks|oversubscribed):' "$TMP/np$np.out" | cmp -s - "$TMP/ref.models" ||
-        fail "model table differs from the single-process run with $np ranks" "$cmd"
-    grep -Eq "^bricks: unique=$unique timed=$unique failed=0 ranks=$np " "$TMP/np$np.out" ||
-        fail "bricks line with $np ranks: $(grep '^bricks:' "$TMP/np$np.out")" "$cmd"
-    # every unique brick exactly once in the results file
-    [ "$(tail -n +2 "$TMP/b$np.csv" | cut -d, -f1 | sort | uniq | wc -l)" -eq "$unique" ] &&
-        [ "$(tail -n +2 "$TMP/b$np.csv" | wc -l)" -eq "$unique" ] ||
-        fail "bricks file does not hold each brick once" "$cmd"
-    [ "$(grep -c '^binding: rank=' "$TMP/np$np.err")" -eq "$np" ] ||
-        fail "not one binding line per rank" "$cmd"
-    N=$((N + 4))
+    for mode in shared dedicated; do
+        [ "$np" -eq 1 ] && [ "$mode" = dedicated ] && continue
+        extra=""
+        [ "$mode" = dedicated ] && extra="--dedicated-coordinator"
+        out="$TMP/np$np$mode"
+        cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --report-bindings --system-name ref $extra --bricks-out $out.csv -o $out.h5 $TINY"
+        $cmd >"$out.out" 2>"$out.err" || fail "exit status $? with $np ranks ($mode)" "$cmd"
+        table "$out.out" | cmp -s - "$TMP/ref.models" ||
+            fail "model table differs from the single-process run with $np ranks ($mode)" "$cmd"
+        timers=$np
+        [ "$mode" = dedicated ] && timers=$((np - 1))
+        grep -Eq "^bricks: system=ref unique=$unique timed=$unique reused=0 ranks=$timers wall_s=[0-9.]+ imbalance=[0-9.]+$" "$out.out" ||
+            fail "bricks line with $np ranks ($mode): $(grep '^bricks:' "$out.out")" "$cmd"
+        # every unique brick exactly once in the results, in the CSV and in the HDF5 file
+        [ "$(tail -n +2 "$out.csv" | cut -d, -f1 | sort | uniq | wc -l)" -eq "$unique" ] &&
+            [ "$(tail -n +2 "$out.csv" | wc -l)" -eq "$unique" ] ||
+            fail "bricks file does not hold each brick once" "$cmd"
+        /usr/bin/python3 - "$out.h5" "$unique" "$np" "$mode" <<'PY' || fail "HDF5 file: each brick once, from the right ranks" "$cmd"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+b = f["/systems/ref/bricks"][()]
+ids = list(b["id"])
+assert len(ids) == int(sys.argv[2]) == len(set(ids)), (len(ids), sys.argv[2])
+ranks = set(int(r) for r in b["rank"])
+np_, mode = int(sys.argv[3]), sys.argv[4]
+if mode == "dedicated":
+    assert 0 not in ranks, ranks
+if np_ == 1:
+    assert ranks == {0}, ranks
+assert all(s == b"ok" for s in b["status"])
+PY
+        [ "$(grep -c '^binding: rank=' "$out.err")" -eq "$np" ] ||
+            fail "not one binding line per rank" "$cmd"
+        N=$((N + 5))
+    done
 done
+# Two systems in one job (MPMD): each times every unique brick among its own ranks.
+cmd="$MPIEXEC --oversubscribe -np 1 $BIN --backend dummy --quiet --allow-oversubscribe --system-name a -o $TMP/mpmd.h5 $TINY : -np 2 $BIN --backend dummy --quiet --allow-oversubscribe --system-name b -o $TMP/mpmd.h5 $TINY"
+$cmd >"$TMP/mpmd.out" 2>"$TMP/mpmd.err" || fail "MPMD exit status $?" "$cmd"
+grep -Eq "^bricks: system=a unique=$unique timed=$unique reused=0 ranks=1 " "$TMP/mpmd.out" &&
+    grep -Eq "^bricks: system=b unique=$unique timed=$unique reused=0 ranks=2 " "$TMP/mpmd.out" ||
+    fail "MPMD: not one complete table per system: $(grep '^bricks:' "$TMP/mpmd.out")" "$cmd"
+[ "$(grep -c "^a " "$TMP/mpmd.out")" -eq "$(grep -c "^b " "$TMP/mpmd.out")" ] ||
+    fail "MPMD: estimates not given for both systems" "$cmd"
+N=$((N + 2))
 # More ranks than cores without --allow-oversubscribe: refused before anything is timed.
 ncores=$(nproc)
 cmd="$MPIEXEC -np $((ncores + 1)) --oversubscribe --bind-to none $BIN --backend dummy --quiet $TINY"
@@ -47,7 +80,7 @@ set -e
 grep -q "allow-oversubscribe" "$TMP/over.err" || fail "no message naming --allow-oversubscribe" "$cmd"
 N=$((N + 2))
 # A failing brick on a worker: reported with its id, skipped, the run goes on.
-first=$(awk -F, 'NR == 2 {print $1}' "$TMP/b2.csv")
+first=$(awk -F, 'NR == 2 {print $1}' "$TMP/np2shared.csv")
 cmd="$MPIEXEC -np 3 --oversubscribe -x DLB_DUMMY_FAIL=$first $BIN --backend dummy --quiet --allow-oversubscribe $TINY"
 set +e
 $cmd >"$TMP/fail.out" 2>"$TMP/fail.err"
@@ -55,7 +88,8 @@ rc=$?
 set -e
 [ "$rc" -eq 3 ] || fail "exit status $rc, expected 3" "$cmd"
 grep -q "brick $first (.*injected failure" "$TMP/fail.err" || fail "failure not reported" "$cmd"
-grep -Eq "^bricks: unique=$unique timed=$((unique - 1)) failed=1 " "$TMP/fail.out" ||
+grep -Eq "^bricks: system=[^ ]+ unique=$unique timed=$((unique - 1)) reused=0 ranks=3 " "$TMP/fail.out" &&
+    grep -Eq "^timing: system=[^ ]+ failed=1 " "$TMP/fail.out" ||
     fail "failure not counted" "$cmd"
 N=$((N + 3))
 echo "PASS: $N checks"

@@ -1,0 +1,248 @@
+/* job_report.c — the end of a main job: compose per-model estimates, validate them against
+ * whole-model runs, print the report lines and store everything. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dlbricks/exec.h"
+#include "dlbricks/store.h"
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The brick statistic summed into estimates (--stat). */
+static double stat_of(const dlb_stats *s, const char *stat) {
+    if (!strcmp(stat, "min")) return s->min;
+    if (!strcmp(stat, "mean")) return s->mean;
+    return s->median;
+}
+
+/* Estimate of one model on one system: the sum over brick occurrences of the brick statistic;
+ * the CI ends are the sums of the bricks' CI ends of the median (a conservative interval). */
+static void compose(const dlb_model_entry *m, const dlb_cli_brick_result *br, const char *stat,
+                    dlb_estimate_row *e) {
+    e->estimate_ms = e->ci_low_ms = e->ci_high_ms = 0;
+    e->n_layers = m->n_layers;
+    e->n_uncovered = 0;
+    int64_t fl = 0;
+    for (int j = 0; j < m->n_layers; j++) {
+        const dlb_model_layer *L = &m->layers[j];
+        if (L->brick < 0 || br[L->brick].status != DLB_OK) {
+            e->n_uncovered++;
+            continue;
+        }
+        fl += L->flops;
+        if (!L->piece_start) continue;
+        const dlb_stats *s = &br[L->brick].stats;
+        e->estimate_ms += stat_of(s, stat);
+        e->ci_low_ms += s->ci_low;
+        e->ci_high_ms += s->ci_high;
+    }
+    e->coverage = m->flops > 0 ? (double)fl / (double)m->flops : 0;
+    /* Critical path: the longest chain of dependent layers (what an executor running parallel
+     * branches concurrently could reach at best; ours runs layers one after the other). */
+    double *cp = malloc(sizeof(double) * ((size_t)m->n_layers + 1));
+    e->critical_path_ms = NAN;
+    if (cp) {
+        double best = 0;
+        for (int j = 0; j < m->n_layers; j++) {
+            const dlb_model_layer *L = &m->layers[j];
+            double w = L->brick >= 0 && L->piece_start && br[L->brick].status == DLB_OK
+                           ? stat_of(&br[L->brick].stats, stat)
+                           : 0;
+            double before = 0;
+            for (int d = 0; d < L->n_deps; d++)
+                if (L->deps[d] < j && cp[L->deps[d]] > before) before = cp[L->deps[d]];
+            cp[j] = before + w;
+            if (cp[j] > best) best = cp[j];
+        }
+        e->critical_path_ms = best;
+        free(cp);
+    }
+    if (e->n_uncovered > 0 && e->coverage >= 1) e->coverage = 0.999;
+}
+
+/* Until the HDF5 store is everywhere: one CSV row per brick and system.  Never overwrites. */
+static FILE *open_bricks_csv(const char *path) {
+    FILE *f = fopen(path, "wx");
+    if (!f) {
+        fprintf(stderr, "error: %s: cannot create (%s)\n", path,
+                access(path, F_OK) == 0 ? "file exists; never overwritten" : "open failed");
+        return NULL;
+    }
+    fputs("brick,op,status,median_ms,min_ms,mean_ms,stddev_ms,p90_ms,ci_low_ms,ci_high_ms,reps,"
+          "flops,bytes,gflops_per_s,threads,binding,isa,dtype,impl,key,system,source\n",
+          f);
+    return f;
+}
+
+static void write_brick_row(FILE *f, const dlb_job *j, const dlb_job_system *s, int i) {
+    const dlb_brick *b = dlb_registry_brick(j->reg, i);
+    const dlb_cli_brick_result *r = &s->br[i];
+    const dlb_stats *t = &r->stats;
+    const dlb_rank_info *ri = &j->ranks[0];
+    for (int k = 0; k < j->n_ranks; k++)
+        if (j->rank_system[k] == (int)(s - j->sys)) {
+            ri = &j->ranks[k];
+            break;
+        }
+    double gf = r->status == DLB_OK && t->median > 0 ? (double)b->flops / t->median / 1e6 : 0;
+    fprintf(f,
+            "%016" PRIx64 ",%s,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%" PRId64 ",%" PRId64
+            ",%" PRId64 ",%.3f,%d,",
+            b->id, dlb_lop_name(b->ops[0].op), r->status == DLB_OK ? "ok" : dlb_errname(r->status),
+            t->median, t->min, t->mean, t->stddev, t->p90, t->ci_low, t->ci_high, t->n, b->flops,
+            b->bytes, gf, ri->threads);
+    dlb_csv_field(ri->binding, f);
+    fprintf(f, ",%s,%s,", ri->isa, dlb_dtype_name(j->opt->dtype));
+    dlb_csv_field(r->impl, f);
+    fputc(',', f);
+    dlb_csv_field(b->key, f);
+    fputc(',', f);
+    dlb_csv_field(s->name, f);
+    fprintf(f, ",%s\n", s->state[i] == DLB_BRICK_REUSED ? "reused" : "timed");
+}
+
+/* max/mean - 1 of the times the system's ranks delivered their last result. */
+static double imbalance(const dlb_job *j, int sys) {
+    double mx = 0, sum = 0;
+    int n = 0;
+    for (int r = 0; r < j->n_ranks; r++) {
+        if (j->rank_system[r] != sys) continue;
+        mx = fmax(mx, j->rank_end[r]);
+        sum += j->rank_end[r];
+        n++;
+    }
+    return n > 1 && sum > 0 ? mx / (sum / n) - 1 : 0;
+}
+
+typedef struct accuracy {
+    int validated, w5, w10;
+    double log_ratio, model_timing_s, sum_measured;
+} accuracy;
+
+/* Rank 0's system only: the whole model through the same executor, on rank 0. */
+static void validate(const dlb_job *j, const dlb_model_entry *m, dlb_estimate_row *e, accuracy *a) {
+    dlb_timing_result res;
+    double c, t0 = now_s();
+    if (dlb_cli_measure_model(m->path, m->batch, j->opt, &res, &c, NULL) == DLB_OK) {
+        e->measured_median_ms = res.stats.median;
+        e->measured_min_ms = res.stats.min;
+        e->measured_p90_ms = res.stats.p90;
+        e->measured_reps = res.stats.n;
+        e->error_pct = (e->estimate_ms - res.stats.median) / res.stats.median * 100;
+        if (e->n_uncovered == 0) {
+            a->validated++;
+            a->w5 += fabs(e->error_pct) <= 5;
+            a->w10 += fabs(e->error_pct) <= 10;
+            a->log_ratio += log(e->estimate_ms / res.stats.median);
+            a->sum_measured += res.stats.median;
+        }
+    }
+    a->model_timing_s += now_s() - t0;
+    dlb_timing_result_free(&res);
+}
+
+static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
+    dlb_job_system *s = &j->sys[sys];
+    int dsys = dlb_results_system(j->doc, s->name, true);
+    if (dsys < 0) return DLB_ENOMEM;
+    bool validating = j->opt->validate && j->rank_system[0] == sys;
+    accuracy a = {0};
+    dlb_status st = DLB_OK;
+    for (int i = 0; i < dlb_registry_n_models(j->reg) && st == DLB_OK; i++) {
+        const dlb_model_entry *m = dlb_registry_model(j->reg, i);
+        dlb_estimate_row e = {.model = m->name,
+                              .batch = m->batch,
+                              .stat = j->opt->stat,
+                              .measured_median_ms = NAN,
+                              .measured_min_ms = NAN,
+                              .measured_p90_ms = NAN,
+                              .error_pct = NAN,
+                              .noise_floor_pct = NAN,
+                              .settings = s->settings,
+                              .run_id = j->run_id};
+        compose(m, s->br, j->opt->stat, &e);
+        if (validating) validate(j, m, &e, &a);
+        char meas[32] = "-", err[32] = "-";
+        if (e.measured_reps > 0) {
+            snprintf(meas, sizeof meas, "%.4f", e.measured_median_ms);
+            snprintf(err, sizeof err, "%+.1f", e.error_pct);
+        }
+        fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7.1f%%%s\n", j->name_width,
+                s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err,
+                100 * e.coverage, e.n_uncovered ? " (partial)" : "");
+        st = dlb_results_put_estimate(j->doc, dsys, &e);
+    }
+    if (validating && a.validated > 0) {
+        double bricks_sum = 0;
+        for (int i = 0; i < dlb_registry_n_bricks(j->reg); i++)
+            if (s->br[i].status == DLB_OK) bricks_sum += s->br[i].stats.median;
+        fprintf(out, "accuracy: system=%s models=%d within5=%.3f within10=%.3f geomean=%.4f\n",
+                s->name, a.validated, (double)a.w5 / a.validated, (double)a.w10 / a.validated,
+                exp(a.log_ratio / a.validated));
+        fprintf(out, "speedup: system=%s latency_sum=%.3f wall=%.3f\n", s->name,
+                bricks_sum > 0 ? a.sum_measured / bricks_sum : 0,
+                s->timing_s > 0 ? a.model_timing_s / s->timing_s : 0);
+    }
+    return st;
+}
+
+dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info) {
+    dlb_status st = DLB_OK;
+    if (j->progress_open) dlb_job_progress(j, true);
+    FILE *csv = NULL;
+    if (j->opt->bricks_out && !(csv = open_bricks_csv(j->opt->bricks_out))) st = DLB_EIO;
+    int nb = dlb_registry_n_bricks(j->reg), any_failed = 0;
+    for (int k = 0; k < j->n_systems; k++) {
+        dlb_job_system *s = &j->sys[k];
+        for (int i = 0; csv && i < nb; i++) write_brick_row(csv, j, s, i);
+        fprintf(out,
+                "bricks: system=%s unique=%d timed=%d reused=%d ranks=%d wall_s=%.1f "
+                "imbalance=%.3f\n",
+                s->name, nb, s->n_timed, s->n_reused, s->n_ranks, s->end, imbalance(j, k));
+        any_failed |= s->n_failed > 0;
+    }
+    if (csv && fclose(csv) != 0) {
+        fprintf(stderr, "error: %s: cannot write\n", j->opt->bricks_out);
+        st = DLB_EIO;
+    }
+    j->name_width = 6;
+    for (int k = 0; k < j->n_systems; k++)
+        if ((int)strlen(j->sys[k].name) > j->name_width)
+            j->name_width = (int)strlen(j->sys[k].name);
+    fprintf(out, "%-*s %-28s %6s %8s %12s %12s %8s %8s\n", j->name_width, "system", "model",
+            "batch", "bricks", "estimate_ms", "measured_ms", "error%", "coverage");
+    for (int k = 0; k < j->n_systems; k++) {
+        dlb_status s2 = report_system(j, k, out);
+        if (st == DLB_OK) st = s2;
+    }
+    bool over = false;
+    for (int r = 0; r < j->n_ranks; r++) over |= j->ranks[r].oversubscribed != 0;
+    for (int k = 0; k < j->n_systems; k++) {
+        const dlb_job_system *s = &j->sys[k];
+        double busy = s->end * s->n_ranks;
+        fprintf(out, "timing: system=%s failed=%d timing_s=%.1f overhead=%.1f%% idle=%.1f%%%s\n",
+                s->name, s->n_failed, s->timing_s,
+                busy > 0 && s->timing_s > 0 ? 100 * (busy - s->timing_s) / busy : 0,
+                busy > 0 ? 100 * s->idle_s / busy : 0, over ? " oversubscribed=1" : "");
+    }
+    if (over) fprintf(out, "oversubscribed: ranks=%d (results not for figures)\n", j->n_ranks);
+    info->n_skipped += any_failed;
+    time_t now = time(NULL);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    dlb_status s3 = dlb_results_run_attr(j->doc, j->run_id, "end_time", buf);
+    if (s3 == DLB_OK) s3 = dlb_job_save(j);
+    return st != DLB_OK ? st : s3;
+}

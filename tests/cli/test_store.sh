@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# test_store.sh — the HDF5 results file of the main job (dummy backend): layout and composition,
+# refusal to overwrite, --resume (nothing re-timed, only new bricks timed), kill -9 mid-run,
+# SIGTERM, and the same under mpirun with a killed worker.
+# Usage: tests/cli/test_store.sh BINARY SOURCE_DIR MPIEXEC
+set -euo pipefail
+BIN=$(realpath "$1")
+SRC=$(realpath "$2")
+MPIEXEC=$3
+TINY="$SRC/zoo/tiny"
+PY=/usr/bin/python3
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dlb-store-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+N=0
+fail() {
+    echo "FAIL: $1" >&2
+    [ -n "${2:-}" ] && echo "  command: $2" >&2
+    for f in "$TMP"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }; done
+    exit 1
+}
+field() { sed -n "/^bricks: system=$2 /s/.* $3=\([0-9]*\).*/\1/p" "$1"; }
+D="$BIN --backend dummy --quiet --system-name s1 --threads 1"
+
+# ---- a fresh file: layout, schema, one row per brick, composition by hand -------------------
+$D -o "$TMP/r.h5" "$TINY" >"$TMP/a.out" 2>"$TMP/a.err" || fail "first run" "$D -o r.h5"
+unique=$(field "$TMP/a.out" s1 unique)
+[ "$(field "$TMP/a.out" s1 timed)" = "$unique" ] && [ "$unique" -gt 0 ] || fail "not all timed"
+! ls "$TMP" | grep -q '\.tmp' || fail "temporary file left behind"
+h5dump -H "$TMP/r.h5" >/dev/null || fail "h5dump cannot read the file"
+h5ls -r "$TMP/r.h5" | grep -q '^/systems/s1/bricks ' || fail "h5ls: no /systems/s1/bricks"
+N=$((N + 4))
+$PY - "$TMP/r.h5" "$unique" "$TMP/a.out" <<'PY' || fail "layout or composition"
+import json, math, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert int(f.attrs["format_version"]) == 1
+schema = json.loads(f.attrs["schema"])
+b = f["/systems/s1/bricks"][()]
+assert list(b.dtype.names) == [c["name"] for c in schema["tables"]["bricks"]]
+assert len(b) == int(sys.argv[2]) == len(set(b["id"]))
+samples = f["/systems/s1/samples"][()]
+for row in b:  # the dummy backend's samples all equal the brick's median
+    s = samples[row["sample_start"]:row["sample_start"] + row["n_samples"]]
+    assert row["n_samples"] > 0 and all(abs(x - row["median_ms"]) < 1e-12 for x in s)
+    assert row["status"] == b"ok" and row["run_id"].decode() in f["/runs"]
+med = {int(r["id"]): float(r["median_ms"]) for r in b}
+# Estimate = sum over the model's bricks of count x median, computed here by hand.
+est = {(r["model"].decode(), int(r["batch"])): r for r in f["/systems/s1/estimates"][()]}
+assert len(est) == len(f["/models"]) == 4, (len(est), list(f["/models"]))
+for name in f["/models"]:
+    for bgrp in f["/models"][name]:
+        g = f["/models"][name][bgrp]
+        want = sum(int(r["count"]) * med[int(r["brick_id"])] for r in g["bricks"][()])
+        e = est[(g.attrs["name"] if "name" in g.attrs else name, int(bgrp[1:]))]
+        assert abs(e["estimate_ms"] - want) <= 1e-9 * max(1, want), (name, e["estimate_ms"], want)
+        assert e["critical_path_ms"] <= e["estimate_ms"] + 1e-12
+        layers = g["layers"][()]
+        assert sum(int(r["count"]) for r in g["bricks"][()]) == sum(layers["piece_start"] == 1)
+        assert math.isnan(e["measured_median_ms"])
+run = f["/runs"][list(f["/runs"])[0]]
+for a in ("command_line", "start_time", "end_time", "versions", "hosts", "ranks", "settings"):
+    assert a in run.attrs, a
+assert "--system-name s1" in run.attrs["command_line"]
+PY
+N=$((N + 1))
+
+# ---- never overwrite; --force replaces -----------------------------------------------------
+sum1=$(md5sum <"$TMP/r.h5")
+set +e
+$D -o "$TMP/r.h5" "$TINY" >"$TMP/b.out" 2>"$TMP/b.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && grep -q "never overwritten" "$TMP/b.err" || fail "existing file not refused"
+[ "$(md5sum <"$TMP/r.h5")" = "$sum1" ] || fail "refused run changed the file"
+cp "$TMP/r.h5" "$TMP/f.h5"
+$D -o "$TMP/f.h5" --force "$TINY" >"$TMP/f.out" 2>"$TMP/f.err" || fail "--force"
+grep -q "replacing" "$TMP/f.err" || fail "--force did not say it replaces the file"
+N=$((N + 3))
+
+# ---- --resume: nothing timed again; a new model times only its new bricks ------------------
+$D -o "$TMP/r.h5" --resume "$TINY" >"$TMP/c.out" 2>"$TMP/c.err" || fail "--resume"
+[ "$(field "$TMP/c.out" s1 timed)" = 0 ] && [ "$(field "$TMP/c.out" s1 reused)" = "$unique" ] ||
+    fail "resume re-timed bricks: $(grep '^bricks:' "$TMP/c.out")"
+diff <(grep -Ev '^(bricks|timing):' "$TMP/a.out") <(grep -Ev '^(bricks|timing):' "$TMP/c.out") ||
+    fail "estimates changed on resume"
+mkdir -p "$TMP/zoo2"
+cp "$TINY"/*.onnx "$TMP/zoo2/"
+cp "$SRC/zoo/squeezenet1_0.onnx" "$TMP/zoo2/"
+$BIN --dry-run --csv "$TMP/zoo2" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/all.ids"
+$BIN --dry-run --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/old.ids"
+new=$(comm -23 "$TMP/all.ids" "$TMP/old.ids" | wc -l)
+$D -o "$TMP/r.h5" --resume "$TMP/zoo2" >"$TMP/d.out" 2>"$TMP/d.err" || fail "resume with a new model"
+[ "$(field "$TMP/d.out" s1 timed)" = "$new" ] && [ "$new" -gt 0 ] ||
+    fail "new model: expected $new bricks timed: $(grep '^bricks:' "$TMP/d.out")"
+[ "$(field "$TMP/d.out" s1 reused)" = "$unique" ] || fail "new model: old bricks not reused"
+# Other settings are another cache entry: nothing reused.
+$D -o "$TMP/r.h5" --resume --min-reps 3 "$TINY" >"$TMP/e.out" 2>"$TMP/e.err" || fail "other settings"
+[ "$(field "$TMP/e.out" s1 reused)" = 0 ] || fail "bricks reused across timing settings"
+N=$((N + 5))
+
+# ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
+export DLB_DUMMY_SLEEP_MS=40
+$D -o "$TMP/k.h5" --checkpoint-s 0.1 "$TINY" >"$TMP/k.out" 2>"$TMP/k.err" &
+pid=$!
+sleep 1.2
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+saved=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['/systems/s1/bricks']))" "$TMP/k.h5") ||
+    fail "file unreadable after kill -9"
+[ "$saved" -gt 0 ] && [ "$saved" -lt "$unique" ] || fail "kill -9: $saved of $unique saved (want some, not all)"
+$D -o "$TMP/k.h5" --resume "$TINY" >"$TMP/k2.out" 2>"$TMP/k2.err" || fail "resume after kill -9"
+[ "$(field "$TMP/k2.out" s1 reused)" = "$saved" ] &&
+    [ "$(field "$TMP/k2.out" s1 timed)" = $((unique - saved)) ] || fail "resume after kill: $(grep '^bricks:' "$TMP/k2.out")"
+N=$((N + 3))
+
+# ---- SIGTERM: save, exit non-zero ------------------------------------------------------------
+$D -o "$TMP/t.h5" --checkpoint-s 1000 "$TINY" >"$TMP/t.out" 2>"$TMP/t.err" &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q "interrupted" "$TMP/t.err" || fail "SIGTERM: exit $rc"
+saved=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['/systems/s1/bricks']))" "$TMP/t.h5")
+[ "$saved" -gt 0 ] || fail "SIGTERM: nothing saved although the checkpoint interval is long"
+N=$((N + 2))
+
+# ---- under mpirun: kill -9 of a worker; the file holds every flushed brick; resume finishes --
+export DLB_DUMMY_SLEEP_MS=250
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 --checkpoint-s 0.1 -o $TMP/m.h5 $TINY"
+$cmd >"$TMP/m.out" 2>"$TMP/m.err" &
+mpid=$!
+sleep 2.5
+victim=$(pgrep -f -- "--checkpoint-s 0.1 -o $TMP/m.h5" | while read -r p; do
+    [ "$(ps -o comm= -p "$p")" = dlbricks-mpi ] && echo "$p"; done | sort -n | tail -1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait "$mpid" 2>/dev/null || true
+saved=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['/systems/s1/bricks']))" "$TMP/m.h5") ||
+    fail "MPI: file unreadable after a worker was killed"
+[ "$saved" -lt "$unique" ] || fail "MPI: the worker was killed too late ($saved saved)"
+$cmd --resume >"$TMP/m2.out" 2>"$TMP/m2.err" || fail "MPI resume" "$cmd --resume"
+[ "$(field "$TMP/m2.out" s1 reused)" = "$saved" ] &&
+    [ "$(field "$TMP/m2.out" s1 timed)" = $((unique - saved)) ] || fail "MPI resume: $(grep '^bricks:' "$TMP/m2.out")"
+N=$((N + 3))
+echo "PASS: $N checks"

@@ -157,6 +157,15 @@ dlb_status dlb_graph_load_ex(const char *path, const dlb_load_options *opt, dlb_
 dlb_status dlb_graph_load_buffer(const void *data, size_t size, const char *path, dlb_diag *diag,
                                  dlb_graph **out);
 
+/** \brief Copy an ONNX ModelProto with the data of every tensor larger than \p max_keep
+ *  bytes removed (dims, data_type, name, doc kept), at the protobuf wire level: initializers
+ *  of the main graph and of nested graphs (If/Loop/Scan attributes), Constant-node tensor
+ *  attributes, and sparse initializers.  External-data references are kept as they are (the
+ *  loader never opens them).  *out is malloc'd.  \return DLB_OK, DLB_EPARSE (malformed),
+ *  DLB_ENOMEM */
+dlb_status dlb_onnx_strip_weights(const void *data, size_t size, size_t max_keep, void **out,
+                                  size_t *out_len);
+
 void dlb_graph_free(dlb_graph *g);
 
 /** \brief Infer static shapes of every tensor in topological order, folding shape arithmetic.

@@ -62,8 +62,11 @@
     X(f64, measured_min_ms, "ms", "whole-model minimum, else NaN")                                 \
     X(f64, measured_p90_ms, "ms", "whole-model 90th percentile, else NaN")                         \
     X(i64, measured_reps, "", "whole-model repetitions (0: not validated)")                        \
-    X(f64, error_pct, "%", "(estimate - measured) / measured x 100, else NaN")                     \
-    X(f64, noise_floor_pct, "%", "spread of the whole-model median between repeats, else NaN")     \
+    X(f64, close_estimate_ms, "ms",                                                                \
+      "estimate from the model's bricks re-timed between its two whole-model runs, else NaN")     \
+    X(f64, error_pct, "%", "(close_estimate - measured) / measured x 100, else NaN")               \
+    X(f64, main_error_pct, "%", "(estimate - measured) / measured x 100 (drift included), else NaN") \
+    X(f64, noise_floor_pct, "%", "|before - after| / mean of the two whole-model medians x 100")   \
     X(str, settings, "", "canonical settings string")                                              \
     X(str, run_id, "", "run that composed it")
 

@@ -123,6 +123,9 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
             st = dlb_job_record(&job, 0, i, 0, &r);
         }
+        double check_bricks_s = 0; /* bricks re-timed inside checks: not the brick pass */
+        for (int e; st == DLB_OK && !dlb_cli_stop && (e = dlb_job_next_check(&job, 0, false)) >= 0;)
+            st = dlb_job_check_local(&job, 0, e, 0, &check_bricks_s, &s->model_s, NULL, NULL);
         if (dlb_cli_stop) {
             fprintf(stderr, "error: interrupted: results so far are saved%s%s\n",
                     opt->output ? " in " : "", opt->output ? opt->output : "");

@@ -13,7 +13,7 @@
 #include "dlbricks/binding.h"
 #include "dlbricks/exec.h"
 
-enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3 };
+enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3, TAG_CHECK = 4, TAG_CHECK_RESULT = 5 };
 /* A worker holds at least MIN_IN_HAND bricks and at least IN_HAND_S seconds of predicted work
  * (at most MAX_IN_HAND bricks), so it never runs dry while rank 0 times a brick of its own
  * (rank 0 takes the cheapest ones: ~0.1-0.2 s with the default 100 ms minimum time). */
@@ -88,13 +88,13 @@ static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
 /* A queued work message on a worker. */
 typedef struct work_item {
     unsigned char *msg;
-    int len;
+    int len, tag;
 } work_item;
 
 /* Worker: receive bricks (up to MAX_IN_HAND ahead), time them in order, send results back without
  * waiting for rank 0, until DONE. */
 static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_info *ti,
-                         double *timing_s, double *idle_s) {
+                         double *timing_s, double *idle_s, double *model_s) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
@@ -128,11 +128,26 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
                 done = true;
                 break;
             }
-            q[nq++] = (work_item){m, len};
+            q[nq++] = (work_item){m, len, s.MPI_TAG};
         }
         if (nq == 0) break; /* DONE and nothing left */
         work_item w = q[0];
         memmove(q, q + 1, sizeof *q * (size_t)--nq);
+        if (w.tag == TAG_CHECK) { /* --validate: a whole model and its bricks */
+            void *res = NULL;
+            size_t rlen = 0;
+            double check_bricks_s = 0; /* not the brick pass */
+            if (dlb_cli_run_check_message(opt, &ts, rank, ti->threads, w.msg, (size_t)w.len, &res,
+                                          &rlen, &check_bricks_s, model_s) != DLB_OK)
+                fprintf(stderr, "error: rank %d: a model check could not be run\n", rank);
+            free(w.msg);
+            DLB_MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+            free(out);
+            out = res; /* empty on failure: rank 0 counts it as answered */
+            DLB_MPI_CHECK(
+                MPI_Isend(out, (int)rlen, MPI_BYTE, 0, TAG_CHECK_RESULT, MPI_COMM_WORLD, &req));
+            continue;
+        }
         int32_t ix;
         memcpy(&ix, w.msg, sizeof ix);
         dlb_brick_decoded *d = NULL;
@@ -173,10 +188,12 @@ typedef struct handout {
     pending_send *sends; /* work messages in flight: a rank busy timing cannot take them yet */
     int n_sends, cap_sends;
     int size;
-    int *outstanding;  /* bricks handed to each rank and not yet answered */
-    double *in_hand_s; /* their predicted wall time */
-    double *sent_s;    /* per brick: predicted wall time when it was sent */
-    int active;        /* workers not yet sent DONE */
+    int *outstanding;     /* bricks handed to each rank and not yet answered */
+    double *in_hand_s;    /* their predicted wall time */
+    double *sent_s;       /* per brick: predicted wall time when it was sent */
+    double *check_sent_s; /* per model entry: the same for --validate checks */
+    int active;           /* workers not yet sent DONE */
+    dlb_status st;        /* first failure seen by serve_pending */
 } handout;
 
 /* Free the buffers of work messages that have gone out. */
@@ -212,8 +229,10 @@ static dlb_status send_one(handout *h, int w, bool *sent) {
     void *spec = NULL;
     *sent = false;
     if (dlb_cli_stop) return DLB_OK; /* interrupted: no new work, workers finish what they hold */
-    int i = dlb_job_next(h->job, h->job->rank_system[w], false);
-    if (i < 0) return DLB_OK;
+    int sys = h->job->rank_system[w];
+    int i = dlb_job_next(h->job, sys, false),
+        e = i < 0 ? dlb_job_next_check(h->job, sys, false) : -1;
+    if (i < 0 && e < 0) return DLB_OK;
     if (h->n_sends == h->cap_sends) {
         int cap = h->cap_sends ? 2 * h->cap_sends : 64;
         pending_send *p = realloc(h->sends, sizeof *p * (size_t)cap);
@@ -221,23 +240,32 @@ static dlb_status send_one(handout *h, int w, bool *sent) {
         h->sends = p;
         h->cap_sends = cap;
     }
-    size_t slen = 0;
-    DLB_TRY(dlb_brick_encode(dlb_registry_brick(h->job->reg, i), &spec, &slen));
-    msg = malloc(slen + sizeof(int32_t));
-    DLB_CHECK_ALLOC(msg);
-    int32_t i32 = i;
-    memcpy(msg, &i32, sizeof i32);
-    memcpy(msg + sizeof i32, spec, slen);
+    size_t slen = 0, mlen = 0;
+    int tag = TAG_WORK;
+    if (i >= 0) {
+        DLB_TRY(dlb_brick_encode(dlb_registry_brick(h->job->reg, i), &spec, &slen));
+        msg = malloc(slen + sizeof(int32_t));
+        DLB_CHECK_ALLOC(msg);
+        int32_t i32 = i;
+        memcpy(msg, &i32, sizeof i32);
+        memcpy(msg + sizeof i32, spec, slen);
+        mlen = slen + sizeof i32;
+        h->sent_s[i] = dlb_plan_wall_s(&h->job->sys[sys].plan, dlb_registry_brick(h->job->reg, i));
+        h->in_hand_s[w] += h->sent_s[i];
+    } else {
+        DLB_TRY(dlb_cli_encode_check(h->job->reg, e, &spec, &mlen));
+        msg = spec;
+        spec = NULL;
+        tag = TAG_CHECK;
+        h->check_sent_s[e] = dlb_job_check_cost(h->job, sys, e);
+        h->in_hand_s[w] += h->check_sent_s[e];
+    }
     pending_send *p = &h->sends[h->n_sends];
-    DLB_MPI_CHECK(
-        MPI_Isend(msg, (int)(slen + sizeof i32), MPI_BYTE, w, TAG_WORK, MPI_COMM_WORLD, &p->req));
+    DLB_MPI_CHECK(MPI_Isend(msg, (int)mlen, MPI_BYTE, w, tag, MPI_COMM_WORLD, &p->req));
     p->buf = msg;
     msg = NULL;
     h->n_sends++;
     h->outstanding[w]++;
-    h->sent_s[i] = dlb_plan_wall_s(&h->job->sys[h->job->rank_system[w]].plan,
-                                   dlb_registry_brick(h->job->reg, i));
-    h->in_hand_s[w] += h->sent_s[i];
     *sent = true;
 cleanup:
     free(spec);
@@ -274,27 +302,42 @@ static dlb_status service(handout *h, bool block, bool *got) {
     int flag = 1, len, ix = -1;
     *got = false;
     if (block)
-        DLB_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &s));
+        DLB_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &s));
     else
-        DLB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &s));
+        DLB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &s));
     if (!flag) goto cleanup;
     DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
     msg = malloc((size_t)len + 1);
     DLB_CHECK_ALLOC(msg);
     DLB_MPI_CHECK(
-        MPI_Recv(msg, len, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        MPI_Recv(msg, len, MPI_BYTE, s.MPI_SOURCE, s.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     *got = true;
-    int w = s.MPI_SOURCE;
-    dlb_cli_brick_result r;
-    if (unpack_result(msg, len, dlb_registry_n_bricks(h->job->reg), &ix, &r)) {
-        dlb_status rs = dlb_job_record(h->job, h->job->rank_system[w], ix, w, &r);
-        if (rs != DLB_OK && rs != DLB_EINVAL) st = rs; /* EINVAL: duplicate, ignored */
+    int w = s.MPI_SOURCE, sys = h->job->rank_system[w];
+    double was = 0;
+    if (s.MPI_TAG == TAG_CHECK_RESULT) {
+        dlb_check_result res;
+        int e = -1;
+        if (len > 0 && dlb_cli_decode_check_result(msg, (size_t)len, &e, &res) == DLB_OK) {
+            if (e >= 0 && e < dlb_registry_n_models(h->job->reg)) was = h->check_sent_s[e];
+            dlb_status rs = dlb_job_record_check(h->job, sys, e, w, &res);
+            if (rs != DLB_OK && rs != DLB_EINVAL) st = rs;
+            dlb_check_result_free(&res);
+        } else {
+            fprintf(stderr, "error: rank %d: a model check failed or cannot be decoded\n", w);
+        }
     } else {
-        fprintf(stderr, "error: rank %d sent a result that cannot be decoded\n", w);
+        dlb_cli_brick_result r;
+        if (unpack_result(msg, len, dlb_registry_n_bricks(h->job->reg), &ix, &r)) {
+            was = h->sent_s[ix];
+            dlb_status rs = dlb_job_record(h->job, sys, ix, w, &r);
+            if (rs != DLB_OK && rs != DLB_EINVAL) st = rs; /* EINVAL: duplicate, ignored */
+        } else {
+            fprintf(stderr, "error: rank %d sent a result that cannot be decoded\n", w);
+        }
     }
     if (h->outstanding[w] > 0) {
         h->outstanding[w]--;
-        if (ix >= 0) h->in_hand_s[w] -= h->sent_s[ix];
+        h->in_hand_s[w] -= was;
         if (h->outstanding[w] == 0 || h->in_hand_s[w] < 0) h->in_hand_s[w] = 0;
     }
     dlb_status t = reap_sends(h, false);
@@ -305,16 +348,25 @@ cleanup:
     return st;
 }
 
+/* Serve every result that is waiting (rank 0, between two of its own measurements). */
+static void serve_pending(void *ctx) {
+    handout *h = ctx;
+    bool got = true;
+    while (got && h->active > 0 && h->st == DLB_OK) h->st = service(h, false, &got);
+}
+
 /* Rank 0: supply the workers; between supplying, time the cheapest bricks of its own system
  * (never while a brick is being timed: see docs/cli.md). */
-static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing_s,
-                              double *idle_s) {
+static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing_s, double *idle_s,
+                              double *model_s) {
     dlb_status st = DLB_OK;
     handout h = {.job = job, .size = size, .active = size - 1};
     h.outstanding = calloc((size_t)size, sizeof *h.outstanding);
     h.in_hand_s = calloc((size_t)size, sizeof *h.in_hand_s);
     h.sent_s = calloc((size_t)dlb_registry_n_bricks(job->reg) + 1, sizeof *h.sent_s);
-    if (!h.outstanding || !h.in_hand_s || !h.sent_s) {
+    h.check_sent_s = calloc((size_t)dlb_registry_n_models(job->reg) + 1, sizeof *h.check_sent_s);
+    if (!h.outstanding || !h.in_hand_s || !h.sent_s || !h.check_sent_s) {
+        free(h.check_sent_s);
         free(h.outstanding);
         free(h.in_hand_s);
         free(h.sent_s);
@@ -350,6 +402,11 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing
             dlb_cli_time_one_brick(job->opt, &ts, b, &r, timing_s);
             if (job->opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
             st = dlb_job_record(job, sys0, i, 0, &r);
+        } else if (times && sys0 >= 0 && !dlb_cli_stop &&
+                   (i = dlb_job_next_check(job, sys0, true)) >= 0) {
+            double check_bricks_s = 0; /* not the brick pass */
+            st = dlb_job_check_local(job, sys0, i, 0, &check_bricks_s, model_s, serve_pending, &h);
+            if (st == DLB_OK) st = h.st;
         } else if (h.active > 0) {
             double t0 = MPI_Wtime();
             st = service(&h, true, &got);
@@ -363,6 +420,7 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing
     free(h.outstanding);
     free(h.in_hand_s);
     free(h.sent_s);
+    free(h.check_sent_s);
     free(h.sends);
     return st == DLB_OK && dlb_cli_stop ? DLB_EINTR : st;
 }
@@ -449,7 +507,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
     if (rank == 0) {
         all = calloc((size_t)size, sizeof *all);
-        timing = calloc(2 * (size_t)size, sizeof *timing);
+        timing = calloc(3 * (size_t)size, sizeof *timing);
         if (!all || !timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
     }
     DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
@@ -464,27 +522,29 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     }
     DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
-    double timing_s = 0, idle_s = 0, mine2[2];
+    double timing_s = 0, idle_s = 0, model_s = 0, mine2[3];
     if (rank == 0) {
         for (int k = 0; k < job.n_systems; k++)
             fprintf(stderr, "note: system %s: %d unique bricks, %d to time, %d ranks\n",
                     job.sys[k].name, dlb_registry_n_bricks(reg), job.sys[k].n_todo,
                     job.sys[k].n_ranks);
-        st = coordinator(&job, size, !dedicated, &timing_s, &idle_s);
+        st = coordinator(&job, size, !dedicated, &timing_s, &idle_s, &model_s);
     } else {
-        st = worker(opt, rank, &ti, &timing_s, &idle_s);
+        st = worker(opt, rank, &ti, &timing_s, &idle_s, &model_s);
     }
     if (opt->verbose)
         fprintf(stderr, "rank: %d timing_s=%.2f idle_s=%.2f\n", rank, timing_s, idle_s);
     mine2[0] = timing_s;
     mine2[1] = idle_s;
-    DLB_MPI_CHECK(MPI_Gather(mine2, 2, MPI_DOUBLE, timing, 2, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+    mine2[2] = model_s;
+    DLB_MPI_CHECK(MPI_Gather(mine2, 3, MPI_DOUBLE, timing, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD));
     if (rank == 0) {
         for (int r = 0; r < size; r++) {
             int k = job.rank_system[r];
             if (k < 0) continue;
-            job.sys[k].timing_s += timing[2 * r];
-            job.sys[k].idle_s += timing[2 * r + 1];
+            job.sys[k].timing_s += timing[3 * r];
+            job.sys[k].idle_s += timing[3 * r + 1];
+            job.sys[k].model_s += timing[3 * r + 2];
         }
         dlb_status s2 = st == DLB_EINTR ? dlb_job_save(&job) : dlb_job_finish(&job, out, info);
         if (st == DLB_OK) st = s2;

@@ -132,6 +132,23 @@ void dlb_cli_timing_settings(const dlb_cli_options *opt, struct dlb_timing_setti
 dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
                                  struct dlb_timing_result *res, double *coverage,
                                  size_t *net_bytes);
+/* One whole model ready to run through the executor (loaded from a file or from memory). */
+struct dlb_net;
+struct dlb_lowered;
+typedef struct dlb_cli_model {
+    dlb_graph *g;
+    struct dlb_lowered *l;
+    struct dlb_net *net;
+    double coverage;
+    dlb_diag diag;
+} dlb_cli_model;
+/** \brief Load (from \p buf when not NULL, else from \p path), set the batch, infer shapes,
+ *  lower and build the network.  Errors are reported naming \p path. */
+dlb_status dlb_cli_model_open(const char *path, const void *buf, size_t len, int64_t batch,
+                              const dlb_cli_options *opt, dlb_cli_model *m);
+dlb_status dlb_cli_model_time(dlb_cli_model *m, const dlb_timing_settings *ts,
+                              dlb_timing_result *res);
+void dlb_cli_model_close(dlb_cli_model *m);
 /** \brief --time-model: print "model: NAME median_ms=X min_ms=Y p90_ms=Z coverage=C". */
 dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out);
 
@@ -167,6 +184,35 @@ void dlb_plan_learn(dlb_plan *p, const dlb_brick *b, double measured_ms);
 /** \brief Sort registry brick indices by predicted wall time, most expensive first. */
 void dlb_plan_sort(const dlb_plan *p, const dlb_registry *reg, int *idx, int n);
 
+/* validate.c: --validate checks, a whole model timed before and after its own bricks. */
+typedef struct dlb_check_result {
+    dlb_status status;
+    dlb_cli_brick_result before, after; /* the whole model (no samples kept) */
+    int n_bricks;
+    dlb_cli_brick_result *bricks; /* its distinct bricks (dlb_cli_model_bricks order) */
+} dlb_check_result;
+/** \brief Distinct bricks of a model entry in order of first use, with their counts;
+ *  idx and counts need n_layers entries.  \return how many. */
+int dlb_cli_model_bricks(const dlb_model_entry *m, int *idx, int64_t *counts);
+/** \brief Time the model (from \p onnx when not NULL, else \p path), then each brick, then
+ *  the model again; \p between (may be NULL) runs between two measurements (rank 0 serves
+ *  its workers there).  A failure is recorded in res->status (and reported); the return value
+ *  is DLB_ENOMEM or DLB_OK. */
+dlb_status dlb_cli_check_model(const dlb_cli_options *opt, const dlb_timing_settings *ts,
+                               const char *path, const void *onnx, size_t len, int64_t batch,
+                               const dlb_brick *const *bricks, int n, dlb_check_result *res,
+                               double *timing_s, double *model_s, void (*between)(void *),
+                               void *ctx);
+void dlb_check_result_free(dlb_check_result *r);
+/** \brief ModelCheck message of a model entry: its file, weights stripped, and its bricks. */
+dlb_status dlb_cli_encode_check(const dlb_registry *reg, int entry, void **buf, size_t *len);
+/** \brief On a worker: run a ModelCheck, answer with a ModelCheckResult (*out malloc'd). */
+dlb_status dlb_cli_run_check_message(const dlb_cli_options *opt, const dlb_timing_settings *ts,
+                                     int rank, int threads, const void *buf, size_t len, void **out,
+                                     size_t *out_len, double *timing_s, double *model_s);
+dlb_status dlb_cli_decode_check_result(const void *buf, size_t len, int *entry,
+                                       dlb_check_result *res);
+
 /* job.c: the state of a main job on rank 0 (or the only process): systems, their brick queues,
  * results as they arrive, the results document and its file. */
 #define DLB_NAME_LEN 64
@@ -200,6 +246,10 @@ typedef struct dlb_job_system {
     double idle_s;         /* time its ranks waited for work, over its ranks */
     double done_s, todo_s; /* predicted wall of the bricks done / to do (for the ETA) */
     double end;            /* when its last result arrived (job clock) */
+    int *checks, check_head, check_tail, n_checks; /* --validate: model entries to check */
+    unsigned char *check_state;                    /* DLB_BRICK_* per model entry */
+    dlb_check_result *check;                       /* per model entry */
+    double model_s;                                /* time spent timing whole models */
     dlb_plan plan;
 } dlb_job_system;
 
@@ -232,6 +282,15 @@ dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_regist
 /** \brief Next brick for a rank of system \p sys: the most expensive left, or with \p cheap
  *  the least expensive (rank 0 takes those, to stay responsive).  -1 when none is left. */
 int dlb_job_next(dlb_job *j, int sys, bool cheap);
+/** \brief Next model entry to check (--validate) for system \p sys, -1 when none is left. */
+int dlb_job_next_check(dlb_job *j, int sys, bool cheap);
+/** \brief Predicted wall time of checking a model entry, s. */
+double dlb_job_check_cost(const dlb_job *j, int sys, int entry);
+/** \brief A check result arrived (res is taken over). */
+dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_check_result *res);
+/** \brief Check a model entry in this process (rank 0, or the single process). */
+dlb_status dlb_job_check_local(dlb_job *j, int sys, int entry, int rank, double *timing_s,
+                               double *model_s, void (*between)(void *), void *ctx);
 /** \brief A result arrived: keep it (samples are taken over), store it, save the file when the
  *  last save is a few seconds old, show progress. */
 dlb_status dlb_job_record(dlb_job *j, int sys, int brick, int rank, dlb_cli_brick_result *r);

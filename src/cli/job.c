@@ -234,6 +234,18 @@ static dlb_status init_system(dlb_job *j, dlb_job_system *s, const dlb_rank_info
         s->queue[s->tail++] = i;
     }
     dlb_plan_sort(&s->plan, j->reg, s->queue, s->tail);
+    if (j->opt->validate) {
+        int nm = dlb_registry_n_models(j->reg);
+        s->checks = malloc(sizeof(int) * ((size_t)nm + 1));
+        s->check_state = calloc((size_t)nm + 1, 1);
+        s->check = calloc((size_t)nm + 1, sizeof *s->check);
+        if (!s->checks || !s->check_state || !s->check) return DLB_ENOMEM;
+        for (int m = 0; m < nm; m++) {
+            const dlb_model_entry *e = dlb_registry_model(j->reg, m);
+            if (e->n_covered == e->n_layers && e->n_layers > 0) s->checks[s->check_tail++] = m;
+        }
+        s->n_checks = s->check_tail;
+    }
     for (int q = 0; q < s->tail; q++)
         s->todo_s += dlb_plan_wall_s(&s->plan, dlb_registry_brick(j->reg, s->queue[q]));
     s->n_todo = s->tail;
@@ -290,6 +302,44 @@ int dlb_job_next(dlb_job *j, int sys, bool cheap) {
     int i = cheap ? s->queue[--s->tail] : s->queue[s->head++];
     s->state[i] = DLB_BRICK_HANDED;
     return i;
+}
+
+int dlb_job_next_check(dlb_job *j, int sys, bool cheap) {
+    dlb_job_system *s = &j->sys[sys];
+    if (s->check_head >= s->check_tail) return -1;
+    int e = cheap ? s->checks[--s->check_tail] : s->checks[s->check_head++];
+    s->check_state[e] = DLB_BRICK_HANDED;
+    return e;
+}
+
+double dlb_job_check_cost(const dlb_job *j, int sys, int entry) {
+    const dlb_model_entry *m = dlb_registry_model(j->reg, entry);
+    const dlb_plan *p = &j->sys[sys].plan;
+    double bricks = 0, once = 0;
+    for (int k = 0; k < m->n_layers; k++) {
+        const dlb_model_layer *L = &m->layers[k];
+        if (L->brick < 0 || !L->piece_start) continue;
+        const dlb_brick *b = dlb_registry_brick(j->reg, L->brick);
+        once += dlb_plan_exec_ms(p, b) * 1e-3;
+        bricks += dlb_plan_wall_s(p, b); /* distinct or not: an upper bound is fine here */
+    }
+    double reps = fmax(j->ts.min_reps, once > 0 ? j->ts.min_time_ms * 1e-3 / once : 1);
+    return bricks + 2 * (reps + j->ts.warmup_reps) * once;
+}
+
+dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_check_result *res) {
+    dlb_job_system *s = &j->sys[sys];
+    (void)rank;
+    if (!s->check || entry < 0 || entry >= dlb_registry_n_models(j->reg) ||
+        s->check_state[entry] != DLB_BRICK_HANDED) {
+        dlb_check_result_free(res);
+        return DLB_EINVAL;
+    }
+    s->check_state[entry] = DLB_BRICK_DONE;
+    s->check[entry] = *res;
+    memset(res, 0, sizeof *res);
+    if (!j->opt->quiet) dlb_job_progress(j, false);
+    return DLB_OK;
 }
 
 dlb_status dlb_job_save(dlb_job *j) {
@@ -352,6 +402,12 @@ void dlb_job_progress(dlb_job *j, bool final) {
         if (left > 0 && s->n_ranks > 0 && left * rate > eta) eta = left * rate;
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %d/%d", k ? ", " : "",
                       j->n_systems > 1 ? s->name : "bricks", done, s->n_todo);
+        if (s->n_checks > 0) {
+            int checked = 0;
+            for (int m = 0; m < dlb_registry_n_models(j->reg); m++)
+                checked += s->check_state[m] == DLB_BRICK_DONE;
+            n += snprintf(line + n, sizeof line - (size_t)n, " models %d/%d", checked, s->n_checks);
+        }
     }
     if (j->progress_tty) {
         fprintf(stderr, "\rprogress: %s  elapsed %.0f s  ETA %.0f s   %s", line, t, eta,
@@ -369,6 +425,11 @@ void dlb_job_free(dlb_job *j) {
         free(j->sys[s].br);
         free(j->sys[s].state);
         free(j->sys[s].queue);
+        for (int m = 0; j->sys[s].check && m < dlb_registry_n_models(j->reg); m++)
+            dlb_check_result_free(&j->sys[s].check[m]);
+        free(j->sys[s].check);
+        free(j->sys[s].checks);
+        free(j->sys[s].check_state);
     }
     free(j->sys);
     free(j->ranks);

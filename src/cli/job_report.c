@@ -12,12 +12,6 @@
 #include "dlbricks/exec.h"
 #include "dlbricks/store.h"
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The brick statistic summed into estimates (--stat). */
 static double stat_of(const dlb_stats *s, const char *stat) {
     if (!strcmp(stat, "min")) return s->min;
@@ -126,37 +120,64 @@ static double imbalance(const dlb_job *j, int sys) {
 
 typedef struct accuracy {
     int validated, w5, w10;
-    double log_ratio, model_timing_s, sum_measured;
+    double log_ratio, log_ratio_main, sum_measured, max_noise;
+    double *noise; /* per validated model, for the median */
 } accuracy;
 
-/* Rank 0's system only: the whole model through the same executor, on rank 0. */
-static void validate(const dlb_job *j, const dlb_model_entry *m, dlb_estimate_row *e, accuracy *a) {
-    dlb_timing_result res;
-    double c, t0 = now_s();
-    if (dlb_cli_measure_model(m->path, m->batch, j->opt, &res, &c, NULL) == DLB_OK) {
-        e->measured_median_ms = res.stats.median;
-        e->measured_min_ms = res.stats.min;
-        e->measured_p90_ms = res.stats.p90;
-        e->measured_reps = res.stats.n;
-        e->error_pct = (e->estimate_ms - res.stats.median) / res.stats.median * 100;
-        if (e->n_uncovered == 0) {
-            a->validated++;
-            a->w5 += fabs(e->error_pct) <= 5;
-            a->w10 += fabs(e->error_pct) <= 10;
-            a->log_ratio += log(e->estimate_ms / res.stats.median);
-            a->sum_measured += res.stats.median;
-        }
+/* Fill the measured columns of an estimate row from the model's check (--validate). */
+static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
+                      dlb_estimate_row *e, accuracy *a) {
+    if (c->status != DLB_OK || c->before.status != DLB_OK || c->after.status != DLB_OK) return;
+    int *idx = malloc(sizeof(int) * ((size_t)m->n_layers + 1));
+    int64_t *counts = malloc(sizeof(int64_t) * ((size_t)m->n_layers + 1));
+    if (!idx || !counts) {
+        free(idx);
+        free(counts);
+        return;
     }
-    a->model_timing_s += now_s() - t0;
-    dlb_timing_result_free(&res);
+    int n = dlb_cli_model_bricks(m, idx, counts);
+    double close = 0;
+    bool ok = n == c->n_bricks;
+    for (int k = 0; k < n && ok; k++) {
+        ok = c->bricks[k].status == DLB_OK;
+        close += (double)counts[k] * stat_of(&c->bricks[k].stats, j->opt->stat);
+    }
+    free(idx);
+    free(counts);
+    const dlb_stats *x = &c->before.stats, *y = &c->after.stats;
+    double meas = (x->median + y->median) / 2;
+    e->measured_median_ms = meas;
+    e->measured_min_ms = fmin(x->min, y->min);
+    e->measured_p90_ms = fmax(x->p90, y->p90);
+    e->measured_reps = x->n + y->n;
+    e->noise_floor_pct = meas > 0 ? 100 * fabs(x->median - y->median) / meas : NAN;
+    e->main_error_pct = meas > 0 ? 100 * (e->estimate_ms - meas) / meas : NAN;
+    if (!ok || !(meas > 0)) return;
+    e->close_estimate_ms = close;
+    e->error_pct = 100 * (close - meas) / meas;
+    if (e->n_uncovered > 0) return;
+    a->noise[a->validated++] = e->noise_floor_pct;
+    a->w5 += fabs(e->error_pct) <= 5;
+    a->w10 += fabs(e->error_pct) <= 10;
+    a->log_ratio += log(close / meas);
+    a->log_ratio_main += log(e->estimate_ms / meas);
+    a->sum_measured += meas;
+    a->max_noise = fmax(a->max_noise, e->noise_floor_pct);
+}
+
+static int by_double(const void *p, const void *q) {
+    double x = *(const double *)p, y = *(const double *)q;
+    return x < y ? -1 : x > y;
 }
 
 static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
     dlb_job_system *s = &j->sys[sys];
     int dsys = dlb_results_system(j->doc, s->name, true);
     if (dsys < 0) return DLB_ENOMEM;
-    bool validating = j->opt->validate && j->rank_system[0] == sys;
+    bool validating = j->opt->validate && s->check;
     accuracy a = {0};
+    a.noise = calloc((size_t)dlb_registry_n_models(j->reg) + 1, sizeof *a.noise);
+    if (!a.noise) return DLB_ENOMEM;
     dlb_status st = DLB_OK;
     for (int i = 0; i < dlb_registry_n_models(j->reg) && st == DLB_OK; i++) {
         const dlb_model_entry *m = dlb_registry_model(j->reg, i);
@@ -165,20 +186,24 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
                               .stat = j->opt->stat,
                               .measured_median_ms = NAN,
                               .measured_min_ms = NAN,
+                              .close_estimate_ms = NAN,
+                              .main_error_pct = NAN,
                               .measured_p90_ms = NAN,
                               .error_pct = NAN,
                               .noise_floor_pct = NAN,
                               .settings = s->settings,
                               .run_id = j->run_id};
         compose(m, s->br, j->opt->stat, &e);
-        if (validating) validate(j, m, &e, &a);
-        char meas[32] = "-", err[32] = "-";
+        if (validating && s->check_state[i] == DLB_BRICK_DONE)
+            use_check(j, m, &s->check[i], &e, &a);
+        char meas[32] = "-", err[32] = "-", noise[32] = "-";
         if (e.measured_reps > 0) {
             snprintf(meas, sizeof meas, "%.4f", e.measured_median_ms);
-            snprintf(err, sizeof err, "%+.1f", e.error_pct);
+            snprintf(noise, sizeof noise, "%.1f", e.noise_floor_pct);
         }
-        fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7.1f%%%s\n", j->name_width,
-                s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err,
+        if (e.error_pct == e.error_pct) snprintf(err, sizeof err, "%+.1f", e.error_pct);
+        fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7s %7.1f%%%s\n", j->name_width,
+                s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err, noise,
                 100 * e.coverage, e.n_uncovered ? " (partial)" : "");
         st = dlb_results_put_estimate(j->doc, dsys, &e);
     }
@@ -186,13 +211,17 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
         double bricks_sum = 0;
         for (int i = 0; i < dlb_registry_n_bricks(j->reg); i++)
             if (s->br[i].status == DLB_OK) bricks_sum += s->br[i].stats.median;
+        qsort(a.noise, (size_t)a.validated, sizeof *a.noise, by_double);
         fprintf(out, "accuracy: system=%s models=%d within5=%.3f within10=%.3f geomean=%.4f\n",
                 s->name, a.validated, (double)a.w5 / a.validated, (double)a.w10 / a.validated,
                 exp(a.log_ratio / a.validated));
+        fprintf(out, "noise: system=%s median_pct=%.1f max_pct=%.1f main_geomean=%.4f\n", s->name,
+                a.noise[a.validated / 2], a.max_noise, exp(a.log_ratio_main / a.validated));
         fprintf(out, "speedup: system=%s latency_sum=%.3f wall=%.3f\n", s->name,
                 bricks_sum > 0 ? a.sum_measured / bricks_sum : 0,
-                s->timing_s > 0 ? a.model_timing_s / s->timing_s : 0);
+                s->timing_s > 0 ? s->model_s / s->timing_s : 0);
     }
+    free(a.noise);
     return st;
 }
 
@@ -219,8 +248,8 @@ dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info) {
     for (int k = 0; k < j->n_systems; k++)
         if ((int)strlen(j->sys[k].name) > j->name_width)
             j->name_width = (int)strlen(j->sys[k].name);
-    fprintf(out, "%-*s %-28s %6s %8s %12s %12s %8s %8s\n", j->name_width, "system", "model",
-            "batch", "bricks", "estimate_ms", "measured_ms", "error%", "coverage");
+    fprintf(out, "%-*s %-28s %6s %8s %12s %12s %8s %7s %8s\n", j->name_width, "system", "model",
+            "batch", "bricks", "estimate_ms", "measured_ms", "error%", "noise%", "coverage");
     for (int k = 0; k < j->n_systems; k++) {
         dlb_status s2 = report_system(j, k, out);
         if (st == DLB_OK) st = s2;

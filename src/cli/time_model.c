@@ -26,44 +26,64 @@ static void flush_net(void *ctx) {
     dlb_net_flush_caches(ctx);
 }
 
-dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
-                                 dlb_timing_result *res, double *coverage, size_t *net_bytes) {
-    dlb_diag d = {.file = path};
-    dlb_graph *g = NULL;
-    dlb_lowered *l = NULL;
-    dlb_net *net = NULL;
+dlb_status dlb_cli_model_open(const char *path, const void *buf, size_t len, int64_t batch,
+                              const dlb_cli_options *opt, dlb_cli_model *m) {
+    memset(m, 0, sizeof *m);
+    m->diag.file = path;
     dlb_netdesc nd;
-    memset(res, 0, sizeof *res);
-    dlb_status st = dlb_graph_load(path, &d, &g);
-    if (st == DLB_OK) dlb_graph_apply_batch(g, batch);
-    if (st == DLB_OK) st = dlb_graph_infer_shapes(g, &d);
+    dlb_status st = buf ? dlb_graph_load_buffer(buf, len, path, &m->diag, &m->g)
+                        : dlb_graph_load(path, &m->diag, &m->g);
+    if (st == DLB_OK) dlb_graph_apply_batch(m->g, batch);
+    if (st == DLB_OK) st = dlb_graph_infer_shapes(m->g, &m->diag);
     dlb_lower_options lo = {.fuse = opt->fuse};
-    if (st == DLB_OK) st = dlb_lower(g, &lo, &d, &l);
+    if (st == DLB_OK) st = dlb_lower(m->g, &lo, &m->diag, &m->l);
     if (st == DLB_OK) {
         int64_t all = 0, covered = 0;
-        for (int i = 0; i < l->n_layers; i++) {
-            all += l->layers[i].flops;
-            if (l->layers[i].covered) covered += l->layers[i].flops;
+        for (int i = 0; i < m->l->n_layers; i++) {
+            all += m->l->layers[i].flops;
+            if (m->l->layers[i].covered) covered += m->l->layers[i].flops;
         }
         /* Uncovered layers have no FLOP count; count them as layers instead. */
-        *coverage = all > 0 ? (double)covered / (double)all : 0;
-        for (int i = 0; i < l->n_layers; i++)
-            if (!l->layers[i].covered && *coverage >= 1) *coverage = 0.999;
-        if (opt->dtype != DLB_DT_F32) dlb_lowered_set_dtype(l, opt->dtype);
-        st = dlb_netdesc_of_model(l, &d, &nd);
+        m->coverage = all > 0 ? (double)covered / (double)all : 0;
+        for (int i = 0; i < m->l->n_layers; i++)
+            if (!m->l->layers[i].covered && m->coverage >= 1) m->coverage = 0.999;
+        if (opt->dtype != DLB_DT_F32) dlb_lowered_set_dtype(m->l, opt->dtype);
+        st = dlb_netdesc_of_model(m->l, &m->diag, &nd);
     }
-    if (st == DLB_OK) st = dlb_net_create(&nd, NULL, &d, &net);
-    if (st == DLB_OK && net_bytes) *net_bytes = dlb_net_memory_bytes(net);
-    if (st == DLB_OK) {
-        dlb_timing_settings ts;
-        dlb_cli_timing_settings(opt, &ts);
-        st = dlb_time_runs(run_net, flush_net, net, &ts, res);
-        if (st != DLB_OK) dlb_error(&d, NULL, "whole-model run failed: %s", dlb_strerror(st));
-    }
-    if (st != DLB_OK && d.n_errors == 0) dlb_error(&d, NULL, "%s", dlb_strerror(st));
-    dlb_net_free(net);
-    dlb_lowered_free(l);
-    dlb_graph_free(g);
+    if (st == DLB_OK) st = dlb_net_create(&nd, NULL, &m->diag, &m->net);
+    if (st != DLB_OK && m->diag.n_errors == 0) dlb_error(&m->diag, NULL, "%s", dlb_strerror(st));
+    if (st != DLB_OK) dlb_cli_model_close(m);
+    return st;
+}
+
+dlb_status dlb_cli_model_time(dlb_cli_model *m, const dlb_timing_settings *ts,
+                              dlb_timing_result *res) {
+    dlb_status st = dlb_time_runs(run_net, flush_net, m->net, ts, res);
+    if (st != DLB_OK) dlb_error(&m->diag, NULL, "whole-model run failed: %s", dlb_strerror(st));
+    return st;
+}
+
+void dlb_cli_model_close(dlb_cli_model *m) {
+    dlb_net_free(m->net);
+    dlb_lowered_free(m->l);
+    dlb_graph_free(m->g);
+    m->net = NULL;
+    m->l = NULL;
+    m->g = NULL;
+}
+
+dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_options *opt,
+                                 dlb_timing_result *res, double *coverage, size_t *net_bytes) {
+    dlb_cli_model m;
+    memset(res, 0, sizeof *res);
+    dlb_status st = dlb_cli_model_open(path, NULL, 0, batch, opt, &m);
+    if (st != DLB_OK) return st;
+    *coverage = m.coverage;
+    if (net_bytes) *net_bytes = dlb_net_memory_bytes(m.net);
+    dlb_timing_settings ts;
+    dlb_cli_timing_settings(opt, &ts);
+    st = dlb_cli_model_time(&m, &ts, res);
+    dlb_cli_model_close(&m);
     return st;
 }
 

@@ -98,6 +98,33 @@ $D -o "$TMP/r.h5" --resume --min-reps 3 "$TINY" >"$TMP/e.out" 2>"$TMP/e.err" || 
 [ "$(field "$TMP/e.out" s1 reused)" = 0 ] || fail "bricks reused across timing settings"
 N=$((N + 5))
 
+# ---- --validate: each model timed whole before and after its bricks; plumbing, exactly --------
+check_validated() { # FILE.h5 SYSTEM: measured and close-in-time estimates for every model
+    $PY - "$1" "$2" <<'PY'
+import math, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+e = f["/systems/%s/estimates" % sys.argv[2]][()]
+assert len(e) == 4
+for r in e:
+    assert r["measured_reps"] > 0 and r["measured_median_ms"] > 0, r
+    assert 0 <= r["noise_floor_pct"] < 1000
+    # the dummy backend is deterministic: re-timed bricks give the main estimate exactly
+    assert abs(r["close_estimate_ms"] - r["estimate_ms"]) <= 1e-12 * r["estimate_ms"], r
+    want = (r["close_estimate_ms"] - r["measured_median_ms"]) / r["measured_median_ms"] * 100
+    assert abs(r["error_pct"] - want) < 1e-9 and abs(r["main_error_pct"] - want) < 1e-9
+PY
+}
+$D -o "$TMP/v.h5" --validate --min-time-ms 1 --min-reps 3 "$TINY" >"$TMP/v.out" 2>"$TMP/v.err" ||
+    fail "--validate"
+check_validated "$TMP/v.h5" s1 || fail "--validate: estimates table"
+grep -Eq '^accuracy: system=s1 models=4 within5=[0-9.]+ within10=[0-9.]+ geomean=[0-9.]+$' "$TMP/v.out" &&
+    grep -Eq '^speedup: system=s1 latency_sum=[0-9.]+ wall=[0-9.]+$' "$TMP/v.out" &&
+    grep -Eq '^noise: system=s1 ' "$TMP/v.out" || fail "--validate: report lines"
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s2 --threads 1 --validate --min-time-ms 1 --min-reps 3 -o $TMP/vm.h5 $TINY"
+$cmd >"$TMP/vm.out" 2>"$TMP/vm.err" || fail "--validate under MPI" "$cmd"
+check_validated "$TMP/vm.h5" s2 || fail "--validate under MPI: estimates table" "$cmd"
+N=$((N + 4))
+
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40
 $D -o "$TMP/k.h5" --checkpoint-s 0.1 "$TINY" >"$TMP/k.out" 2>"$TMP/k.err" &

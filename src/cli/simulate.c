@@ -1,6 +1,7 @@
 /* simulate.c — --simulate-ranks: replay the brick scheduler with measured brick costs. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,8 @@ static int split(char *line, char **f, int max) {
 }
 
 /* Columns of a --bricks-out file. */
-static dlb_status read_costs(const char *path, int warmup, sim_brick **out, int *n) {
+static dlb_status read_costs(const char *path, int warmup, double min_time_ms, int min_reps,
+                             sim_brick **out, int *n) {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "error: %s: cannot open\n", path);
@@ -66,7 +68,10 @@ static dlb_status read_costs(const char *path, int warmup, sim_brick **out, int 
         }
         double med = atof(fld[c_med]), reps = atof(fld[c_reps]);
         v[cnt].cost_s = (reps + warmup) * med / 1e3;
-        v[cnt].predicted = 1e-6 + atof(fld[c_flops]) / 50e9 + atof(fld[c_bytes]) / 20e9;
+        double exec_ms = 1e-3 + atof(fld[c_flops]) / 50e6 + atof(fld[c_bytes]) / 20e6;
+        double reps_p = exec_ms > 0 ? ceil(min_time_ms / exec_ms) : 1;
+        if (reps_p < min_reps) reps_p = min_reps;
+        v[cnt].predicted = (reps_p + warmup) * exec_ms; /* plan.c's model, without learning */
         cnt++;
     }
     fclose(f);
@@ -79,19 +84,22 @@ static dlb_status read_costs(const char *path, int warmup, sim_brick **out, int 
     return DLB_OK;
 }
 
-/* Self-scheduling: the next brick (cost-descending by prediction) goes to the worker that
- * frees up first.  Returns the makespan. */
-static double makespan(const sim_brick *b, int n, int workers, double *free_at) {
-    for (int w = 0; w < workers; w++) free_at[w] = 0;
-    for (int i = 0; i < n; i++) {
-        int best = 0;
-        for (int w = 1; w < workers; w++)
-            if (free_at[w] < free_at[best]) best = w;
-        free_at[best] += b[i].cost_s;
+/* The hand-out of bricks_mpi.c, without message latency: the worker that frees up first takes
+ * the most expensive brick left (by prediction); unless the coordinator is dedicated, rank 0
+ * also times, taking the cheapest brick left.  Returns the makespan. */
+static double makespan(const sim_brick *b, int n, int ranks, bool dedicated, double *free_at) {
+    int first = dedicated && ranks > 1 ? 1 : 0, head = 0, tail = n;
+    for (int r = 0; r < ranks; r++) free_at[r] = 0;
+    while (head < tail) {
+        int best = first;
+        for (int r = first + 1; r < ranks; r++)
+            if (free_at[r] < free_at[best]) best = r;
+        bool cheap = best == 0 && !dedicated && ranks > 1;
+        free_at[best] += b[cheap ? --tail : head++].cost_s;
     }
     double m = 0;
-    for (int w = 0; w < workers; w++)
-        if (free_at[w] > m) m = free_at[w];
+    for (int r = first; r < ranks; r++)
+        if (free_at[r] > m) m = free_at[r];
     return m;
 }
 
@@ -100,7 +108,7 @@ dlb_status dlb_cli_simulate(const dlb_cli_options *opt, FILE *out) {
     dlb_cli_timing_settings(opt, &ts);
     sim_brick *b = NULL;
     int n = 0;
-    dlb_status st = read_costs(opt->costs, ts.warmup_reps, &b, &n);
+    dlb_status st = read_costs(opt->costs, ts.warmup_reps, ts.min_time_ms, ts.min_reps, &b, &n);
     if (st != DLB_OK) return st;
     qsort(b, (size_t)n, sizeof *b, by_predicted_desc);
     double total = 0, longest = 0;
@@ -108,16 +116,17 @@ dlb_status dlb_cli_simulate(const dlb_cli_options *opt, FILE *out) {
         total += b[i].cost_s;
         if (b[i].cost_s > longest) longest = b[i].cost_s;
     }
-    fprintf(out, "simulate: bricks=%d total_s=%.2f longest_s=%.3f (dedicated coordinator)\n", n,
-            total, longest);
+    bool dedicated = opt->dedicated_coordinator;
+    fprintf(out, "simulate: bricks=%d total_s=%.2f longest_s=%.3f (%s)\n", n, total, longest,
+            dedicated ? "dedicated coordinator" : "rank 0 times the cheapest bricks");
     for (int k = 0; k < opt->n_simulate; k++) {
-        int ranks = opt->simulate[k], workers = ranks > 1 ? ranks - 1 : 1;
-        double *free_at = malloc(sizeof *free_at * (size_t)workers);
+        int ranks = opt->simulate[k], workers = dedicated && ranks > 1 ? ranks - 1 : ranks;
+        double *free_at = malloc(sizeof *free_at * (size_t)ranks);
         if (!free_at) {
             free(b);
             return DLB_ENOMEM;
         }
-        double m = makespan(b, n, workers, free_at);
+        double m = makespan(b, n, ranks, dedicated, free_at);
         double ideal = total / workers > longest ? total / workers : longest;
         fprintf(out,
                 "simulate: ranks=%d workers=%d makespan_s=%.3f efficiency=%.3f "

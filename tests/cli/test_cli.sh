@@ -357,11 +357,17 @@ grep -q "(partial)" "$TMP/dummyfail.out" || fail "model not marked partial" dumm
 check
 # The scheduler replay: one worker does everything (efficiency 1); more workers never take
 # longer than one.
-run sim --simulate-ranks 2,3,8 --costs "$TMP/dummy1.csv"
+run sim --simulate-ranks 2,3,8 --dedicated-coordinator --costs "$TMP/dummy1.csv"
 expect_rc sim 0
 grep -Eq '^simulate: ranks=2 workers=1 makespan_s=[0-9.]+ efficiency=1\.000 ' "$TMP/sim.out" ||
     fail "one worker must be 100% efficient" sim
 [ "$(grep -c '^simulate: ranks=' "$TMP/sim.out")" -eq 3 ] || fail "one line per rank count" sim
+# Rank 0 timing too: 2 timing ranks, never slower than one dedicated worker.
+run sim2 --simulate-ranks 2 --costs "$TMP/dummy1.csv"
+expect_rc sim2 0
+d=$(sed -n 's/^simulate: ranks=2 workers=1 makespan_s=\([0-9.]*\) .*/\1/p' "$TMP/sim.out")
+s=$(sed -n 's/^simulate: ranks=2 workers=2 makespan_s=\([0-9.]*\) .*/\1/p' "$TMP/sim2.out")
+awk -v d="$d" -v s="$s" 'BEGIN { exit !(s > 0 && s <= d) }' || fail "shared makespan $s > dedicated $d" sim2
 check
 # Results files are never overwritten.
 run dummyexists --backend dummy --quiet --bricks-out "$TMP/dummy1.csv" "$TINY"

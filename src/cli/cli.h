@@ -64,6 +64,8 @@ typedef struct dlb_cli_options {
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
     char *const *paths; /* points into argv */
+    const char *job_file; /* --job FILE */
+    const char *job_text; /* its contents (provenance) */
     int argc;           /* the command line (getopt may have moved options before PATHs) */
     char **argv;
 } dlb_cli_options;
@@ -83,6 +85,10 @@ extern volatile sig_atomic_t dlb_cli_stop;
 /** \brief Parse argv (getopt_long, permuting).  Usage errors are printed to \p err as
  *  "error: WHAT" followed by "try 'dlbricks-mpi --help'". */
 dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE *err);
+/** \brief dlb_cli_parse, with --job FILE: the job file's keys become options that the command
+ *  line overrides; its paths are used when the command line names none.  Job-file errors
+ *  name the file, the line and the key. */
+dlb_parse_result dlb_cli_parse_job(int argc, char **argv, dlb_cli_options *opt, FILE *err);
 /** \brief Print the --help text, generated from the option table. */
 void dlb_cli_usage(FILE *out);
 

@@ -64,7 +64,7 @@ static dlb_status main_job(int argc, char **argv, const dlb_cli_options *opt,
 
 int main(int argc, char **argv) {
     dlb_cli_options opt;
-    switch (dlb_cli_parse(argc, argv, &opt, stderr)) {
+    switch (dlb_cli_parse_job(argc, argv, &opt, stderr)) {
     case DLB_PARSE_HELP:
         dlb_cli_usage(stdout);
         return finish(DLB_EXIT_OK);

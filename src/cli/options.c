@@ -41,6 +41,7 @@ typedef enum opt_id {
     OPT_FORCE,
     OPT_STAT,
     OPT_CHECKPOINT,
+    OPT_JOB,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -130,6 +131,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_CHECKPOINT] = {"checkpoint-s", 0, true, "S",
                         "with -o: save the file at least every S seconds (default 5;\n"
                         "0.01 to 3600)"},
+    [OPT_JOB] = {"job", 0, true, "FILE",
+                 "read options from an INI job file (jobs/README.md); the\n"
+                 "command line overrides it"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -426,6 +430,8 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->checkpoint_s = v2;
             break;
         }
+        case OPT_JOB: /* read by dlb_cli_parse_job before this parse */
+            break;
         case OPT_HELP:
             return DLB_PARSE_HELP;
         case OPT_VERSION:

@@ -139,6 +139,8 @@ static dlb_status run_attrs(dlb_job *j) {
     if (st == DLB_OK) st = attr(j, "command_line", sb_str(&b));
     sb_reset(&b);
     if (st == DLB_OK) st = attr(j, "launcher", launcher());
+    if (st == DLB_OK && opt->job_file) st = attr(j, "job_file", opt->job_file);
+    if (st == DLB_OK && opt->job_text) st = attr(j, "job_file_contents", opt->job_text);
     for (int r = 0; r < j->n_ranks; r++) {
         const dlb_rank_info *ri = &j->ranks[r];
         sb_add(&b, "rank=%d host=%s system=%s binding=%s threads=%d oversubscribed=%d%s\n", r,

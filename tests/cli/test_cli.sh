@@ -375,4 +375,56 @@ expect_rc dummyexists 1
 grep -q "never overwritten" "$TMP/dummyexists.err" || fail "overwrite not refused" dummyexists
 check
 
+# ---- job files --------------------------------------------------------------------------------
+cat >"$TMP/job.ini" <<INI
+# a job file
+[zoo]
+paths = $TINY
+batch = 1,2
+[timing]
+min_reps = 3
+[ranks]
+system_name = fromjob
+[output]
+file = $TMP/job.h5
+INI
+run job --job "$TMP/job.ini" --backend dummy --quiet
+expect_rc job 0
+grep -Eq '^bricks: system=fromjob ' "$TMP/job.out" || fail "job file keys not applied" job
+[ "$(grep -c ' tiny_resnet ' "$TMP/job.out")" -eq 2 ] || fail "job file batch list not applied" job
+/usr/bin/python3 - "$TMP/job.h5" "$TMP/job.ini" <<'PY' || fail "job file not in the provenance" job
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+run = f["/runs"][list(f["/runs"])[0]]
+assert run.attrs["job_file_contents"] == open(sys.argv[2]).read()
+assert run.attrs["job_file"] == sys.argv[2]
+PY
+check
+# The command line overrides the file, and its PATHs replace the file's paths.
+run joboverride --job "$TMP/job.ini" --backend dummy --quiet --system-name cmd --force \
+    "$TINY/tiny_resnet.onnx"
+expect_rc joboverride 0
+grep -Eq '^bricks: system=cmd ' "$TMP/joboverride.out" || fail "option not overridden" joboverride
+[ "$(grep -c '^cmd ' "$TMP/joboverride.out")" -eq 2 ] || fail "PATH not overridden" joboverride
+check
+# Errors name the file, the line and the key.
+printf '[zoo]\npaths = %s\n\n[timing]\nmin_reps = many\n' "$TINY" >"$TMP/bad1.ini"
+run jobbad1 --job "$TMP/bad1.ini" --backend dummy
+expect_rc jobbad1 2
+grep -q "^error: $TMP/bad1.ini:5: key 'min_reps': --min-reps: invalid value 'many'" "$TMP/jobbad1.err" ||
+    fail "bad value: no file:line:key" jobbad1
+printf '[zoo]\npaths = %s\n[output]\nfile_name = x.h5\n' "$TINY" >"$TMP/bad2.ini"
+run jobbad2 --job "$TMP/bad2.ini" --backend dummy
+expect_rc jobbad2 2
+grep -q "^error: $TMP/bad2.ini:4: unknown key 'file_name' in section \[output\]" "$TMP/jobbad2.err" ||
+    fail "unknown key: no file:line:key" jobbad2
+[ "$(wc -l <"$TMP/jobbad2.err")" -eq 1 ] || fail "more than one error line" jobbad2
+check
+# The shipped examples parse (checked on a dry run of their zoo settings).
+for j in "$SRC"/jobs/*.ini; do
+    (cd "$SRC" && "$BIN" --job "$j" --dry-run >/dev/null 2>"$TMP/jobex.err") ||
+        fail "shipped job file $j: $(head -1 "$TMP/jobex.err")" jobex
+done
+check
+
 echo "PASS: $N_CHECKS checks"

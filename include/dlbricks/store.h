@@ -10,7 +10,7 @@
 #include "dlbricks/status.h"
 
 /* Bumped on any change of the layout below; written as the root attribute format_version. */
-#define DLB_STORE_FORMAT_VERSION 1
+#define DLB_STORE_FORMAT_VERSION 2
 
 /* The one schema definition.  Each table is X(type, name, unit, description) with type one
  * of u64, i64, i32, f64, str.  It makes the C row structs, the HDF5 compound types and the
@@ -42,6 +42,8 @@
     X(str, binding, "", "CPU list the rank was bound to (hwloc list)")                             \
     X(i32, oversubscribed, "", "1 if the rank shared cores with other ranks")                      \
     X(str, status, "", "ok, or the DLB_E... name of the failure")                                  \
+    X(i32, remeasured, "", "times measured again because the median's CI was too wide")            \
+    X(i32, unstable, "", "1 if the CI of the median stayed wider than 5% of it")                   \
     X(str, settings, "", "canonical settings string; the --resume cache key with id")              \
     X(str, run_id, "", "run that measured it (/runs/<run_id>)")                                    \
     X(f64, finished, "s", "UNIX time the result reached rank 0")
@@ -149,7 +151,7 @@ const double *dlb_results_samples(const dlb_results *r, int sys, size_t i);
  *  Constant time (hash index). */
 long dlb_results_find_brick(const dlb_results *r, int sys, uint64_t id, const char *settings);
 
-/** \brief Replace the estimate rows of one (model, batch, settings) on a system, or add them. */
+/** \brief Replace the estimate row of one (model, batch, settings, stat) on a system, or add it. */
 dlb_status dlb_results_put_estimate(dlb_results *r, int sys, const dlb_estimate_row *row);
 size_t dlb_results_n_estimates(const dlb_results *r, int sys);
 const dlb_estimate_row *dlb_results_estimate(const dlb_results *r, int sys, size_t i);

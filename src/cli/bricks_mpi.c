@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dlbricks.pb-c.h"
+#include "messages.h"
 #include "dlbricks/binding.h"
 #include "dlbricks/exec.h"
 
@@ -23,26 +23,8 @@ enum { MIN_IN_HAND = 2, MAX_IN_HAND = 8 };
 /* A result message: the brick's index in rank 0's registry, then a packed BrickResult. */
 static void *pack_result(int index, uint64_t id, const dlb_cli_brick_result *r, int rank,
                          int threads, int *len) {
-    Dlbricks__BrickResult m = DLBRICKS__BRICK_RESULT__INIT;
-    m.id = id;
-    m.status = (int32_t)r->status;
-    m.impl = (char *)r->impl;
-    m.has_rank = m.has_threads = 1;
-    m.rank = rank;
-    m.threads = threads;
-    m.has_min_ms = m.has_median_ms = m.has_mean_ms = m.has_stddev_ms = m.has_p90_ms = 1;
-    m.has_ci_low_ms = m.has_ci_high_ms = 1;
-    m.min_ms = r->stats.min;
-    m.median_ms = r->stats.median;
-    m.mean_ms = r->stats.mean;
-    m.stddev_ms = r->stats.stddev;
-    m.p90_ms = r->stats.p90;
-    m.ci_low_ms = r->stats.ci_low;
-    m.ci_high_ms = r->stats.ci_high;
-    m.n_samples_ms = (size_t)r->n_samples;
-    m.samples_ms = r->samples;
-    m.has_reps = 1;
-    m.reps = r->stats.n;
+    Dlbricks__BrickResult m;
+    dlb_msg_from_result(r, id, rank, threads, &m);
     size_t n = dlbricks__brick_result__get_packed_size(&m);
     unsigned char *buf = malloc(n + sizeof(int32_t));
     if (!buf) return NULL;
@@ -65,22 +47,7 @@ static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
         return false;
     }
     *index = ix;
-    memset(r, 0, sizeof *r);
-    r->status = (dlb_status)m->status;
-    snprintf(r->impl, sizeof r->impl, "%s", m->impl ? m->impl : "");
-    r->stats = (dlb_stats){.n = m->has_reps ? m->reps : (int64_t)m->n_samples_ms,
-                           .min = m->min_ms,
-                           .max = m->min_ms,
-                           .mean = m->mean_ms,
-                           .stddev = m->stddev_ms,
-                           .median = m->median_ms,
-                           .p90 = m->p90_ms,
-                           .ci_low = m->ci_low_ms,
-                           .ci_high = m->ci_high_ms};
-    if (m->n_samples_ms > 0 && (r->samples = malloc(sizeof(double) * m->n_samples_ms))) {
-        memcpy(r->samples, m->samples_ms, sizeof(double) * m->n_samples_ms);
-        r->n_samples = (int)m->n_samples_ms;
-    }
+    dlb_msg_to_result(m, r);
     dlbricks__brick_result__free_unpacked(m, NULL);
     return true;
 }

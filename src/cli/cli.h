@@ -63,10 +63,10 @@ typedef struct dlb_cli_options {
     int n_batches;              /* 0: keep the batch size stored in each model */
     int64_t batches[DLB_CLI_MAX_BATCHES];
     int n_paths;
-    char *const *paths; /* points into argv */
+    char *const *paths;   /* points into argv */
     const char *job_file; /* --job FILE */
     const char *job_text; /* its contents (provenance) */
-    int argc;           /* the command line (getopt may have moved options before PATHs) */
+    int argc;             /* the command line (getopt may have moved options before PATHs) */
     char **argv;
 } dlb_cli_options;
 
@@ -165,6 +165,8 @@ typedef struct dlb_cli_brick_result {
     char impl[96];
     double *samples; /* kept raw samples (ms), malloc'd; NULL when none */
     int n_samples;
+    int remeasured; /* measured again this many times because its median was unstable */
+    bool unstable;  /* still unstable after that (docs/timing.md) */
 } dlb_cli_brick_result;
 
 /** \brief Time one brick with the chosen backend (oneDNN or dummy); failures are reported and

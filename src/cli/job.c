@@ -180,6 +180,8 @@ static dlb_brick_row brick_row(const dlb_job *j, const dlb_job_system *sy, const
         .binding = ri->binding,
         .oversubscribed = ri->oversubscribed,
         .status = r->status == DLB_OK ? "ok" : dlb_errname(r->status),
+        .remeasured = r->remeasured,
+        .unstable = r->unstable,
         .settings = sy->settings,
         .run_id = j->run_id,
         .finished = (double)time(NULL),
@@ -224,6 +226,7 @@ static dlb_status init_system(dlb_job *j, dlb_job_system *s, const dlb_rank_info
     char t[16];
     snprintf(t, sizeof t, "%d", first->threads);
     if (st == DLB_OK) st = dlb_results_system_attr(j->doc, sys, "threads_per_rank", t);
+    if (st == DLB_OK) st = dlb_results_system_attr(j->doc, sys, "settings", s->settings);
     for (int i = 0; i < nb && st == DLB_OK; i++) {
         const dlb_brick *b = dlb_registry_brick(j->reg, i);
         long k = j->opt->resume ? dlb_results_find_brick(j->doc, sys, b->id, s->settings) : -1;

@@ -217,8 +217,10 @@ static dlb_status model_entry(dlb_job *j, const dlb_model_entry *m) {
         }
         nb = w + 1;
     }
-    char cov[32], fl[32], flc[32], g[16], nl[16], nc[16];
-    snprintf(cov, sizeof cov, "%.6f", m->flops > 0 ? (double)m->flops_covered / m->flops : 0.0);
+    char cov[32], fl[32], flc[32], g[16], nl[16], nc[16], bt[32], view[48];
+    snprintf(bt, sizeof bt, "%" PRId64, m->batch);
+    snprintf(view, sizeof view, "fuse=%d G=%d", j->opt->fuse, j->opt->granularity);
+    snprintf(cov, sizeof cov, "%.17g", m->flops > 0 ? (double)m->flops_covered / m->flops : 0.0);
     snprintf(fl, sizeof fl, "%" PRId64, m->flops);
     snprintf(flc, sizeof flc, "%" PRId64, m->flops_covered);
     snprintf(g, sizeof g, "%d", j->opt->granularity);

@@ -158,6 +158,9 @@ void dlb_msg_from_result(const dlb_cli_brick_result *r, uint64_t id, int rank, i
     m->ci_low_ms = r->stats.ci_low;
     m->ci_high_ms = r->stats.ci_high;
     m->reps = r->stats.n;
+    m->has_remeasured = m->has_unstable = 1;
+    m->remeasured = r->remeasured;
+    m->unstable = r->unstable;
     m->n_samples_ms = (size_t)r->n_samples;
     m->samples_ms = r->samples;
 }
@@ -175,6 +178,8 @@ void dlb_msg_to_result(const Dlbricks__BrickResult *m, dlb_cli_brick_result *r) 
                            .p90 = m->p90_ms,
                            .ci_low = m->ci_low_ms,
                            .ci_high = m->ci_high_ms};
+    r->remeasured = m->has_remeasured ? m->remeasured : 0;
+    r->unstable = m->has_unstable && m->unstable;
     if (m->n_samples_ms > 0 && (r->samples = malloc(sizeof(double) * m->n_samples_ms))) {
         memcpy(r->samples, m->samples_ms, sizeof(double) * m->n_samples_ms);
         r->n_samples = (int)m->n_samples_ms;

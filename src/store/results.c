@@ -349,7 +349,8 @@ dlb_status dlb_results_put_estimate(dlb_results *r, int sys, const dlb_estimate_
     for (size_t i = 0; i < s->n_est; i++) {
         dlb_estimate_row *o = &s->est[i];
         /* interned: equal strings are the same pointer */
-        if (o->model == e.model && o->batch == e.batch && o->settings == e.settings) {
+        if (o->model == e.model && o->batch == e.batch && o->settings == e.settings &&
+            o->stat == e.stat) {
             *o = e;
             return DLB_OK;
         }

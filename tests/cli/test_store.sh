@@ -33,7 +33,7 @@ N=$((N + 4))
 $PY - "$TMP/r.h5" "$unique" "$TMP/a.out" <<'PY' || fail "layout or composition"
 import json, math, sys, h5py
 f = h5py.File(sys.argv[1], "r")
-assert int(f.attrs["format_version"]) == 1
+assert int(f.attrs["format_version"]) == 2
 schema = json.loads(f.attrs["schema"])
 b = f["/systems/s1/bricks"][()]
 assert list(b.dtype.names) == [c["name"] for c in schema["tables"]["bricks"]]
@@ -61,6 +61,18 @@ run = f["/runs"][list(f["/runs"])[0]]
 for a in ("command_line", "start_time", "end_time", "versions", "hosts", "ranks", "settings"):
     assert a in run.attrs, a
 assert "--system-name s1" in run.attrs["command_line"]
+PY
+N=$((N + 1))
+
+# ---- unstable medians are measured again (DLB_DUMMY_UNSTABLE makes some bricks look unstable) --
+pre=$($PY -c "import h5py,sys; print('%016x' % h5py.File(sys.argv[1],'r')['/systems/s1/bricks'][0]['id'])" "$TMP/r.h5" | cut -c1-2)
+DLB_DUMMY_UNSTABLE=$pre $D -o "$TMP/u.h5" "$TINY" >"$TMP/u.out" 2>"$TMP/u.err" || fail "unstable run"
+$PY - "$TMP/u.h5" "$pre" <<'PY' || fail "re-measurement not recorded"
+import sys, h5py
+b = h5py.File(sys.argv[1], "r")["/systems/s1/bricks"][()]
+hit = [r for r in b if ("%016x" % r["id"]).startswith(sys.argv[2])]
+assert hit and all(r["remeasured"] == 1 and r["unstable"] == 0 for r in hit)
+assert all(r["remeasured"] == 0 for r in b if not ("%016x" % r["id"]).startswith(sys.argv[2]))
 PY
 N=$((N + 1))
 

@@ -19,7 +19,8 @@
     X(EDNNL, "oneDNN call failed")                                                                 \
     X(EHDF5, "HDF5 call failed")                                                                   \
     X(EHWLOC, "hwloc call failed")                                                                 \
-    X(EINTR, "interrupted by a signal")
+    X(EINTR, "interrupted by a signal")                                                            \
+    X(ETOOBIG, "working set exceeds the memory limit")
 
 typedef enum dlb_status {
 #define DLB_STATUS_ENUM_(name, msg) DLB_##name,

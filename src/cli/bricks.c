@@ -120,8 +120,31 @@ static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick
     snprintf(r->impl, sizeof r->impl, "dummy");
 }
 
+static int64_t brick_mem_limit; /* bytes; 0: no limit */
+
+void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node) {
+    if (opt->max_brick_mem_mib > 0) {
+        brick_mem_limit = opt->max_brick_mem_mib << 20;
+        return;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        brick_mem_limit = (int64_t)((double)pages * (double)page * 0.8 /
+                                    (ranks_per_node > 0 ? ranks_per_node : 1));
+}
+
 void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
                             const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s) {
+    if (brick_mem_limit > 0 && b->bytes > brick_mem_limit) {
+        memset(r, 0, sizeof *r);
+        r->status = DLB_ETOOBIG;
+        fprintf(stderr,
+                "error: brick %016" PRIx64 " (%s): working set %.0f MiB exceeds --max-brick-mem "
+                "%.0f MiB; not attempted\n",
+                b->id, b->n_ops > 0 ? dlb_lop_name(b->ops[0].op) : "?", b->bytes / 1048576.0,
+                brick_mem_limit / 1048576.0);
+        return;
+    }
     if (opt->dummy)
         dummy_brick(b, ts, r);
     else
@@ -135,6 +158,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     dlb_registry *reg;
     st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
+    dlb_cli_set_brick_mem_limit(opt, 1);
     dlb_rank_info ri;
     dlb_cli_rank_info(opt, &ti, false, true, &ri);
     dlb_job job;

@@ -418,6 +418,9 @@ static dlb_status bind_rank(const dlb_cli_options *opt, int rank, bool *oversubs
     unsigned color = 5381; /* djb2 of the inherited mask: ranks sharing it form a group */
     for (const char *c = mask; *c; c++) color = color * 33 + (unsigned char)*c;
     DLB_MPI_CHECK(MPI_Comm_split(node, (int)(color & 0x7fffffff), rank, &group));
+    int on_node = 1;
+    DLB_MPI_CHECK(MPI_Comm_size(node, &on_node));
+    dlb_cli_set_brick_mem_limit(opt, on_node);
     DLB_MPI_CHECK(MPI_Comm_rank(group, &index));
     DLB_MPI_CHECK(MPI_Comm_size(group, &count));
     DLB_TRY(dlb_placement(topo, env, opt->bind, index, count, opt->allow_oversubscribe, set,

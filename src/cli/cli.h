@@ -57,6 +57,7 @@ typedef struct dlb_cli_options {
     bool resume, force;         /* --resume, --force */
     const char *stat;           /* --stat median|min|mean */
     double checkpoint_s;        /* --checkpoint-s: longest time between two saves of -o */
+    int64_t max_brick_mem_mib;  /* --max-brick-mem; 0: derived from the node's memory */
     bool fuse;                  /* false with --no-fuse */
     bool csv;                   /* --csv */
     int granularity;            /* -G k, default 1 */
@@ -169,6 +170,9 @@ typedef struct dlb_cli_brick_result {
     bool unstable;  /* still unstable after that (docs/timing.md) */
 } dlb_cli_brick_result;
 
+/** \brief Set the working-set limit of bricks: --max-brick-mem, or 80% of the node's memory
+ *  shared by \p ranks_per_node.  Bricks above it are refused (DLB_ETOOBIG), not attempted. */
+void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node);
 /** \brief Time one brick with the chosen backend (oneDNN or dummy); failures are reported and
  *  recorded in r->status.  *timing_s accumulates the time spent in timing loops.  r->samples
  *  is malloc'd (free it). */

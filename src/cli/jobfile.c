@@ -30,6 +30,7 @@ static const struct job_key {
     {"ranks", "allow_oversubscribe", "--allow-oversubscribe", KEY_FLAG},
     {"ranks", "dedicated_coordinator", "--dedicated-coordinator", KEY_FLAG},
     {"ranks", "system_name", "--system-name", KEY_VALUE},
+    {"ranks", "max_brick_mem", "--max-brick-mem", KEY_VALUE},
     {"output", "file", "--output", KEY_VALUE},
     {"output", "resume", "--resume", KEY_FLAG},
     {"output", "force", "--force", KEY_FLAG},

@@ -42,6 +42,7 @@ typedef enum opt_id {
     OPT_STAT,
     OPT_CHECKPOINT,
     OPT_JOB,
+    OPT_MAX_BRICK_MEM,
     OPT_HELP,
     OPT_VERSION,
     OPT_COUNT_
@@ -134,6 +135,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_JOB] = {"job", 0, true, "FILE",
                  "read options from an INI job file (jobs/README.md); the\n"
                  "command line overrides it"},
+    [OPT_MAX_BRICK_MEM] = {"max-brick-mem", 0, true, "MiB",
+                           "refuse bricks whose working set is larger (default: 80% of\n"
+                           "the node's memory / ranks on the node)"},
     [OPT_HELP] = {"help", 'h', false, NULL, "print this help and exit"},
     [OPT_VERSION] = {"version", 'V', false, NULL,
                      "print the versions of dlbricks-mpi and its libraries"},
@@ -430,6 +434,12 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->checkpoint_s = v2;
             break;
         }
+        case OPT_MAX_BRICK_MEM:
+            if (!parse_positive(optarg, strlen(optarg), (int64_t)1 << 40, &v))
+                return usage_error(err, "--max-brick-mem: invalid value '%s' (MiB, 1 to 2^40)",
+                                   optarg);
+            opt->max_brick_mem_mib = v;
+            break;
         case OPT_JOB: /* read by dlb_cli_parse_job before this parse */
             break;
         case OPT_HELP:

@@ -375,6 +375,16 @@ expect_rc dummyexists 1
 grep -q "never overwritten" "$TMP/dummyexists.err" || fail "overwrite not refused" dummyexists
 check
 
+# ---- --max-brick-mem: bricks above the limit are refused, not attempted ---------------------
+run bigmem --backend dummy --quiet --max-brick-mem 1 "$SRC/zoo/resnet18.onnx"
+expect_rc bigmem 3
+grep -Eq "^error: brick [0-9a-f]{16} \(conv\): working set [0-9]+ MiB exceeds --max-brick-mem 1 MiB; not attempted$" "$TMP/bigmem.err" ||
+    fail "refusal not reported" bigmem
+nref=$(grep -c "not attempted" "$TMP/bigmem.err")
+grep -Eq "^timing: system=[^ ]+ failed=$nref " "$TMP/bigmem.out" || fail "refused bricks not counted" bigmem
+grep -q "(partial)" "$TMP/bigmem.out" || fail "model not marked partial" bigmem
+check
+
 # ---- job files --------------------------------------------------------------------------------
 cat >"$TMP/job.ini" <<INI
 # a job file

@@ -16,7 +16,8 @@ printf '%-6s %10s %10s %9s %9s %9s %s\n' ranks wall_s efficiency overhead idle i
 for np in $(seq 1 "$MAX"); do
     out="$TMP/np$np"
     # /usr/bin/time around each rank: its peak RSS (KiB), one line per rank on stderr
-    mpirun -np "$np" --bind-to core /usr/bin/time -f "rss_kb=%M rank=\$OMPI_COMM_WORLD_RANK" \
+    mpirun -np "$np" --bind-to core \
+        sh -c 'exec /usr/bin/time -f "rss_kb=%M rank=$OMPI_COMM_WORLD_RANK" "$0" "$@"' \
         "$BIN" --quiet --bricks-out "$out.csv" -o "$out.h5" "$@" "$ZOO" >"$out.out" 2>"$out.err" || true
     line=$(grep '^bricks:' "$out.out" | head -1)
     timing=$(grep '^timing:' "$out.out" | head -1)
@@ -26,7 +27,8 @@ for np in $(seq 1 "$MAX"); do
     idle=$(sed -n 's/.* idle=\([0-9.]*%\).*/\1/p' <<<"$timing")
     [ -z "$wall1" ] && wall1=$wall
     eff=$(awk -v a="$wall1" -v b="$wall" -v n="$np" 'BEGIN { printf "%.3f", a / (n * b) }')
-    rss=$(grep -o 'rss_kb=[0-9]*' "$out.err" | cut -d= -f2 | awk '{ printf "%s%.0f", (NR > 1 ? "," : ""), $1 / 1024 }')
+    rss=$(grep -o 'rss_kb=[0-9]* rank=[0-9]*' "$out.err" | sort -t= -k3 -n | cut -d' ' -f1 |
+        cut -d= -f2 | awk '{ printf "%s%.0f", (NR > 1 ? "," : ""), $1 / 1024 }')
     printf '%-6s %10s %10s %9s %9s %9s %s\n' "$np" "$wall" "$eff" "$ovh" "$idle" "$imb" "$rss"
 done
 echo

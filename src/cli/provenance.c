@@ -236,6 +236,8 @@ static dlb_status model_entry(dlb_job *j, const dlb_model_entry *m) {
         {"n_layers", nl},
         {"n_covered", nc},
         {"run_id", j->run_id},
+        {"batch", bt},
+        {"view", view},
     };
     if (st == DLB_OK)
         st = dlb_results_put_model(j->doc, m->name, m->batch, attrs,

@@ -12,7 +12,7 @@ KNOWN_FORMAT_VERSIONS = (2,)
 _NUMPY = {"u64": np.uint64, "i64": np.int64, "i32": np.int32, "f64": np.float64, "str": object}
 TABLES = ("bricks", "estimates", "layers", "model_bricks")
 
-Comparison = collections.namedtuple("Comparison", "bricks ops models")
+Comparison = collections.namedtuple("Comparison", "models ops bricks only_base only_other")
 
 
 class ResultsError(Exception):
@@ -105,11 +105,20 @@ class Results:
         self._models = []  # (model, batch, group) in creation order
         for name, mg in _named(self._f.get("models")):
             for link, bg in mg.items():
-                try:
-                    self._models.append((name, int(link[1:]), bg))
-                except ValueError:
-                    raise ResultsError(self.path, f"/models/{mg.name}: bad batch group "
-                                                  f"'{link}' (expected b<N>)") from None
+                self._models.append((name, self._batch_of(bg, link), bg))
+
+    def _batch_of(self, bg, link):
+        """The batch of a b<batch> group: its 'batch' attribute (format 2) if present, else
+        the number in the link name."""
+        try:
+            if "batch" in bg.attrs:
+                return int(_decode(bg.attrs["batch"]))
+            if not link.startswith("b"):
+                raise ValueError(link)
+            return int(link[1:])
+        except ValueError:
+            raise ResultsError(self.path, f"{bg.name}: bad batch group '{link}' (expected "
+                                          f"b<N> or an integer 'batch' attribute)") from None
 
     def close(self):
         self._f.close()
@@ -192,9 +201,16 @@ class Results:
                             columns=None if self._runs else ["run_id"])
 
     def models(self):
-        """One row per (model, batch) decomposition with its attributes (strings)."""
-        return pd.DataFrame([{"model": m, "batch": b, **_attrs(g)} for m, b, g in self._models],
-                            columns=None if self._models else ["model", "batch"])
+        """One row per (model, batch) decomposition: model, batch (int), view ('fuse=F G=K':
+        the 'view' attribute, or made from 'fuse' / 'granularity' in files without it), then
+        the other attributes (strings)."""
+        rows = []
+        for m, b, g in self._models:
+            a = _attrs(g)
+            a.pop("batch", None)
+            rows.append({"model": m, "batch": b, "view": view_of(a),
+                         **{k: v for k, v in a.items() if k != "view"}})
+        return pd.DataFrame(rows, columns=None if rows else ["model", "batch", "view"])
 
     def bricks(self, system=None):
         """Brick rows of one system, or of all systems concatenated; a 'system' column first."""
@@ -236,15 +252,24 @@ def parse_settings(settings):
     return dict(t.split("=", 1) for t in settings.split() if "=" in t)
 
 
+def view_of(attrs):
+    """The decomposition view of a model entry, 'fuse=F G=K': its 'view' attribute (format 2)
+    if present, else made from its 'fuse' and 'granularity' attributes ('?' where absent)."""
+    if attrs.get("view"):
+        return attrs["view"]
+    return f"fuse={attrs.get('fuse', '?')} G={attrs.get('granularity', '?')}"
+
+
 def _decomposition_matches(attrs, settings):
-    s = parse_settings(settings)
-    return (s.get("fuse", attrs.get("fuse")) == attrs.get("fuse")
-            and s.get("G", attrs.get("granularity")) == attrs.get("granularity"))
+    """Whether a decomposition (model attributes) was made under these settings (same fuse
+    and G; a key missing on either side does not count against it)."""
+    s, v = parse_settings(settings), parse_settings(view_of(attrs))
+    return all(s.get(k, v[k]) == v[k] or v[k] == "?" for k in ("fuse", "G") if k in v)
 
 
 def _pick_settings(results, model, batch, system, attrs):
     """The settings compose() uses by default (see compose)."""
-    order = {r: i for i, r in enumerate(results.runs()["run_id"])}
+    order = run_order(results)
     est = results.estimates(system)
     est = est[(est["model"] == model) & (est["batch"] == batch)]
     cands = [(order.get(r, -1), s) for s, r in zip(est["settings"], est["run_id"])
@@ -261,8 +286,12 @@ def _pick_settings(results, model, batch, system, attrs):
 
 
 def compose(results, model, batch, system, stat="median", settings=None):
-    """Recompose the estimate of (model, batch) on system from the stored decomposition and the
-    system's bricks (the last ok row per brick id for the settings), as dlbricks-mpi does.
+    """CHECKING TOOL ONLY: recompose the estimate of (model, batch) on system from the stored
+    decomposition and the system's bricks (the last ok row per brick id for the settings), the
+    way dlbricks-mpi does, to prove that the stored estimates are that sum (tests) or to ask
+    "what if" with another stat.  Reports (dlbricks-report summary / compare) never use it:
+    they read the estimates dlbricks-mpi stored (select_estimates), so there is one
+    composition, the C one.
 
     settings=None takes the settings of the system's estimate of (model, batch) whose fuse / G
     match the stored decomposition (the newest run's if several), else of its newest ok bricks.
@@ -315,34 +344,198 @@ def compose(results, model, batch, system, stat="median", settings=None):
                       "n_uncovered": uncovered})
 
 
-def compare_systems(results, a, b, settings_a=None, settings_b=None):
-    """Compare systems a and b.  ratio = time on a / time on b (> 1: b is faster).
-    Returns Comparison(bricks, ops, models):
-      bricks: per brick id timed ok on both: id, median_a, median_b, ratio, op, key
-      ops:    per op over those bricks: op, bricks, sum_a, sum_b, ratio, geomean_ratio
-      models: per (model, batch) estimated on both: model, batch, estimate_a, estimate_b, ratio
-    """
-    ca, cb = results.current_bricks(a, settings_a), results.current_bricks(b, settings_b)
-    br = ca[["id", "median_ms", "op", "key"]].merge(cb[["id", "median_ms"]], on="id",
+def run_order(results):
+    """{run_id: position in /runs (creation order)}: larger is newer."""
+    return {r: i for i, r in enumerate(results.runs()["run_id"])}
+
+
+def select_estimates(results, system=None, stat=None, settings=None):
+    """The stored estimate rows to report: one per (system, model, batch).
+
+    Estimates are keyed by (model, batch, settings, stat), so a file may hold several rows for
+    one model and batch on a system (runs with other settings or --stat).  stat / settings
+    (exact strings) filter first; of what is left, the row of the newest run (order of /runs;
+    the later row on a tie) is kept.  Rows keep the estimates table's columns, 'system' first,
+    in the file's order."""
+    e = results.estimates(system)
+    if stat is not None:
+        e = e[e["stat"] == stat]
+    if settings is not None:
+        e = e[e["settings"] == settings]
+    order = run_order(results)
+    e = e.assign(_run=[order.get(r, -1) for r in e["run_id"]], _pos=range(len(e)))
+    keep = (e.sort_values(["_run", "_pos"], kind="stable")
+            .drop_duplicates(["system", "model", "batch"], keep="last")["_pos"])
+    out = e[e["_pos"].isin(set(keep))].drop(columns=["_run", "_pos"]).reset_index(drop=True)
+    out.attrs["units"] = results.units("estimates")
+    return out
+
+
+def validated(est):
+    """Estimate rows that count for accuracy, as dlbricks-mpi's 'accuracy:' line counts them:
+    measured whole (measured_reps > 0), with an error, and fully covered."""
+    return est[(est["measured_reps"] > 0) & np.isfinite(est["measured_median_ms"])
+               & np.isfinite(est["error_pct"]) & (est["n_uncovered"] == 0)]
+
+
+def accuracy(est):
+    """dlbricks-mpi's accuracy and noise figures over validated(est) (one system's rows), or
+    None when nothing is validated: models, within5, within10 (shares of |error_pct| <= 5 / 10),
+    geomean (of close_estimate / measured, what error_pct is about), mean_abs_error,
+    noise_median_pct (the upper median, as in C), noise_max_pct, main_geomean (estimate /
+    measured, drift included)."""
+    v = validated(est)
+    if v.empty:
+        return None
+    err = v["error_pct"].abs()
+    meas = v["measured_median_ms"]
+    noise = np.sort(v["noise_floor_pct"].to_numpy())
+    return {"models": len(v), "within5": float((err <= 5).mean()),
+            "within10": float((err <= 10).mean()),
+            "geomean": math.exp(np.log(v["close_estimate_ms"] / meas).mean()),
+            "mean_abs_error": float(err.mean()),
+            "noise_median_pct": float(noise[len(noise) // 2]),
+            "noise_max_pct": float(noise.max()),
+            "main_geomean": math.exp(np.log(v["estimate_ms"] / meas).mean())}
+
+
+def system_settings(results, system, est=None):
+    """The settings whose bricks a report shows for a system: those of its newest selected
+    estimate row (est: select_estimates rows, all systems or this one; default all), else of
+    its newest ok brick row; None if it has neither."""
+    est = select_estimates(results, system) if est is None else est
+    est = est[est["system"] == system]
+    if len(est):
+        order = run_order(results)
+        runs = [order.get(r, -1) for r in est["run_id"]]
+        return est["settings"].iloc[max(range(len(runs)), key=lambda i: (runs[i], i))]
+    b = results.bricks(system)
+    b = b[b["status"] == "ok"]
+    return b["settings"].iloc[-1] if len(b) else None
+
+
+def brick_occurrences(results, models=None):
+    """Occurrences of every brick over the stored decompositions (/models/*/b*/bricks counts):
+    brick_id (uint64), occurrences (int64), n_models, models ('model(bN)xC; ...', in file
+    order).  models: an iterable of (model, batch) to restrict to (default: all)."""
+    want = None if models is None else {(m, int(b)) for m, b in models}
+    occ, used = {}, {}
+    for m in results.models().itertuples():
+        if want is not None and (m.model, int(m.batch)) not in want:
+            continue
+        mb = results.model_bricks(m.model, m.batch)
+        for bid, n in zip(mb["brick_id"], mb["count"]):
+            bid = int(bid)
+            occ[bid] = occ.get(bid, 0) + int(n)
+            used.setdefault(bid, []).append(f"{m.model}(b{m.batch})x{int(n)}")
+    ids = list(occ)
+    return pd.DataFrame({"brick_id": np.array(ids, dtype=np.uint64),
+                         "occurrences": np.array([occ[i] for i in ids], dtype=np.int64),
+                         "n_models": np.array([len(used[i]) for i in ids], dtype=np.int64),
+                         "models": pd.Series(["; ".join(used[i]) for i in ids], dtype=object)})
+
+
+def _with_occurrences(bricks, occ):
+    out = bricks.merge(occ.rename(columns={"brick_id": "id"}), on="id", how="left")
+    out["occurrences"] = out["occurrences"].fillna(0).astype(np.int64)
+    out["n_models"] = out["n_models"].fillna(0).astype(np.int64)
+    out["models"] = out["models"].fillna("").astype(object)
+    return out
+
+
+def top_bricks(results, system, top=20, settings=None, stat="median"):
+    """The bricks that take the most time over the whole zoo on a system: the current row
+    (last ok, for `settings`; default system_settings) of every brick, total_ms = its stat x
+    its occurrences over all stored models, largest first, `top` of them (None: all).
+    Columns: id, op, key, <stat>_ms, occurrences, total_ms, share (of the sum of total_ms over
+    all of the system's bricks), n_models, models, flops, bytes, threads."""
+    col = f"{stat}_ms"
+    if settings is None:
+        settings = system_settings(results, system)
+    cur = results.current_bricks(system, settings)
+    t = _with_occurrences(cur[["id", "op", "key", col, "flops", "bytes", "threads"]],
+                          brick_occurrences(results))
+    t["total_ms"] = t[col] * t["occurrences"]
+    whole = t["total_ms"].sum()
+    t["share"] = t["total_ms"] / whole if whole > 0 else math.nan
+    t = t.sort_values(["total_ms", col], ascending=False, kind="stable")
+    t = t[["id", "op", "key", col, "occurrences", "total_ms", "share", "n_models", "models",
+           "flops", "bytes", "threads"]]
+    return (t if top is None else t.head(top)).reset_index(drop=True)
+
+
+def op_times(results, system, settings=None, stat="median"):
+    """Time per op on a system over the whole zoo: sum over its current bricks of
+    stat x occurrences in all stored models.  Series indexed by op (sorted)."""
+    t = top_bricks(results, system, None, settings, stat)
+    return t.groupby("op", sort=True)["total_ms"].sum()
+
+
+def compare_systems(ra, a, rb, b, stat=None, settings_a=None, settings_b=None, top=10):
+    """Compare system b (in results rb) with system a (in results ra, the base); ra and rb may
+    be the same file.  Every ratio is time on b / time on a (< 1: b is faster).
+
+    Estimates are the stored ones (select_estimates with `stat`, settings_a / settings_b);
+    bricks are the current rows (last ok) for each system's settings (system_settings unless
+    given), their median.  Returns Comparison(models, ops, bricks, only_base, only_other):
+      models: per (model, batch) estimated on both: model, batch, base_ms, other_ms, ratio
+      ops:    per op over the bricks timed on both: op, bricks, base_ms, other_ms, ratio
+              (sums of the medians), base_zoo_ms, other_zoo_ms, zoo_ratio (median x
+              occurrences in the compared models, i.e. what the op adds to their estimates)
+      bricks: the `top` bricks (None: all) with the largest |delta_total_ms|: id, op, key,
+              base_ms, other_ms, delta_ms (other - base), occurrences (in the compared
+              models), delta_total_ms (delta_ms x occurrences), share (of the sum of
+              delta_total_ms over all common bricks, which is the summed difference of the
+              compared models' estimates where they are fully covered), models
+      only_base, only_other: number of bricks timed ok on one side only."""
+    ea = select_estimates(ra, a, stat, settings_a)
+    eb = select_estimates(rb, b, stat, settings_b)
+    mo = ea[["model", "batch", "estimate_ms"]].merge(
+        eb[["model", "batch", "estimate_ms"]], on=["model", "batch"], suffixes=("_a", "_b"))
+    mo = mo.rename(columns={"estimate_ms_a": "base_ms", "estimate_ms_b": "other_ms"})
+    mo["ratio"] = mo["other_ms"] / mo["base_ms"]
+
+    sa = settings_a if settings_a is not None else system_settings(ra, a, ea)
+    sb = settings_b if settings_b is not None else system_settings(rb, b, eb)
+    ca, cb = ra.current_bricks(a, sa), rb.current_bricks(b, sb)
+    br = ca[["id", "op", "key", "median_ms"]].merge(cb[["id", "median_ms"]], on="id",
                                                     suffixes=("_a", "_b"))
-    br = br.rename(columns={"median_ms_a": "median_a", "median_ms_b": "median_b"})
-    br["ratio"] = br["median_a"] / br["median_b"]
-    br = br[["id", "median_a", "median_b", "ratio", "op", "key"]]
-    ops = (br.assign(log_ratio=np.log(br["ratio"]))
+    br = br.rename(columns={"median_ms_a": "base_ms", "median_ms_b": "other_ms"})
+    only_base = len(set(ca["id"]) - set(br["id"]))
+    only_other = len(set(cb["id"]) - set(br["id"]))
+    pairs = list(zip(mo["model"], mo["batch"])) or None
+    occ = brick_occurrences(ra, pairs)
+    if rb is not ra:  # decompositions only the other file has
+        have = {(m.model, int(m.batch)) for m in ra.models().itertuples()}
+        extra = [(m.model, int(m.batch)) for m in rb.models().itertuples()
+                 if (m.model, int(m.batch)) not in have
+                 and (pairs is None or (m.model, int(m.batch)) in set(pairs))]
+        if extra:
+            occ = (pd.concat([occ, brick_occurrences(rb, extra)], ignore_index=True)
+                   .groupby("brick_id", sort=False)
+                   .agg(occurrences=("occurrences", "sum"), n_models=("n_models", "sum"),
+                        models=("models", "; ".join)).reset_index())
+    br = _with_occurrences(br, occ)
+    br["delta_ms"] = br["other_ms"] - br["base_ms"]
+    br["delta_total_ms"] = br["delta_ms"] * br["occurrences"]
+    whole = br["delta_total_ms"].sum()
+    br["share"] = br["delta_total_ms"] / whole if whole != 0 else math.nan
+
+    ops = (br.assign(base_zoo_ms=br["base_ms"] * br["occurrences"],
+                     other_zoo_ms=br["other_ms"] * br["occurrences"])
            .groupby("op", sort=True)
-           .agg(bricks=("id", "size"), sum_a=("median_a", "sum"), sum_b=("median_b", "sum"),
-                log_ratio=("log_ratio", "mean"))
+           .agg(bricks=("id", "size"), base_ms=("base_ms", "sum"), other_ms=("other_ms", "sum"),
+                base_zoo_ms=("base_zoo_ms", "sum"), other_zoo_ms=("other_zoo_ms", "sum"))
            .reset_index())
-    ops["ratio"] = ops["sum_a"] / ops["sum_b"]
-    ops["geomean_ratio"] = np.exp(ops.pop("log_ratio"))
+    ops.insert(4, "ratio", ops["other_ms"] / ops["base_ms"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ops["zoo_ratio"] = ops["other_zoo_ms"] / ops["base_zoo_ms"].where(ops["base_zoo_ms"] > 0)
 
-    def est(system, settings):
-        e = results.estimates(system)
-        if settings is not None:
-            e = e[e["settings"] == settings]
-        return e.drop_duplicates(["model", "batch"], keep="last")[["model", "batch", "estimate_ms"]]
-
-    mo = est(a, settings_a).merge(est(b, settings_b), on=["model", "batch"], suffixes=("_a", "_b"))
-    mo = mo.rename(columns={"estimate_ms_a": "estimate_a", "estimate_ms_b": "estimate_b"})
-    mo["ratio"] = mo["estimate_a"] / mo["estimate_b"]
-    return Comparison(br.reset_index(drop=True), ops, mo.reset_index(drop=True))
+    br = br.assign(_abs=br["delta_total_ms"].abs()).sort_values(
+        ["_abs", "occurrences"], ascending=False, kind="stable")
+    br = br[["id", "op", "key", "base_ms", "other_ms", "delta_ms", "occurrences",
+             "delta_total_ms", "share", "models"]]
+    if top is not None:
+        br = br.head(top)
+    return Comparison(mo.reset_index(drop=True), ops, br.reset_index(drop=True),
+                      only_base, only_other)

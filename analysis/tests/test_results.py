@@ -1,4 +1,9 @@
-"""Tests of dlbricks_results.py and dlbricks-report, on files made with the dummy backend."""
+"""Tests of dlbricks_results.py and dlbricks-report, on files made by the real binary (the dummy
+backend, exact and fast, except for the validated models and one small oneDNN run)."""
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
 import json
 import os
 import shutil
@@ -23,20 +28,65 @@ import dlbricks_results as dr  # noqa: E402
 
 
 
-def dlb(*args, env=None, rc=0):
-    """Run dlbricks-mpi with the dummy backend; check its exit status (skip if it is not built)."""
+def dlb(*args, env=None, rc=0, backend="dummy"):
+    """Run dlbricks-mpi (the dummy backend unless told); check its exit status (skip if it is
+    not built)."""
     if not os.access(BIN, os.X_OK):
         pytest.skip(f"dlbricks-mpi not built ({BIN}; set DLB_BIN)")
     e = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", **(env or {}))
-    p = subprocess.run([str(BIN), "--backend", "dummy", "--quiet", *map(str, args)],
+    p = subprocess.run([str(BIN), "--backend", backend, "--quiet", *map(str, args)],
                        capture_output=True, text=True, timeout=120, env=e)
     assert p.returncode == rc, f"{args}: rc={p.returncode}\n{p.stdout}\n{p.stderr}"
     return p
 
 
-def report(*args):
+def report_process(*args):
+    """dlbricks-report run as a program (its shebang: /usr/bin/python3)."""
     return subprocess.run([str(REPORT), *map(str, args)], capture_output=True, text=True,
                           timeout=120)
+
+
+_report_module = None
+
+
+def report(*args):
+    """dlbricks-report's main() run in this process (much faster than a new interpreter per
+    call); the same CompletedProcess as report_process.  A few tests run the program itself."""
+    global _report_module
+    if _report_module is None:
+        loader = importlib.machinery.SourceFileLoader("dlbricks_report", str(REPORT))
+        spec = importlib.util.spec_from_loader("dlbricks_report", loader)
+        _report_module = importlib.util.module_from_spec(spec)
+        loader.exec_module(_report_module)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = _report_module.main([str(a) for a in args])
+        except SystemExit as e:  # argparse
+            rc = e.code
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
+
+
+def ok(*args):
+    """Run dlbricks-report, expect exit status 0; the CompletedProcess."""
+    p = report(*args)
+    assert p.returncode == 0, f"{args}: rc={p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def read_csv(text):
+    return pd.read_csv(io.StringIO(text), float_precision="round_trip",
+                       keep_default_na=False, na_values=[""])
+
+
+def csv_tables(text):
+    """compare --csv: {name: DataFrame} of the '# name' sections."""
+    out = {}
+    for part in text.split("\n\n"):
+        head, body = part.split("\n", 1)
+        assert head.startswith("# "), head
+        out[head[2:]] = read_csv(body)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +113,46 @@ def stat_file(tmp, request):
 
 @pytest.fixture(scope="session")
 def validated(tmp):
+    """--validate: bricks from the dummy backend, whole models measured with oneDNN."""
     f = tmp / "validated.h5"
     out = dlb("--validate", "--min-time-ms", "1", "--min-reps", "3", "--system-name", "v",
               "-o", f, ZOO).stdout
     return f, out
+
+
+@pytest.fixture(scope="session")
+def real(tmp):
+    """A small real run: oneDNN timings of tiny_resnet's bricks."""
+    f = tmp / "real.h5"
+    dlb("--min-time-ms", "5", "--min-reps", "3", "--system-name", "r", "-o", f,
+        ZOO / "tiny_resnet.onnx", backend="onednn")
+    return f
+
+
+@pytest.fixture(scope="session")
+def pair(tmp):
+    """Two files, systems x and y (two -o runs); y's conv bricks made 3 times as slow and its
+    estimates recomposed from them (compose, the checking tool), so the difference is known."""
+    fx, fy = tmp / "x.h5", tmp / "y.h5"
+    dlb("--system-name", "x", "-o", fx, ZOO)
+    dlb("--system-name", "y", "-o", fy, ZOO)
+    with h5py.File(fy, "r+") as h:
+        ds = h["systems/y/bricks"]
+        a = ds[()]
+        conv = a["op"] == b"conv"
+        assert conv.any() and not conv.all()
+        for c in ("min_ms", "median_ms", "mean_ms", "p90_ms", "ci_low_ms", "ci_high_ms"):
+            a[c][conv] *= 3
+        ds[...] = a
+    with dr.open_results(fy) as r:
+        new = [dr.compose(r, e.model, e.batch, "y")["estimate_ms"]
+               for e in r.estimates("y").itertuples()]
+    with h5py.File(fy, "r+") as h:
+        ds = h["systems/y/estimates"]
+        a = ds[()]
+        a["estimate_ms"] = new
+        ds[...] = a
+    return fx, fy
 
 
 def h5table(ds):
@@ -175,10 +261,10 @@ def test_names_come_from_the_name_attribute(two, tmp):
             r.bricks("x_y")
 
 
-def assert_compose_equals_stored(path, stat=None):
+def assert_compose_equals_stored(path, stat=None, rows=len(MODELS)):
     with dr.open_results(path) as r:
         est = r.estimates()
-        assert len(est) >= len(MODELS)
+        assert len(est) >= rows
         for row in est.itertuples():
             if stat:
                 assert row.stat == stat
@@ -291,110 +377,369 @@ def test_compose_refuses_a_replaced_decomposition(tmp):
                 dr.compose(r, row.model, row.batch, "g", settings=row.settings)
 
 
-def test_compare_systems(two, tmp):
+def test_models_batch_and_view_attributes(two, tmp):
+    """Format 2 model attributes: 'batch' is preferred to the link name, 'view' to fuse / G."""
+    def edit(h):
+        g = h["models"][MODELS[0]]
+        g.move("b1", "one")
+        g["one"].attrs["batch"] = "1"
+        h["models"][MODELS[1]]["b2"].attrs["view"] = "fuse=0 G=3"
+
+    f = copy_with(two, tmp / "attrs.h5", edit)
+    with dr.open_results(f) as r:
+        m = r.models()
+        assert sorted(zip(m["model"], m["batch"])) == sorted((x, b) for x in MODELS
+                                                             for b in (1, 2))
+        assert "batch" not in list(m.columns)[3:] and m["batch"].dtype == np.int64
+        views = dict(zip(zip(m["model"], m["batch"]), m["view"]))
+        assert views.pop((MODELS[1], 2)) == "fuse=0 G=3"
+        assert set(views.values()) == {"fuse=1 G=1"}  # made from fuse / granularity
+        assert len(r.layers(MODELS[0], 1)) > 0
+        row = r.estimates("a").iloc[0]
+        c = dr.compose(r, MODELS[0], 1, "a")
+        assert c["estimate_ms"] == r.estimates("a").set_index(["model", "batch"]).loc[
+            (MODELS[0], 1), "estimate_ms"]
+        with pytest.raises(ValueError, match="decomposition"):
+            dr.compose(r, MODELS[1], 2, "a", settings=row.settings)
+    bad = copy_with(two, tmp / "badlink.h5", lambda h: h["models"][MODELS[0]].move("b1", "one"))
+    with pytest.raises(dr.ResultsError, match="bad batch group 'one'"):
+        dr.open_results(bad)
+
+
+def test_compare_systems_module(pair, two):
+    fx, fy = pair
+    with dr.open_results(fx) as rx, dr.open_results(fy) as ry:
+        c = dr.compare_systems(rx, "x", ry, "y", top=None)
+        assert list(c.models.columns) == ["model", "batch", "base_ms", "other_ms", "ratio"]
+        assert list(c.ops.columns) == ["op", "bricks", "base_ms", "other_ms", "ratio",
+                                       "base_zoo_ms", "other_zoo_ms", "zoo_ratio"]
+        assert list(c.bricks.columns) == ["id", "op", "key", "base_ms", "other_ms", "delta_ms",
+                                          "occurrences", "delta_total_ms", "share", "models"]
+        assert len(c.models) == len(MODELS) and c.only_base == c.only_other == 0
+        assert len(c.bricks) == rx.current_bricks("x")["id"].nunique()
+        ops = c.ops.set_index("op")
+        assert np.allclose(ops.loc["conv", ["ratio", "zoo_ratio"]], 3)
+        assert (ops.drop("conv")["ratio"] == 1.0).all()
+        diff = (c.models["other_ms"] - c.models["base_ms"]).sum()
+        assert np.isclose(c.bricks["delta_total_ms"].sum(), diff, rtol=1e-9, atol=0)
+        assert np.isclose(c.bricks["share"].sum(), 1.0)
+        assert set(c.bricks[c.bricks["delta_ms"] != 0]["op"]) == {"conv"}
     with dr.open_results(two) as r:
-        c = dr.compare_systems(r, "a", "b")
-        assert list(c.bricks.columns) == ["id", "median_a", "median_b", "ratio", "op", "key"]
-        assert len(c.bricks) == r.current_bricks("a")["id"].nunique() > 0
-        assert (c.bricks["ratio"] == 1.0).all() and (c.ops["ratio"] == 1.0).all()
-        assert c.ops["bricks"].sum() == len(c.bricks)
+        c = dr.compare_systems(r, "a", r, "b")
         assert len(c.models) == 2 * len(MODELS) and (c.models["ratio"] == 1.0).all()
-
-    def slower_b(f):  # b twice as slow: every ratio is exactly 0.5
-        for name in ("bricks", "estimates"):
-            ds = f[f"systems/b/{name}"]
-            a = ds[()]
-            a["median_ms" if name == "bricks" else "estimate_ms"] *= 2
-            ds[...] = a
-
-    with dr.open_results(copy_with(two, tmp / "slow_b.h5", slower_b)) as r:
-        c = dr.compare_systems(r, "a", "b")
-        assert (c.bricks["ratio"] == 0.5).all() and (c.models["ratio"] == 0.5).all()
-        assert np.allclose(c.ops["ratio"], 0.5)
+        assert (c.ops["ratio"] == 1.0).all() and len(c.bricks) == 10
+        assert (c.bricks["delta_ms"] == 0).all() and c.bricks["share"].isna().all()
 
 
-def test_report_lists_every_model_and_compares(two):
-    p = report(two, "--compare", "a", "b")
-    assert p.returncode == 0, p.stderr
-    with dr.open_results(two) as r:
-        est = r.estimates()
-        ops = set(r.bricks()["op"])
-    for m in MODELS:
-        assert m in p.stdout
-    for row in est.itertuples():  # every model/batch row, with its estimate
-        line = [l for l in p.stdout.splitlines()
-                if l.split()[:3] == [row.model, str(row.batch), row.stat]]
-        assert line and all(f"{row.estimate_ms:.4f}" in x for x in line)
-    assert "estimates (system a)" in p.stdout and "estimates (system b)" in p.stdout
-    compare = p.stdout.split("compare: a vs b", 1)[1]
-    op_lines = [l.split() for l in compare.splitlines() if l.split()[:1] and l.split()[0] in ops]
-    assert {l[0] for l in op_lines} == ops and all(l[-2:] == ["1.000", "1.000"] for l in op_lines)
-    assert "accuracy:" not in p.stdout
-    q = report(two, "--system", "b")
-    assert q.returncode == 0 and "estimates (system a)" not in q.stdout
-    assert "estimates (system b)" in q.stdout
+def occurrences_h5(path):
+    """{brick id: (occurrences over all stored models, {model names})}, read with h5py."""
+    occ = {}
+    with h5py.File(path, "r") as h:
+        for m in h["models"].values():
+            for bg in m.values():
+                for bid, n in zip(bg["bricks"]["brick_id"], bg["bricks"]["count"]):
+                    k, names = occ.get(int(bid), (0, set()))
+                    occ[int(bid)] = (k + int(n), names | {m.attrs["name"]})
+    return occ
 
 
-def test_report_validated_accuracy_and_plots(validated, two, tmp):
+def stored(path, system):
+    with dr.open_results(path) as r:
+        return r.estimates(system)
+
+
+SUMMARY_COLUMNS = ["system", "model", "batch", "estimate_ms", "measured_ms", "error_pct",
+                   "coverage"]
+
+
+def test_summary_csv_not_validated(two):
+    p = report_process("summary", "--csv", two)  # the program itself, once
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert p.stdout == ok("summary", "--csv", two).stdout
+    lines = p.stdout.splitlines()
+    assert lines[0] == ",".join(SUMMARY_COLUMNS)
+    assert len(lines) == 1 + 2 * 2 * len(MODELS)
+    for line in lines[1:]:  # measured_ms and error_pct empty: not validated
+        fields = line.split(",")
+        assert len(fields) == 7 and fields[4] == fields[5] == "", line
+    df = read_csv(p.stdout)
+    assert list(df.columns) == SUMMARY_COLUMNS
+    assert df["measured_ms"].isna().all() and df["error_pct"].isna().all()
+    est = pd.concat([stored(two, "a"), stored(two, "b")], ignore_index=True)
+    assert list(df["system"]) == list(est["system"])
+    assert list(zip(df["model"], df["batch"])) == list(zip(est["model"], est["batch"]))
+    assert np.array_equal(df["estimate_ms"], est["estimate_ms"])  # full precision
+    assert (df["coverage"] == 1.0).all()
+    one = read_csv(ok("summary", "--csv", "--system", "b", two).stdout)
+    assert set(one["system"]) == {"b"} and len(one) == 2 * len(MODELS)
+
+
+def test_summary_text(two):
+    p = ok("summary", two)
+    assert "system a (" in p.stdout and "system b (" in p.stdout
+    est = pd.concat([stored(two, "a"), stored(two, "b")], ignore_index=True)
+    for row in est.itertuples():
+        line = [x for x in p.stdout.splitlines()
+                if x.split()[:3] == [row.system, row.model, str(row.batch)]]
+        assert len(line) == 1 and line[0].split()[3:] == [f"{row.estimate_ms:.4f}", "-", "-",
+                                                          "100.0%"], line
+    assert "accuracy:" not in p.stdout and "not shown" not in p.stdout
+
+
+def test_summary_validated(validated):
     f, out = validated
-    p = report(f, "--plots", tmp / "plots_v")
-    assert p.returncode == 0, p.stderr
+    df = read_csv(ok("summary", "--csv", f).stdout)
+    est = stored(f, "v")
+    assert list(df.columns) == SUMMARY_COLUMNS and len(df) == len(MODELS)
+    # whole models were timed with oneDNN: real numbers, so consistency, not values
+    assert np.isfinite(df["measured_ms"]).all() and (df["measured_ms"] > 0).all()
+    assert np.isfinite(df["error_pct"]).all()
+    assert np.array_equal(df["measured_ms"], est["measured_median_ms"])
+    assert np.array_equal(df["estimate_ms"], est["estimate_ms"])
+    assert np.allclose(df["error_pct"], 100 * (est["close_estimate_ms"] - df["measured_ms"])
+                       / df["measured_ms"], rtol=1e-9)
+    text = ok("summary", f).stdout
     for what in ("accuracy", "noise"):  # the same figures as the binary's own lines
-        mine = [l for l in p.stdout.splitlines() if l.startswith(f"{what}: system=v ")]
-        theirs = [l for l in out.splitlines() if l.startswith(f"{what}: system=v ")]
-        if what == "noise" and not theirs:
-            continue  # a binary from before the noise line
+        mine = [x for x in text.splitlines() if x.startswith(f"{what}: system=v ")]
+        theirs = [x for x in out.splitlines() if x.startswith(f"{what}: system=v ")]
         assert len(theirs) == 1 and len(mine) == 1 and mine[0].startswith(theirs[0]), (mine, out)
-    names = {"estimate_vs_measured.png", "op_time_share.png", "brick_gflops_by_op.png"}
-    assert {x.name for x in (tmp / "plots_v").iterdir()} == names
-    for x in (tmp / "plots_v").iterdir():
-        assert x.stat().st_size > 1000 and x.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    p = report(two, "--plots", tmp / "plots_d")  # not validated: no scatter
-    assert p.returncode == 0, p.stderr
-    assert {x.name for x in (tmp / "plots_d").iterdir()} == names - {"estimate_vs_measured.png"}
+    for row in est.itertuples():
+        line = [x.split() for x in text.splitlines() if x.split()[:2] == ["v", row.model]]
+        assert len(line) == 1 and line[0][4:6] == [f"{row.measured_median_ms:.4f}",
+                                                   f"{row.error_pct:+.1f}"]
 
 
-def test_report_csv(two, tmp):
-    p = report(two, "--csv", tmp / "csv", "--compare", "a", "b")
+def test_summary_picks_the_newest_run_or_the_filter(tmp):
+    f = tmp / "runs3.h5"
+    dlb("--system-name", "s", "-o", f, ZOO)                                    # median
+    dlb("--system-name", "s", "-o", f, "--resume", "--stat", "min", ZOO)       # min
+    dlb("--system-name", "s", "-o", f, "--resume", "--min-time-ms", "50", ZOO)  # other settings
+    with dr.open_results(f) as r:
+        runs = list(r.runs()["run_id"])
+        every = r.estimates("s")
+        assert len(every) == 3 * len(MODELS) and len(runs) == 3
+        sel = dr.select_estimates(r)
+        assert len(sel) == len(MODELS) and set(sel["run_id"]) == {runs[2]}
+        mins = dr.select_estimates(r, stat="min")
+        assert set(mins["run_id"]) == {runs[1]} and set(mins["stat"]) == {"min"}
+        old = every["settings"].iloc[0]
+        first = dr.select_estimates(r, stat="median", settings=old)
+        assert set(first["run_id"]) == {runs[0]} and len(first) == len(MODELS)
+        assert dr.system_settings(r, "s") == sel["settings"].iloc[0] != old
+    text = ok("summary", f).stdout
+    assert f"({2 * len(MODELS)} other rows not shown" in text and "stat: median" in text
+    assert "min_time_ms=50 " in text
+    assert "stat: min" in ok("summary", f, "--stat", "min").stdout
+    df = read_csv(ok("summary", "--csv", f, "--stat", "median", "--settings", old).stdout)
+    assert list(df["model"]) == list(first["model"])
+    assert np.array_equal(df["estimate_ms"], first["estimate_ms"])
+    none = ok("summary", "--csv", f, "--stat", "nope").stdout
+    assert none.splitlines() == [",".join(SUMMARY_COLUMNS)]
+
+
+def test_compare_two_files(pair, tmp):
+    fx, fy = pair
+    t = csv_tables(ok("compare", "--csv", "--top", "1000", fx, fy).stdout)
+    assert list(t) == ["models", "ops", "bricks"]
+    mo, ops, br = t["models"], t["ops"], t["bricks"]
+    assert list(mo.columns) == ["base", "other", "model", "batch", "base_ms", "other_ms", "ratio"]
+    assert list(ops.columns) == ["base", "other", "op", "bricks", "base_ms", "other_ms", "ratio",
+                                 "base_zoo_ms", "other_zoo_ms", "zoo_ratio"]
+    assert list(br.columns) == ["base", "other", "id", "op", "key", "base_ms", "other_ms",
+                                "delta_ms", "occurrences", "delta_total_ms", "share", "models"]
+    for df in (mo, ops, br):
+        assert set(df["base"]) == {"x"} and set(df["other"]) == {"y"}
+    ex, ey = stored(fx, "x"), stored(fy, "y")
+    assert len(mo) == len(MODELS)
+    assert np.array_equal(mo["base_ms"], ex["estimate_ms"])  # the stored estimates
+    assert np.array_equal(mo["other_ms"], ey["estimate_ms"])
+    assert np.allclose(mo["ratio"], mo["other_ms"] / mo["base_ms"]) and (mo["ratio"] >= 1).all()
+    assert (mo["ratio"] > 1).sum() == len(MODELS) - 1  # tiny_transformer has no conv
+    o = ops.set_index("op")
+    assert np.isclose(o.loc["conv", "ratio"], 3) and (o.drop("conv")["ratio"] == 1.0).all()
+    assert np.allclose(o["base_ms"] * o["ratio"], o["other_ms"])
+    # the bricks explain the difference: all of it, conv only, largest |delta x count| first
+    assert np.isclose(br["delta_total_ms"].sum(), (mo["other_ms"] - mo["base_ms"]).sum(),
+                      rtol=1e-9, atol=0)
+    assert np.isclose(br["share"].sum(), 1.0)
+    assert list(br["delta_total_ms"].abs()) == sorted(br["delta_total_ms"].abs(), reverse=True)
+    assert np.allclose(br["delta_total_ms"], br["delta_ms"] * br["occurrences"])
+    assert set(br[br["delta_ms"] != 0]["op"]) == {"conv"} == set(br.head(5)["op"])
+    occ = occurrences_h5(fx)
+    assert len(br) == len(occ)
+    for row in br.itertuples():
+        n, names = occ[int(row.id, 16)]
+        assert row.occurrences == n
+        assert {m.split("(")[0] for m in row.models.split("; ")} == names
+    top = csv_tables(ok("compare", "--csv", fx, fy).stdout)["bricks"]  # default --top 10
+    assert len(top) == 10 and list(top["id"]) == list(br["id"][:10])
+    p = ok("compare", "--csv-dir", tmp / "cmp", "--top", "1000", fx, fy)
+    assert len(p.stdout.splitlines()) == 3
+    for name, df in t.items():
+        back = pd.read_csv(tmp / "cmp" / f"compare_{name}.csv", float_precision="round_trip")
+        pd.testing.assert_frame_equal(back, df)
+    text = ok("compare", fx, fy).stdout
+    assert text.startswith("compare: y vs x (ratio = time on y / time on x")
+    for what in ("per model", "per op", "bricks that explain the difference"):
+        assert what in text
+    for row in mo.itertuples():
+        assert any(x.split()[:2] == [row.model, str(row.batch)]
+                   and x.split()[-1] == f"{row.ratio:.3f}" for x in text.splitlines())
+
+
+def test_compare_one_file_two_systems(two):
+    t = csv_tables(ok("compare", "--csv", two).stdout)
+    assert len(t["models"]) == 2 * len(MODELS) and (t["models"]["ratio"] == 1.0).all()
+    assert (t["ops"]["ratio"] == 1.0).all() and (t["bricks"]["delta_ms"] == 0).all()
+    assert t["bricks"]["share"].isna().all() and len(t["bricks"]) == 10
+    assert set(t["models"]["base"]) == {"a"} and set(t["models"]["other"]) == {"b"}
+    assert "compare: b vs a" in ok("compare", two).stdout
+    t = csv_tables(ok("compare", "--csv", two, "--system", "b", "--system", "a").stdout)
+    assert set(t["models"]["base"]) == {"b"} and set(t["models"]["other"]) == {"a"}
+
+
+def test_compare_more_than_two_systems(pair, two, tmp):
+    fx, fy = pair
+    t = csv_tables(ok("compare", "--csv", fx, fy, two).stdout)
+    mo = t["models"]
+    assert set(mo["base"]) == {"x"} and list(dict.fromkeys(mo["other"])) == ["y", "a", "b"]
+    assert (mo.groupby("other").size() == len(MODELS)).all()  # batch 1 only in x.h5
+    assert np.allclose(mo[mo["other"] != "y"]["ratio"], 1.0)
+    assert ok("compare", fx, fy, two).stdout.count("compare: ") == 3
+    copy = tmp / "two_copy.h5"  # the same names in two files: FILE:NAME labels
+    shutil.copy(two, copy)
+    t = csv_tables(ok("compare", "--csv", two, copy, "--system", f"{copy}:b",
+                      "--system", "a").stdout)
+    assert set(t["models"]["base"]) == {f"{copy}:b"}
+    assert list(dict.fromkeys(t["models"]["other"])) == [f"{two}:a", f"{copy}:a"]
+
+
+BRICKS_COLUMNS = ["system", "id", "op", "key", "median_ms", "occurrences", "total_ms", "share",
+                  "n_models", "models", "flops", "bytes", "threads"]
+
+
+def test_bricks_top(pair, two):
+    fx, _ = pair
+    df = read_csv(ok("bricks", "--csv", "--top", "5", fx).stdout)
+    assert list(df.columns) == BRICKS_COLUMNS and len(df) == 5 and set(df["system"]) == {"x"}
+    assert list(df["total_ms"]) == sorted(df["total_ms"], reverse=True)
+    assert np.allclose(df["total_ms"], df["median_ms"] * df["occurrences"])
+    occ = occurrences_h5(fx)
+    with h5py.File(fx, "r") as h:
+        b = h["systems/x/bricks"][()]
+    every = sorted((float(m) * occ.get(int(i), (0,))[0] for i, m in zip(b["id"], b["median_ms"])),
+                   reverse=True)
+    assert np.allclose(df["total_ms"], every[:5])
+    assert np.allclose(df["share"], df["total_ms"] / sum(every))
+    for row in df.itertuples():
+        n, names = occ[int(row.id, 16)]
+        assert row.occurrences == n and row.n_models == len(row.models.split("; "))
+        assert {m.split("(")[0] for m in row.models.split("; ")} == names
+    assert len(read_csv(ok("bricks", "--csv", fx).stdout)) == 20  # default --top
+    both = read_csv(ok("bricks", "--csv", "--top", "3", two).stdout)
+    assert list(both["system"]) == ["a"] * 3 + ["b"] * 3
+    text = ok("bricks", "--top", "3", two).stdout
+    assert "system a: top 3 bricks" in text and "system b: top 3 bricks" in text
+    assert all(f"{i}" in text for i in both["id"])
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ALL_PLOTS = {"estimate_vs_measured.png", "error_by_model.png", "systems.png", "roofline.png",
+             "op_time.png"}
+
+
+def assert_plots(p, d, names):
     assert p.returncode == 0, p.stderr
-    with dr.open_results(two) as r:
-        b = pd.read_csv(tmp / "csv" / "bricks.csv")
-        assert len(b) == len(r.bricks()) and list(b.columns) == list(r.bricks().columns)
-        e = pd.read_csv(tmp / "csv" / "estimates.csv", float_precision="round_trip")
-        assert list(e.columns) == ["system"] + [n for n, _ in r.columns["estimates"]]
-        assert np.array_equal(e["estimate_ms"], r.estimates()["estimate_ms"])
-        assert len(pd.read_csv(tmp / "csv" / "compare_models.csv")) == 2 * len(MODELS)
-        assert len(pd.read_csv(tmp / "csv" / "layers.csv")) == sum(
-            len(r.layers(m, b)) for m in MODELS for b in (1, 2))
+    assert {x.name for x in d.iterdir()} == names
+    for x in d.iterdir():
+        assert x.stat().st_size > 1000 and x.read_bytes()[:8] == PNG
+    for skipped in ALL_PLOTS - names:
+        assert f"note: {skipped} skipped" in p.stderr
+
+
+def test_plot_validated(validated, tmp):
+    d = tmp / "plots_v"
+    assert_plots(report("plot", validated[0], "-o", d), d, ALL_PLOTS - {"systems.png"})
+
+
+def test_plot_two_systems_not_validated(two, tmp):
+    d = tmp / "plots_two"
+    p = report("plot", two, "-o", d, "--peak-gflops", "1000", "--peak-gbps", "50")
+    assert_plots(p, d, {"systems.png", "roofline.png", "op_time.png"})
+
+
+def test_real_run_summary_and_plot(real, tmp):
+    df = read_csv(ok("summary", "--csv", real).stdout)
+    assert list(df.columns) == SUMMARY_COLUMNS and len(df) == 1
+    row = df.iloc[0]
+    assert (row["system"], row["model"], row["batch"]) == ("r", "tiny_resnet", 1)
+    assert np.isfinite(row["estimate_ms"]) and row["estimate_ms"] > 0 and row["coverage"] == 1
+    assert np.isnan(row["measured_ms"]) and np.isnan(row["error_pct"])
+    assert row["estimate_ms"] == stored(real, "r")["estimate_ms"].iloc[0]
+    assert_compose_equals_stored(real, rows=1)  # oneDNN timings, still the same sum
+    with dr.open_results(real) as r:
+        assert (r.bricks("r")["impl"] != "dummy").all()
+    assert "tiny_resnet" in ok("summary", real).stdout
+    d = tmp / "plots_real"
+    assert_plots(report("plot", real, "-o", d), d, {"roofline.png", "op_time.png"})
 
 
 def assert_one_line_error(p, path, reason):
-    assert p.returncode == 1 and p.stdout == ""
+    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
     assert p.stderr.splitlines() == [p.stderr.strip()], p.stderr
     assert p.stderr.startswith(f"error: {path}: {reason}"), p.stderr
 
 
-def test_wrong_format_version(two, tmp):
-    f = copy_with(two, tmp / "v99.h5",
-                  lambda h: h.attrs.modify("format_version", np.int32(99)))
-    with pytest.raises(dr.ResultsError, match="format_version 99, but this reader reads"):
-        dr.open_results(f)
-    assert_one_line_error(report(f), f, "format_version 99, but this reader reads format_version 2")
+def argv(cmd, f, tmp):
+    return [cmd, f] + (["-o", tmp / "plots_err"] if cmd == "plot" else [])
 
 
-def test_not_a_results_file(tmp):
+COMMANDS = ["summary", "compare", "bricks", "plot"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_errors_bad_files(cmd, two, tmp):
+    missing = tmp / "missing.h5"
+    assert_one_line_error(report(*argv(cmd, missing, tmp)), missing, "no such file")
     text = tmp / "notes.txt"
     text.write_text("not hdf5\n")
-    assert_one_line_error(report(text), text, "not an HDF5 file")
-    assert_one_line_error(report(tmp / "missing.h5"), tmp / "missing.h5", "no such file")
+    assert_one_line_error(report(*argv(cmd, text, tmp)), text, "not an HDF5 file")
     other = tmp / "other.h5"
     with h5py.File(other, "w") as h:
         h.create_group("x")
-    assert_one_line_error(report(other), other, "not a dlbricks results file")
-    with pytest.raises(dr.ResultsError):
-        dr.open_results(other)
+    assert_one_line_error(report(*argv(cmd, other, tmp)), other, "not a dlbricks results file")
+    v99 = tmp / "v99.h5"
+    if not v99.exists():
+        copy_with(two, v99, lambda h: h.attrs.modify("format_version", np.int32(99)))
+    assert_one_line_error(report(*argv(cmd, v99, tmp)), v99,
+                          "format_version 99, but this reader reads format_version 2")
 
 
-def test_report_unknown_system(two):
-    assert_one_line_error(report(two, "--system", "zz"), two, "no system 'zz'")
-    assert_one_line_error(report(two, "--compare", "a", "zz"), two, "no system 'zz'")
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_errors_unknown_system(cmd, two, tmp):
+    assert_one_line_error(report(*argv(cmd, two, tmp), "--system", "zz"), two,
+                          "no system 'zz' (systems: a, b)")
+
+
+def test_errors_compare_and_plot(two, validated, tmp):
+    f = validated[0]
+    assert_one_line_error(report("compare", f), f, "compare needs two systems, found only 'v'")
+    assert_one_line_error(report("compare", two, "--system", "a"), two,
+                          "compare needs two systems")
+    missing = tmp / "missing.h5"
+    assert_one_line_error(report("compare", two, missing), missing, "no such file")
+    plain = tmp / "plain_file"
+    plain.write_text("")
+    assert_one_line_error(report("plot", two, "-o", plain), plain, "not a directory")
+    assert_one_line_error(report("compare", two, "--csv-dir", plain), plain, "not a directory")
+    assert_one_line_error(report_process("bricks", missing), missing, "no such file")
+    for bad in ([], [two], ["summary"], ["plot", two], ["bricks", two, "--top", "0"],
+                ["compare", two, "--csv", "--csv-dir", tmp]):
+        p = report(*bad)  # usage errors: argparse, exit status 2
+        assert p.returncode == 2 and p.stdout == "" and "usage:" in p.stderr, bad
+
+
+def test_wrong_format_version_module(two, tmp):
+    f = copy_with(two, tmp / "v98.h5", lambda h: h.attrs.modify("format_version", np.int32(98)))
+    with pytest.raises(dr.ResultsError, match="format_version 98, but this reader reads"):
+        dr.open_results(f)

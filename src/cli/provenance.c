@@ -86,6 +86,9 @@ static void command_line(const dlb_cli_options *opt, sbuf *b) {
 }
 
 static const char *launcher(void) {
+    /* mpirun inside a Slurm allocation starts its daemons with srun, so SLURM_STEP_ID is set
+     * there too: Open MPI's own daemon URI says mpirun. */
+    if (getenv("OMPI_MCA_orte_hnp_uri")) return "mpirun (Open MPI)";
     if (getenv("SLURM_STEP_ID") && (getenv("PMIX_RANK") || getenv("PMI_RANK"))) return "srun";
     if (getenv("OMPI_COMM_WORLD_SIZE")) return "mpirun (Open MPI)";
     if (getenv("PMIX_RANK") || getenv("PMI_RANK")) return "PMI";

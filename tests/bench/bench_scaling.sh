@@ -9,7 +9,8 @@ ZOO=$2
 MAX=${3:-$(nproc)}
 shift $(($# >= 3 ? 3 : $#))
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dlb-scaling.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# DLB_BENCH_KEEP=1 keeps the per-run outputs (CSV, HDF5) for a closer look.
+[ -n "${DLB_BENCH_KEEP:-}" ] && echo "keeping the outputs in $TMP" || trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 wall1=""
 printf '%-6s %10s %10s %9s %9s %9s %s\n' ranks wall_s efficiency overhead idle imbalance "peak_rss_MiB(rank0,others)"

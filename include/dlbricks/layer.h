@@ -89,10 +89,14 @@ typedef enum dlb_alg {
 const char *dlb_lop_name(dlb_lop op);
 const char *dlb_alg_name(dlb_alg alg);
 
-/* A tensor operand of a lowered op. */
+/* A tensor operand of a lowered op.  plain_layout: the layout class of an activation operand
+ * (a source, or a sum/binary post-op operand) when it is a brick's external input — true when
+ * the whole model hands it over in plain (row-major) layout, false ("natural") when it arrives
+ * in the layout a convolution producing it would choose (docs/bricks.md, section 3). */
 typedef struct dlb_operand {
     dlb_dtype dtype;
     dlb_shape shape;
+    bool plain_layout;
 } dlb_operand;
 
 typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;

@@ -22,6 +22,13 @@ struct dlb_registry {
     size_t key_cap;
 };
 
+/* FLOPs and bytes add up saturating at INT64_MAX, like the per-layer figures (lower/cost.c):
+ * a huge batch size must not overflow the sums of a model, a brick or the registry. */
+static int64_t add_sat(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 uint64_t dlb_brick_id_of_key(const char *key, size_t len) {
     return XXH3_64bits(key, len);
 }
@@ -105,23 +112,56 @@ static int external_index(int *ext, int *n_ext, int t) {
     return (*n_ext)++;
 }
 
-/* Build the canonical key of a piece into r->key; returns its length or -1 (out of memory). */
-static int piece_key(dlb_registry *r, const piece *pc, dlb_brick_edge *edges, int *n_edges) {
+/* Layer j of a piece as the piece runs it: the layout class (dlb_operand.plain_layout) belongs
+ * to the brick's external inputs only, so it is cleared on the operands fed from inside the
+ * piece.  *src is a copy of the sources (NULL when none was needed); the caller frees it. */
+static bool piece_spec(const piece *pc, int j, dlb_op_spec *out, dlb_operand **src) {
+    const dlb_layer *L = &pc->l->layers[pc->first + j];
+    *out = L->spec;
+    *src = NULL;
+    if (pc->n == 1) return true;
+    int from_out;
+    if (out->n_src > 0) {
+        *src = malloc(sizeof **src * (size_t)out->n_src);
+        if (!*src) return false;
+        memcpy(*src, L->spec.src, sizeof **src * (size_t)out->n_src);
+        for (int s = 0; s < out->n_src; s++)
+            if (L->src_tensors[s] >= 0 && piece_source(pc, j, L->src_tensors[s], &from_out) >= 0)
+                (*src)[s].plain_layout = false;
+        out->src = *src;
+    }
+    for (int k = 0; k < out->n_post; k++)
+        if (L->post_tensor[k] >= 0 && piece_source(pc, j, L->post_tensor[k], &from_out) >= 0)
+            out->post[k].operand.plain_layout = false;
+    return true;
+}
+
+/* Build the canonical key of a piece into r->key; returns its length or -1 (out of memory).
+ * edges[] and ext[] have room for every activation operand of the piece. */
+static int piece_key(dlb_registry *r, const piece *pc, dlb_brick_edge *edges, int *ext,
+                     int *n_edges) {
     size_t len = 0;
-    int ext[256], n_ext = 0;
+    int n_ext = 0;
     *n_edges = 0;
     for (int j = 0; j < pc->n; j++) {
         const dlb_layer *L = &pc->l->layers[pc->first + j];
+        dlb_op_spec spec;
+        dlb_operand *src;
+        if (!piece_spec(pc, j, &spec, &src)) return -1;
         for (;;) {
             int room = (int)(r->key_cap - len);
             int w = pc->n > 1 ? snprintf(r->key + len, (size_t)room, "%s[", j ? " " : "") : 0;
-            if (w >= 0 && w < room) w += dlb_op_spec_key(&L->spec, r->key + len + w, room - w);
+            if (w >= 0 && w < room) w += dlb_op_spec_key(&spec, r->key + len + w, room - w);
             if (w >= 0 && w + 2 < room) {
                 len += (size_t)w;
                 break;
             }
-            if (!key_reserve(r, r->key_cap * 2)) return -1;
+            if (!key_reserve(r, r->key_cap * 2)) {
+                free(src);
+                return -1;
+            }
         }
+        free(src);
         if (pc->n > 1) r->key[len++] = ']';
         if (pc->n == 1) continue;
         /* Wiring of every activation operand (sources and sum/binary post-op operands). */
@@ -130,10 +170,7 @@ static int piece_key(dlb_registry *r, const piece *pc, dlb_brick_edge *edges, in
             int t = s < L->spec.n_src ? L->src_tensors[s] : L->post_tensor[s - L->spec.n_src];
             if (t < 0) continue;
             int from_out = 0, from = piece_source(pc, j, t, &from_out);
-            if (from < 0) {
-                if (n_ext >= 256) return -1;
-                from_out = external_index(ext, &n_ext, t);
-            }
+            if (from < 0) from_out = external_index(ext, &n_ext, t);
             edges[(*n_edges)++] = (dlb_brick_edge){j, s, from, from_out};
             char e[64];
             int w = from >= 0 ? snprintf(e, sizeof e, " %d.%d<%d.%d", j, s, from, from_out)
@@ -209,8 +246,18 @@ static int add_brick(dlb_registry *r, const piece *pc, uint64_t id, int key_len,
             !copy_operands(r->arena, &o->wei, L->spec.wei, L->spec.n_wei) ||
             !copy_operands(r->arena, &o->dst, L->spec.dst, L->spec.n_dst))
             return -1;
-        b->flops += L->flops;
-        b->bytes += L->bytes;
+        b->flops = add_sat(b->flops, L->flops);
+        b->bytes = add_sat(b->bytes, L->bytes);
+    }
+    /* The layout class belongs to external inputs only (as in piece_key). */
+    for (int i = 0; i < n_edges; i++) {
+        const dlb_brick_edge *e = &edges[i];
+        if (e->from_op < 0) continue;
+        dlb_op_spec *o = &b->ops[e->to_op];
+        if (e->to_src < o->n_src)
+            o->src[e->to_src].plain_layout = false;
+        else
+            o->post[e->to_src - o->n_src].operand.plain_layout = false;
     }
     r->last_model[r->n_bricks] = -1;
     size_t h = (size_t)id & r->mask;
@@ -320,13 +367,22 @@ dlb_status dlb_registry_add(dlb_registry *r, const dlb_lowered *l, int64_t batch
     dlb_status st = add_model_entry(r, l, batch, &m);
     if (st != DLB_OK) return st;
     int model_index = r->n_models;
-    dlb_brick_edge *edges = malloc(sizeof *edges * (size_t)(64 * r->granularity + 1));
+    /* Wiring of a piece: at most G layers with the most activation operands (Concat may have
+     * thousands), one edge each, and as many external inputs. */
+    size_t most = 1;
+    for (int j = 0; j < l->n_layers; j++) {
+        size_t k = (size_t)l->layers[j].spec.n_src + (size_t)l->layers[j].spec.n_post;
+        if (k > most) most = k;
+    }
+    size_t cap = most * (size_t)r->granularity + 1;
+    dlb_brick_edge *edges = malloc((sizeof *edges + sizeof(int)) * cap);
     if (!edges) return DLB_ENOMEM;
+    int *ext = (int *)(edges + cap);
     for (int i = 0; i < l->n_layers;) {
         int n = piece_length(l, i, r->granularity), brick = -1;
         if (l->layers[i].covered) {
             piece pc = {l, i, n};
-            int n_edges = 0, len = piece_key(r, &pc, edges, &n_edges);
+            int n_edges = 0, len = piece_key(r, &pc, edges, ext, &n_edges);
             if (len < 0) {
                 free(edges);
                 return DLB_ENOMEM;
@@ -362,10 +418,10 @@ dlb_status dlb_registry_add(dlb_registry *r, const dlb_lowered *l, int64_t batch
             ml->brick = brick;
             ml->piece_start = j == i;
             ml->flops = L->flops;
-            m->flops += L->flops;
+            m->flops = add_sat(m->flops, L->flops);
             if (L->covered) {
                 m->n_covered++;
-                m->flops_covered += L->flops;
+                m->flops_covered = add_sat(m->flops_covered, L->flops);
             }
         }
         i += n;
@@ -383,13 +439,13 @@ void dlb_registry_get_stats(const dlb_registry *r, dlb_registry_stats *s) {
     s->unique = r->n_bricks;
     for (int i = 0; i < r->n_bricks; i++) {
         s->shared += r->bricks[i].n_models >= 2;
-        s->flops_unique += r->bricks[i].flops;
+        s->flops_unique = add_sat(s->flops_unique, r->bricks[i].flops);
     }
     for (int i = 0; i < r->n_models; i++) {
         const dlb_model_entry *m = &r->models[i];
         s->layers += m->n_layers;
         s->covered_layers += m->n_covered;
-        s->flops += m->flops;
+        s->flops = add_sat(s->flops, m->flops);
         for (int j = 0; j < m->n_layers; j++)
             if (m->layers[j].brick >= 0 && r->bricks[m->layers[j].brick].n_models >= 2)
                 s->layers_shared++;

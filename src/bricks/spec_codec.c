@@ -48,6 +48,7 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     m->n_dims = (size_t)(o->shape.rank > 0 ? o->shape.rank : 0);
     m->dims = ealloc(e, sizeof(int64_t) * (m->n_dims + 1));
     if (m->dims) memcpy(m->dims, o->shape.dims, sizeof(int64_t) * m->n_dims);
+    m->has_plain = m->plain = o->plain_layout; /* absent for the (default) natural class */
     return m;
 }
 
@@ -184,6 +185,7 @@ static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
     o->dtype = (dlb_dtype)m->dtype;
     o->shape.rank = (int)m->n_dims;
     for (size_t i = 0; i < m->n_dims; i++) o->shape.dims[i] = m->dims[i];
+    o->plain_layout = m->has_plain && m->plain;
     return true;
 }
 

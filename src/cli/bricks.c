@@ -30,6 +30,7 @@ static void flush_net(void *ctx) {
  * (at most DLB_REMEASURE more times) and the narrowest measurement is kept (docs/timing.md). */
 #define DLB_UNSTABLE_CI_WIDTH 0.05
 #define DLB_REMEASURE 2
+#define DLB_REMEASURE_MAX_MS 1000.0 /* bricks whose measurement took longer are not repeated */
 
 static double ci_width(const dlb_stats *s) {
     return s->median > 0 ? (s->ci_high - s->ci_low) / s->median : 0;
@@ -64,6 +65,7 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
             dlb_timing_result_free(&res);
             break;
         }
+        double res_wall_ms = res.wall_ms;
         if (attempt == 0 || ci_width(&res.stats) < ci_width(&r->stats)) {
             free(r->samples);
             r->stats = res.stats;
@@ -73,7 +75,10 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
         }
         dlb_timing_result_free(&res);
         r->remeasured = attempt;
-        if (ci_width(&r->stats) <= DLB_UNSTABLE_CI_WIDTH) break;
+        /* Only cheap measurements are repeated: a long brick has few repetitions, so its CI is
+         * wide by nature; measuring it again would cost seconds and not narrow it. */
+        if (ci_width(&r->stats) <= DLB_UNSTABLE_CI_WIDTH || res_wall_ms > DLB_REMEASURE_MAX_MS)
+            break;
     }
     r->unstable = r->status == DLB_OK && ci_width(&r->stats) > DLB_UNSTABLE_CI_WIDTH;
     dlb_net_free(net);

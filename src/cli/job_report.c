@@ -33,7 +33,7 @@ static void compose(const dlb_model_entry *m, const dlb_cli_brick_result *br, co
             e->n_uncovered++;
             continue;
         }
-        fl += L->flops;
+        if (__builtin_add_overflow(fl, L->flops, &fl)) fl = INT64_MAX; /* saturating */
         if (!L->piece_start) continue;
         const dlb_stats *s = &br[L->brick].stats;
         e->estimate_ms += stat_of(s, stat);

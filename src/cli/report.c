@@ -112,7 +112,8 @@ static void print_model_table(const dlb_registry *r, const dlb_registry_stats *s
         fill_row(&t.rows[i], m->name ? m->name : "?", batch, m->n_layers, m->n_covered,
                  m->bricks_used, m->new_bricks, m->flops, m->flops_covered);
         sum_new += m->new_bricks;
-        flops_covered += m->flops_covered;
+        if (__builtin_add_overflow(flops_covered, m->flops_covered, &flops_covered))
+            flops_covered = INT64_MAX; /* saturating, like the registry's sums */
     }
     /* Total: "bricks" is the number of unique bricks, not a sum. */
     fill_row(&t.rows[n], "total", "", s->layers, s->covered_layers, s->unique, sum_new, s->flops,

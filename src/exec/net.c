@@ -183,10 +183,13 @@ static dlb_status as_md(dlb_net *n, int src, const dnnl_memory_desc_t *want, int
 /* The layout a convolution producing tensor o would give it on this CPU (nhwc or a blocked
  * layout, as oneDNN picks): an external input of a brick that follows its input's format
  * (pooling, batch norm, eltwise, concat, ...) starts there, as in the whole model, and not in
- * a plain layout some kernels only have slow reference code for. */
+ * a plain layout some kernels only have slow reference code for.  An input the whole model
+ * hands over plain (o->plain_layout: a matmul's output, a graph input, ...; docs/bricks.md)
+ * stays plain, so the brick runs the kernel the model runs on it. */
 static dlb_status natural_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_t *md) {
     dlb_status st = dlb__plain_md(md, o);
-    if (st != DLB_OK || (o->shape.rank != 4 && o->shape.rank != 5) || md->data_type != dnnl_f32)
+    if (st != DLB_OK || o->plain_layout || (o->shape.rank != 4 && o->shape.rank != 5) ||
+        md->data_type != dnnl_f32)
         return st;
     int nd = o->shape.rank;
     dnnl_dims_t d, w, strides = {1, 1, 1}, zero = {0, 0, 0};

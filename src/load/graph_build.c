@@ -1,6 +1,7 @@
 /* graph_build.c — build tensors, nodes and attributes of the graph IR from ONNX messages. */
 #include "graph_build.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,22 +174,27 @@ static dlb_status convert_attr(dlb_graph *g, const Onnx__AttributeProto *p, dlb_
     a->type = p->has_type ? (dlb_attr_type)p->type : DLB_ATTR_UNDEFINED;
     a->i = p->i;
     a->f = p->f;
-    if (p->has_s) {
-        a->s = dlb__arena_strndup(g->arena, (const char *)p->s.data, p->s.len);
+    if (p->has_s) { /* protobuf-c gives data == NULL for an empty string */
+        a->s = p->s.data ? dlb__arena_strndup(g->arena, (const char *)p->s.data, p->s.len)
+                         : dlb__arena_strdup(g->arena, "");
         if (!a->s) return DLB_ENOMEM;
     }
     if (p->n_ints) {
         a->ints = dlb__arena_memdup(g->arena, p->ints, p->n_ints * sizeof(int64_t));
         if (!a->ints) return DLB_ENOMEM;
-        a->n = (int)p->n_ints;
     }
     if (p->n_floats) {
         a->floats = dlb__arena_calloc(g->arena, p->n_floats, sizeof(double));
         if (!a->floats) return DLB_ENOMEM;
         for (size_t i = 0; i < p->n_floats; i++) a->floats[i] = p->floats[i];
-        a->n = (int)p->n_floats;
     }
-    if (p->n_strings) a->n = (int)p->n_strings;
+    /* n counts the list that the type names.  A file may carry other lists as well (ints with
+     * type FLOATS, ...); readers check the type, then index ints[] or floats[] up to n. */
+    size_t cnt = a->type == DLB_ATTR_INTS      ? p->n_ints
+                 : a->type == DLB_ATTR_FLOATS  ? p->n_floats
+                 : a->type == DLB_ATTR_STRINGS ? p->n_strings
+                                               : 0;
+    a->n = cnt > INT_MAX ? INT_MAX : (int)cnt;
     if (p->t) {
         const Onnx__TensorProto *t = p->t;
         a->t_type = (dlb_dtype)t->data_type;
@@ -249,7 +255,7 @@ static dlb_status add_initializers(dlb_graph *g, const dlb__graph_source *src, d
     return DLB_OK;
 }
 
-static dlb_status add_graph_io(dlb_graph *g, const Onnx__GraphProto *gp) {
+static dlb_status add_graph_io(dlb_graph *g, const Onnx__GraphProto *gp, dlb_diag *diag) {
     g->inputs = dlb__arena_calloc(g->arena, gp->n_input + 1, sizeof(int));
     g->outputs = dlb__arena_calloc(g->arena, gp->n_output + 1, sizeof(int));
     if (!g->inputs || !g->outputs) return DLB_ENOMEM;
@@ -261,6 +267,10 @@ static dlb_status add_graph_io(dlb_graph *g, const Onnx__GraphProto *gp) {
         if (x->is_initializer) { /* IR < 4 lists initializers as inputs too */
             shape_from_type(vi->type, NULL, &x->declared);
             continue;
+        }
+        if (x->is_input) { /* a second declaration would silently replace the first */
+            dlb_error(diag, NULL, "graph input '%s' is declared twice", x->name);
+            return DLB_EMODEL;
         }
         x->is_input = true;
         shape_from_type(vi->type, &x->dtype, &x->shape);
@@ -401,7 +411,7 @@ dlb_status dlb__graph_build(const dlb__graph_source *src, const char *path, dlb_
     g->opset = src->opset;
     g->ir_version = src->ir_version;
     if ((st = add_initializers(g, src, diag)) != DLB_OK) goto fail;
-    if ((st = add_graph_io(g, gp)) != DLB_OK) goto fail;
+    if ((st = add_graph_io(g, gp, diag)) != DLB_OK) goto fail;
     if ((st = add_nodes(g, gp, diag)) != DLB_OK) goto fail;
     if ((st = add_outputs_and_value_info(g, gp, diag)) != DLB_OK) goto fail;
     if ((st = link_consumers(g)) != DLB_OK) goto fail;

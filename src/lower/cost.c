@@ -6,14 +6,14 @@ static int64_t numel(const dlb_operand *o) {
     return n < 0 ? 0 : n;
 }
 
-static int64_t nbytes(const dlb_operand *o) {
-    return numel(o) * dlb_dtype_size(o->dtype);
-}
-
 /* Saturating helpers: costs are reported, never trusted for memory sizing. */
 static int64_t mul_sat(int64_t a, int64_t b) {
     int64_t r;
     return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+static int64_t nbytes(const dlb_operand *o) {
+    return mul_sat(numel(o), dlb_dtype_size(o->dtype));
 }
 
 static int64_t add_sat(int64_t a, int64_t b) {
@@ -82,7 +82,7 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes) {
         f = mul_sat(5, in);
         break;
     case DLB_LOP_LRN:
-        f = mul_sat(in, s->p.size + 3);
+        f = mul_sat(in, add_sat(s->p.size, 3));
         break;
     case DLB_LOP_SOFTMAX: /* max, exp, sum, divide */
         f = mul_sat(4, in);

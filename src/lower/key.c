@@ -49,6 +49,30 @@ static void put_operand(kbuf *k, const char *role, const dlb_operand *o) {
     put(k, " %s=%s:%s", role, dlb_dtype_name(o->dtype), shape);
 }
 
+/* Can the layout class of source o of s change what the executor runs when o is an external
+ * input?  Only a 4-D/5-D f32 input gets a non-plain (natural) layout (natural_md in
+ * src/exec/net.c), and only ops created on their input's format read it: not convolutions
+ * (format_tag_any), matmuls and inner products, layer norm, gather, expand and erf (plain
+ * sources), nor post-op operands (created in the format the primitive asks for). */
+static bool layout_matters(const dlb_op_spec *s, const dlb_operand *o) {
+    if (o->dtype != DLB_DT_F32 || (o->shape.rank != 4 && o->shape.rank != 5)) return false;
+    switch (s->op) {
+    case DLB_LOP_UNCOVERED:
+    case DLB_LOP_CONV:
+    case DLB_LOP_DECONV:
+    case DLB_LOP_MATMUL:
+    case DLB_LOP_INNER_PRODUCT:
+    case DLB_LOP_LNORM:
+    case DLB_LOP_GATHER:
+    case DLB_LOP_EXPAND:
+        return false;
+    case DLB_LOP_ELTWISE:
+        return s->alg != DLB_ALG_ERF;
+    default:
+        return true;
+    }
+}
+
 static void put_params(kbuf *k, const dlb_op_spec *s) {
     const dlb_params *p = &s->p;
     switch (s->op) {
@@ -116,7 +140,10 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     if (size > 0) buf[0] = 0;
     put(&k, "%s", dlb_lop_name(s->op));
     if (s->alg != DLB_ALG_NONE) put(&k, ":%s", dlb_alg_name(s->alg));
-    for (int i = 0; i < s->n_src; i++) put_operand(&k, "src", &s->src[i]);
+    for (int i = 0; i < s->n_src; i++) {
+        put_operand(&k, "src", &s->src[i]);
+        if (s->src[i].plain_layout && layout_matters(s, &s->src[i])) put(&k, ":plain");
+    }
     for (int i = 0; i < s->n_wei; i++) put_operand(&k, "wei", &s->wei[i]);
     for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
     put_params(&k, s);

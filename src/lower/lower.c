@@ -71,7 +71,9 @@ static bool absorb_bn_relu(lower_ctx *c, dlb_layer *L) {
     const dlb_graph *g = c->g;
     if (L->spec.op != DLB_LOP_BNORM || L->spec.n_post || L->spec.n_dst != 1) return true;
     int r = dlb__sole_consumer(g, L->dst_tensors[0]);
-    if (r < 0 || c->assigned[r] || !dlb__op_is(&g->nodes[r], "Relu")) return true;
+    if (r < 0 || c->assigned[r] || !dlb__op_is(&g->nodes[r], "Relu") || g->nodes[r].n_out < 1 ||
+        g->nodes[r].out[0] < 0)
+        return true;
     L->spec.post[L->spec.n_post++] = (dlb_postop){.kind = DLB_POST_ELTWISE, .alg = DLB_ALG_RELU};
     L->pattern = "bn+relu";
     L->dst_tensors[0] = g->nodes[r].out[0];
@@ -128,7 +130,8 @@ static bool absorb_post_ops(lower_ctx *c, dlb_layer *L) {
             int other = n->in[0] == cur ? n->in[1] : n->in[0];
             bool cur_first = n->in[0] == cur;
             bool add = dlb__op_is(n, "Add"), mul = dlb__op_is(n, "Mul");
-            if (other == cur || !available_before(c, other, L->nodes[0])) return true;
+            if (other < 0 || other == cur || !available_before(c, other, L->nodes[0]))
+                return true; /* an omitted input (value_info gave the shape), or x op x */
             if (dlb__const_scalar(g, other, &k) && (cur_first || add || mul)) {
                 /* scale/shift by a constant: eltwise linear alpha*x + beta */
                 double a_ = 1, b_ = 0;
@@ -175,6 +178,7 @@ static bool absorb_bn(lower_ctx *c, dlb_layer *L) {
     int bn = dlb__sole_consumer(g, L->dst_tensors[0]);
     if (bn < 0 || c->assigned[bn] || !dlb__op_is(&g->nodes[bn], "BatchNormalization")) return true;
     const dlb_node *n = &g->nodes[bn];
+    if (n->n_in != 5) return true; /* X, scale, B, mean, var */
     for (int k = 1; k < n->n_in; k++)
         if (!dlb__is_weight(g, n->in[k])) return true;
     if (n->n_out < 1 || n->out[0] < 0) return true;
@@ -209,10 +213,11 @@ static bool absorb_matmul_bias(lower_ctx *c, dlb_layer *L) {
     int add = dlb__sole_consumer(g, cur);
     if (add < 0 || c->assigned[add] || !dlb__op_is(&g->nodes[add], "Add")) return true;
     const dlb_node *n = &g->nodes[add];
+    if (n->n_in != 2 || n->n_out < 1 || n->out[0] < 0) return true;
     int b = n->in[0] == cur ? n->in[1] : n->in[0];
+    if (!dlb__is_weight(g, b)) return true; /* also false for an omitted input (b < 0) */
     const dlb_shape *bs = &g->tensors[b].shape, *ds = &g->tensors[cur].shape;
-    if (!dlb__is_weight(g, b) || bs->rank != 1 || bs->dims[0] != ds->dims[ds->rank - 1])
-        return true;
+    if (ds->rank < 1 || bs->rank != 1 || bs->dims[0] != ds->dims[ds->rank - 1]) return true;
     dlb_operand *w = dlb__arena_calloc(c->a, 3, sizeof *w);
     if (!w) return false;
     w[0] = L->spec.wei[0];
@@ -272,7 +277,8 @@ static bool emit_pattern_layer(lower_ctx *c, const dlb_pattern *m, int x) {
     L->wei_tensors[1] = m->weights[1];
     L->src_tensors[0] = x;
     L->spec.src[0] = operand(g, x);
-    int64_t c_dim = g->tensors[x].shape.dims[g->tensors[x].shape.rank - 1];
+    const dlb_shape *xs = &g->tensors[x].shape;
+    int64_t c_dim = xs->rank > 0 ? xs->dims[xs->rank - 1] : 1; /* silu etc. on a scalar */
     for (int i = 0; i < n_wei; i++)
         L->spec.wei[i] =
             (dlb_operand){.dtype = g->tensors[x].dtype, .shape = {.rank = 1, .dims = {c_dim}}};
@@ -373,7 +379,7 @@ dlb_status dlb_lower(const dlb_graph *g, const dlb_lower_options *opt, dlb_diag 
         bool ok = opt && opt->fuse ? fuse_from(&c, node) : emit_node_layer(&c, node);
         if (!ok) goto oom;
     }
-    if (!order_layers(&c)) goto oom;
+    if (!order_layers(&c) || !dlb__assign_layouts(l, c.a)) goto oom;
     for (int i = 0; i < l->n_layers; i++) {
         dlb_layer *L = &l->layers[i];
         if (L->covered) dlb__op_cost(&L->spec, &L->flops, &L->bytes);

@@ -72,7 +72,7 @@ static int ints_of(const dlb_graph *g, const dlb_node *n, const char *attr, int 
     const dlb_attr *a = dlb_node_attr(n, attr);
     if (a && a->type == DLB_ATTR_INTS) {
         int k = a->n < max ? a->n : max;
-        memcpy(out, a->ints, (size_t)k * sizeof *out);
+        if (k > 0) memcpy(out, a->ints, (size_t)k * sizeof *out); /* ints is NULL when empty */
         return k;
     }
     if (input >= 0 && input < n->n_in && n->in[input] >= 0) {
@@ -86,12 +86,40 @@ static int ints_of(const dlb_graph *g, const dlb_node *n, const char *attr, int 
 
 /* ---- conv / pool geometry ----------------------------------------------------------------- */
 
-/* Normalise pads: explicit, or derived from auto_pad and the inferred output size. */
-static void spatial_params(const dlb_node *n, const dlb_shape *in, const dlb_shape *out,
-                           const int64_t *kernel, bool transposed, dlb_params *p) {
+/* Attribute `name` when it is a list of ints; NULL when absent or of another type. */
+static const dlb_attr *ints_attr(const dlb_node *n, const char *name) {
+    const dlb_attr *a = dlb_node_attr(n, name);
+    return a && a->type == DLB_ATTR_INTS ? a : NULL;
+}
+
+/* Conv and pooling geometry attributes that are present must be lists of ints.  Shape inference
+ * says so too, but falls back to value_info shapes, and then the node comes here anyway. */
+static bool geometry_attrs_ok(const dlb_node *n, const char **why) {
+    static const char *const names[] = {"kernel_shape", "strides", "dilations", "pads"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const dlb_attr *a = dlb_node_attr(n, names[i]);
+        if (a && a->type != DLB_ATTR_INTS) {
+            *why = "kernel_shape, strides, dilations or pads is not a list of ints";
+            return false;
+        }
+    }
+    return true;
+}
+
+/* a * b + c - d; false on int64 overflow. */
+static bool mul_add_sub(int64_t a, int64_t b, int64_t c, int64_t d, int64_t *r) {
+    return !__builtin_mul_overflow(a, b, r) && !__builtin_add_overflow(*r, c, r) &&
+           !__builtin_sub_overflow(*r, d, r);
+}
+
+/* Normalise pads: explicit, or derived from auto_pad and the inferred output size.  false when
+ * the geometry overflows int64 (value_info shapes: the attributes were never checked). */
+static bool spatial_params(const dlb_node *n, const dlb_shape *in, const dlb_shape *out,
+                           const int64_t *kernel, bool transposed, dlb_params *p,
+                           const char **why) {
     int nsp = p->nsp;
-    const dlb_attr *st = dlb_node_attr(n, "strides"), *di = dlb_node_attr(n, "dilations");
-    const dlb_attr *pa = dlb_node_attr(n, "pads");
+    const dlb_attr *st = ints_attr(n, "strides"), *di = ints_attr(n, "dilations");
+    const dlb_attr *pa = ints_attr(n, "pads");
     const char *auto_pad = dlb_node_attr_string(n, "auto_pad", "NOTSET");
     for (int i = 0; i < nsp; i++) {
         p->kernel[i] = kernel[i];
@@ -101,17 +129,24 @@ static void spatial_params(const dlb_node *n, const dlb_shape *in, const dlb_sha
         p->pad_end[i] = pa && pa->n == 2 * nsp ? pa->ints[nsp + i] : 0;
     }
     bool upper = !strcmp(auto_pad, "SAME_UPPER"), lower = !strcmp(auto_pad, "SAME_LOWER");
-    if (!upper && !lower) return;
+    if (!upper && !lower) return true;
     for (int i = 0; i < nsp; i++) {
-        int64_t ext = (kernel[i] - 1) * p->dilation[i] + 1, total;
-        if (transposed) /* out = (in-1)*s + ext - pads */
-            total = (in->dims[2 + i] - 1) * p->stride[i] + ext - out->dims[2 + i];
-        else
-            total = (out->dims[2 + i] - 1) * p->stride[i] + ext - in->dims[2 + i];
+        int64_t ext, total, km1;
+        bool ok = !__builtin_sub_overflow(kernel[i], 1, &km1) &&
+                  mul_add_sub(km1, p->dilation[i], 1, 0, &ext);
+        if (ok && transposed) /* out = (in-1)*s + ext - pads */
+            ok = mul_add_sub(in->dims[2 + i] - 1, p->stride[i], ext, out->dims[2 + i], &total);
+        else if (ok)
+            ok = mul_add_sub(out->dims[2 + i] - 1, p->stride[i], ext, in->dims[2 + i], &total);
+        if (!ok) {
+            *why = "kernel, stride or dilation overflows int64";
+            return false;
+        }
         if (total < 0) total = 0;
         p->pad_begin[i] = upper ? total / 2 : total - total / 2;
         p->pad_end[i] = total - p->pad_begin[i];
     }
+    return true;
 }
 
 static bool build_conv(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, const char **why) {
@@ -121,12 +156,12 @@ static bool build_conv(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, co
         *why = "Conv needs a weight of the input's rank (1D to 3D convolution)";
         return false;
     }
+    if (!geometry_attrs_ok(n, why)) return false;
     s->p.nsp = x->shape.rank - 2;
     s->p.group = dlb_node_attr_int(n, "group", 1);
-    spatial_params(n, &x->shape, &y->shape, &w->shape.dims[2], dlb__op_is(n, "ConvTranspose"),
-                   &s->p);
     s->p.has_bias = n->n_in > 2 && n->in[2] >= 0;
-    return true;
+    return spatial_params(n, &x->shape, &y->shape, &w->shape.dims[2],
+                          dlb__op_is(n, "ConvTranspose"), &s->p, why);
 }
 
 static bool build_pool(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, const char **why) {
@@ -135,6 +170,7 @@ static bool build_pool(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, co
         *why = "pooling needs a 1D to 3D spatial input";
         return false;
     }
+    if (!geometry_attrs_ok(n, why)) return false;
     s->p.nsp = x->shape.rank - 2;
     int64_t kernel[3] = {1, 1, 1};
     bool global = !strncmp(n->op_type, "Global", 6);
@@ -147,8 +183,8 @@ static bool build_pool(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, co
             s->p.stride[i] = kernel[i];
             s->p.dilation[i] = 1;
         }
-    } else {
-        spatial_params(n, &x->shape, &y->shape, kernel, false, &s->p);
+    } else if (!spatial_params(n, &x->shape, &y->shape, kernel, false, &s->p, why)) {
+        return false;
     }
     s->p.ceil_mode = dlb_node_attr_int(n, "ceil_mode", 0) != 0;
     if (strstr(n->op_type, "MaxPool"))
@@ -416,7 +452,7 @@ static bool classify(const dlb_graph *g, const dlb_node *n, dlb_op_spec *s, cons
         return true;
     }
     if (!strcmp(op, "Gather")) {
-        if (n->n_in < 2 || !dlb__tensor(g, n->in[1])->is_const) {
+        if (n->n_in < 2 || !dlb__tensor(g, n->in[1]) || !dlb__tensor(g, n->in[1])->is_const) {
             *why = "Gather with non-constant indices";
             return false;
         }
@@ -450,7 +486,7 @@ bool dlb__build_node_op(const dlb_graph *g, int node, dlb_arena *a, dlb_op_spec 
         *why = "control flow with subgraphs is not benchmarked";
         return false;
     }
-    if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1) {
+    if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) {
         *why = "node without inputs or outputs";
         return false;
     }

@@ -133,8 +133,11 @@ static bool match_layernorm(const dlb_graph *g, int x, const char *assigned, dlb
         return false;
     const dlb_attr *axes = dlb_node_attr(&g->nodes[rm1], "axes");
     int rank = g->tensors[x].shape.rank;
-    if (!axes || axes->n != 1 || (axes->ints[0] != -1 && axes->ints[0] != rank - 1)) return false;
+    if (rank < 1 || !axes || axes->type != DLB_ATTR_INTS || axes->n != 1 ||
+        (axes->ints[0] != -1 && axes->ints[0] != rank - 1))
+        return false;
     int d = out0(g, sub);
+    if (d < 0) return false; /* Sub's output omitted */
     const dlb_tensor *dt = &g->tensors[d];
     if (dt->n_consumers != 2 || dt->is_output) return false;
     int pw = consumer_op(g, d, "Pow", assigned), div = consumer_op(g, d, "Div", assigned);
@@ -181,6 +184,7 @@ bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, bool ex
     if (!match_gated(g, x, assigned, m) && !match_gelu(g, x, assigned, m) &&
         !match_layernorm(g, x, assigned, m))
         return false;
+    if (m->out < 0) return false; /* the last node's output is omitted */
     /* As a post-op, x is absorbed: nothing but the pattern may read it. */
     return !exclusive || consumers_within(g, x, m->nodes, m->n_nodes);
 }

@@ -14,11 +14,13 @@ typedef struct spatial {
     int64_t kernel[MAX_SP], strides[MAX_SP], dil[MAX_SP], pads[2 * MAX_SP];
 } spatial;
 
+/* Attribute list of exactly `want` values into v (room for want), or dflt everywhere. */
 static dlb_status read_list(dlb_infer_ctx *c, dlb_node *n, const char *attr, int64_t *v, int want,
                             int64_t dflt) {
     int cnt;
     bool present;
-    dlb_status st = dlb__ints_arg(c, n, -1, attr, v, 2 * MAX_SP, &cnt, &present);
+    int64_t buf[2 * MAX_SP]; /* v may be shorter than the longest list accepted here */
+    dlb_status st = dlb__ints_arg(c, n, -1, attr, buf, 2 * MAX_SP, &cnt, &present);
     if (st != DLB_OK) return st;
     if (!present) {
         for (int i = 0; i < want; i++) v[i] = dflt;
@@ -27,6 +29,7 @@ static dlb_status read_list(dlb_infer_ctx *c, dlb_node *n, const char *attr, int
     if (cnt != want)
         return dlb__fail(c, n, DLB_ESHAPE, "attribute '%s' has %d values, expected %d", attr, cnt,
                          want);
+    memcpy(v, buf, sizeof *v * (size_t)want);
     return DLB_OK;
 }
 
@@ -92,6 +95,14 @@ static dlb_status window_out(dlb_infer_ctx *c, dlb_node *n, const spatial *sp, c
     return DLB_OK;
 }
 
+/* Conv and ConvTranspose take floating-point tensors only (ConvInteger is another op). */
+static dlb_status float_input(dlb_infer_ctx *c, dlb_node *n) {
+    dlb_dtype dt = dlb__in_dtype(c, n, 0);
+    if (dt == DLB_DT_UNDEFINED || dlb_dtype_is_float(dt)) return DLB_OK;
+    return dlb__fail(c, n, DLB_ESHAPE, "input '%s' has dtype %s; %s takes floating point",
+                     dlb__in(c, n, 0)->name, dlb_dtype_name(dt), n->op_type);
+}
+
 dlb_status dlb__infer_conv(dlb_infer_ctx *c, dlb_node *n) {
     const dlb_shape *x = dlb__in_shape(c, n, 0), *w = dlb__in_shape(c, n, 1);
     if (!x || !w) return dlb__unknown(c, "input or weight shape unknown");
@@ -107,8 +118,10 @@ dlb_status dlb__infer_conv(dlb_infer_ctx *c, dlb_node *n) {
     if (w->dims[0] % group)
         return dlb__fail(c, n, DLB_ESHAPE, "output channels %lld not divisible by group %lld",
                          (long long)w->dims[0], (long long)group);
+    dlb_status st = float_input(c, n);
+    if (st != DLB_OK) return st;
     spatial sp = {.nsp = x->rank - 2};
-    dlb_status st = read_list(c, n, "kernel_shape", sp.kernel, sp.nsp, 0);
+    st = read_list(c, n, "kernel_shape", sp.kernel, sp.nsp, 0);
     if (st != DLB_OK) return st;
     for (int i = 0; i < sp.nsp; i++) {
         if (!sp.kernel[i]) sp.kernel[i] = w->dims[2 + i];
@@ -133,8 +146,10 @@ dlb_status dlb__infer_conv_transpose(dlb_infer_ctx *c, dlb_node *n) {
                          (long long)x->dims[1], (long long)w->dims[0]);
     if (!dlb__mul_ok(w->dims[1], group, &cout))
         return dlb__fail(c, n, DLB_EOVERFLOW, "output channels overflow int64");
+    dlb_status st = float_input(c, n);
+    if (st != DLB_OK) return st;
     spatial sp = {.nsp = x->rank - 2};
-    dlb_status st = read_list(c, n, "kernel_shape", sp.kernel, sp.nsp, 0);
+    st = read_list(c, n, "kernel_shape", sp.kernel, sp.nsp, 0);
     if (st != DLB_OK) return st;
     for (int i = 0; i < sp.nsp; i++)
         if (!sp.kernel[i]) sp.kernel[i] = w->dims[2 + i];
@@ -154,10 +169,12 @@ dlb_status dlb__infer_conv_transpose(dlb_infer_ctx *c, dlb_node *n) {
         } else if (sp.mode == PAD_SAME_UPPER || sp.mode == PAD_SAME_LOWER) {
             if (!dlb__mul_ok(in, s, &o)) return dlb__fail(c, n, DLB_EOVERFLOW, "overflow");
         } else {
+            int64_t pads; /* every step checked: output_padding and pads come from the file */
             if (!dlb__mul_ok(sp.kernel[i] - 1, sp.dil[i], &ek) || !dlb__mul_ok(in - 1, s, &o) ||
-                !dlb__add_ok(o, ek + 1 + opad[i], &o))
+                !dlb__add_ok(o, ek, &o) || !dlb__add_ok(o, 1, &o) || !dlb__add_ok(o, opad[i], &o) ||
+                !dlb__add_ok(sp.pads[i], sp.pads[i + sp.nsp], &pads) ||
+                __builtin_sub_overflow(o, pads, &o))
                 return dlb__fail(c, n, DLB_EOVERFLOW, "output extent overflows int64");
-            o -= sp.pads[i] + sp.pads[i + sp.nsp];
         }
         if (o < 1)
             return dlb__fail(c, n, DLB_ESHAPE, "output dimension %lld is not positive",

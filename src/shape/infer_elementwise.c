@@ -260,15 +260,23 @@ static int binary_i(binop k, int64_t a, int64_t b, int64_t *r) {
         *r = acc;
         return 0;
     }
-    default:
-        *r = (int64_t)binary_f(k, (double)a, (double)b);
-        if (k == B_MAX) *r = a > b ? a : b;
-        if (k == B_MIN) *r = a < b ? a : b;
-        if (k == B_EQ) *r = a == b;
-        if (k == B_LT) *r = a < b;
-        if (k == B_GT) *r = a > b;
-        if (k == B_LE) *r = a <= b;
-        if (k == B_GE) *r = a >= b;
+    default: /* exact, never through a double (INT64_MAX does not convert back) */
+        if (k == B_MAX)
+            *r = a > b ? a : b;
+        else if (k == B_MIN)
+            *r = a < b ? a : b;
+        else if (k == B_EQ)
+            *r = a == b;
+        else if (k == B_LT)
+            *r = a < b;
+        else if (k == B_GT)
+            *r = a > b;
+        else if (k == B_LE)
+            *r = a <= b;
+        else if (k == B_GE)
+            *r = a >= b;
+        else /* And, Or, Xor: 0 or 1 */
+            *r = binary_f(k, a != 0, b != 0) != 0;
         return 0;
     }
 }
@@ -348,6 +356,12 @@ static dlb_status broadcast_op(dlb_infer_ctx *c, dlb_node *n, binop k, dlb_dtype
 
 dlb_status dlb__infer_binary(dlb_infer_ctx *c, dlb_node *n) {
     if (n->n_in != 2) return dlb__fail(c, n, DLB_ESHAPE, "expected 2 inputs, got %d", n->n_in);
+    /* Both inputs have one type T (only Pow's exponent may differ). */
+    dlb_dtype a = dlb__in_dtype(c, n, 0), b = dlb__in_dtype(c, n, 1);
+    if (a != DLB_DT_UNDEFINED && b != DLB_DT_UNDEFINED && a != b && strcmp(n->op_type, "Pow"))
+        return dlb__fail(c, n, DLB_ESHAPE, "inputs '%s' and '%s' have different dtypes (%s, %s)",
+                         dlb__in(c, n, 0)->name, dlb__in(c, n, 1)->name, dlb_dtype_name(a),
+                         dlb_dtype_name(b));
     return broadcast_op(c, n, binary_kind(n), dlb__in_dtype(c, n, 0));
 }
 

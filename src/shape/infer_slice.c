@@ -41,7 +41,8 @@ dlb_status dlb__infer_slice(dlb_infer_ctx *c, dlb_node *n) {
         } else {
             b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            len = b > e ? (b - e - 1) / (s == INT64_MIN ? INT64_MAX : -s) + 1 : 0;
+            /* [0, dim - 1] is empty when dim is 0: the clamps above cannot express that */
+            len = dim > 0 && b > e ? (b - e - 1) / (s == INT64_MIN ? INT64_MAX : -s) + 1 : 0;
         }
         begin[a] = b;
         step[a] = s;
@@ -51,7 +52,9 @@ dlb_status dlb__infer_slice(dlb_infer_ctx *c, dlb_node *n) {
     const dlb_tensor *v = dlb__in_const(c, n, 0);
     if (!v) return DLB_OK;
     int64_t cnt = dlb_shape_numel(&out), instride[MAXL], sz = 1;
-    for (int d = x->rank - 1; d >= 0; d--) instride[d] = sz, sz *= x->dims[d];
+    /* An empty value may have a huge dim next to its 0 (nothing is read then, and the product
+     * of the dims would overflow); otherwise the product is its element count. */
+    for (int d = x->rank - 1; d >= 0 && v->value.n > 0; d--) instride[d] = sz, sz *= x->dims[d];
     dlb_tensor *o = dlb__const_out(c, n, 0, cnt, &st);
     for (int64_t e = 0; o && e < cnt; e++) {
         int64_t rem = e, at = 0;
@@ -200,8 +203,8 @@ dlb_status dlb__infer_resize(dlb_infer_ctx *c, dlb_node *n) {
             if (sc->value.n != na) return dlb__fail(c, n, DLB_ESHAPE, "scales/axes mismatch");
             for (int i = 0; i < na; i++) {
                 int a = dlb__axis(axes[i], x->rank);
-                double o = floor((double)x->dims[a] * dlb__vf(sc, i));
-                if (a < 0 || !(o >= 0 && o < 9.2e18))
+                double o = a < 0 ? -1 : floor((double)x->dims[a] * dlb__vf(sc, i));
+                if (!(o >= 0 && o < 9.2e18)) /* also an axis out of range (a < 0) */
                     return dlb__fail(c, n, DLB_ESHAPE, "invalid scale or axis");
                 out.dims[a] = (int64_t)o;
             }

@@ -150,7 +150,8 @@ dlb_status dlb__infer_transpose(dlb_infer_ctx *c, dlb_node *n) {
     const dlb_tensor *v = dlb__in_const(c, n, 0);
     if (!v) return DLB_OK;
     int64_t instride[DLB_MAX_RANK], s = 1;
-    for (int d = x->rank - 1; d >= 0; d--) {
+    /* Not for an empty value: a huge dim next to its 0 would overflow the product. */
+    for (int d = x->rank - 1; d >= 0 && v->value.n > 0; d--) {
         instride[d] = s;
         s *= x->dims[d];
     }

@@ -227,8 +227,178 @@ static void test_zoo_dedup(void) {
     dlb_registry_free(fused);
 }
 
+/* ---- layout classes of brick inputs (docs/bricks.md, section 3) ---------------------------- */
+
+typedef struct lowered_model {
+    dlb_graph *g;
+    dlb_lowered *l;
+} lowered_model;
+
+static bool lower_file(const char *rel, lowered_model *m) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", src_dir, rel);
+    test_diag_buf buf = {0};
+    dlb_diag d = {.file = path, .emit = test_diag_capture, .ctx = &buf};
+    dlb_lower_options o = {.fuse = true};
+    memset(m, 0, sizeof *m);
+    if (dlb_graph_load(path, &d, &m->g) != DLB_OK || (dlb_graph_apply_batch(m->g, 0), false) ||
+        dlb_graph_infer_shapes(m->g, &d) != DLB_OK || dlb_lower(m->g, &o, &d, &m->l) != DLB_OK) {
+        fprintf(stderr, "pipeline failed for %s:\n%s", path, buf.text);
+        test_failures++;
+        dlb_lowered_free(m->l);
+        dlb_graph_free(m->g);
+        return false;
+    }
+    return true;
+}
+
+static void free_lowered(lowered_model *m) {
+    dlb_lowered_free(m->l);
+    dlb_graph_free(m->g);
+}
+
+/* First covered layer of op kind `op` (and algorithm `alg` unless NONE), or NULL. */
+static const dlb_layer *first_layer(const dlb_lowered *l, dlb_lop op, dlb_alg alg) {
+    for (int i = 0; i < l->n_layers; i++) {
+        const dlb_layer *L = &l->layers[i];
+        if (L->covered && L->spec.op == op && (alg == DLB_ALG_NONE || L->spec.alg == alg)) return L;
+    }
+    return NULL;
+}
+
+/* A transformer's softmax reads a matmul's output (plain in the whole model): its brick input is
+ * plain and the key says so, so it is not deduplicated with a softmax after a convolution. */
+static void test_layout_transformer(void) {
+    lowered_model m;
+    if (!lower_file("zoo/tiny/tiny_transformer.onnx", &m)) return;
+    const dlb_layer *sm = first_layer(m.l, DLB_LOP_SOFTMAX, DLB_ALG_NONE);
+    ASSERT(sm != NULL);
+    if (sm) {
+        char key[1024];
+        ASSERT(sm->spec.src[0].plain_layout);
+        dlb_op_spec_key(&sm->spec, key, sizeof key);
+        ASSERT_STREQ(key, "softmax:softmax src=f32:1x4x16x16:plain dst=f32:1x4x16x16 axis=3");
+        /* The same op fed by a convolution (natural layout) is another brick. */
+        dlb_op_spec natural = sm->spec;
+        dlb_operand src = sm->spec.src[0];
+        src.plain_layout = false;
+        natural.src = &src;
+        char key2[1024];
+        uint64_t a = id_of(&sm->spec, key, sizeof key), b = id_of(&natural, key2, sizeof key2);
+        ASSERT(a != b);
+        ASSERT_STREQ(key2, "softmax:softmax src=f32:1x4x16x16 dst=f32:1x4x16x16 axis=3");
+    }
+    /* Matmuls and layer norms never print the class (they read plain data either way). */
+    for (int i = 0; i < m.l->n_layers; i++) {
+        const dlb_layer *L = &m.l->layers[i];
+        char key[2048];
+        dlb_op_spec_key(&L->spec, key, sizeof key);
+        if (L->spec.op == DLB_LOP_MATMUL || L->spec.op == DLB_LOP_LNORM)
+            ASSERT(strstr(key, ":plain") == NULL);
+    }
+    free_lowered(&m);
+}
+
+/* In a CNN, what follows a convolution (max pool, residual sum) is natural, with the key format
+ * of docs/bricks.md unchanged; the first convolution reads the graph input, which is plain (a
+ * convolution's key never shows the class: it picks its own input layout). */
+static void test_layout_cnn(void) {
+    lowered_model m;
+    if (!lower_file("zoo/resnet18.onnx", &m)) return;
+    const dlb_layer *conv = &m.l->layers[0],
+                    *pool = first_layer(m.l, DLB_LOP_POOL, DLB_ALG_POOL_MAX);
+    char key[2048];
+    ASSERT_EQ_INT(conv->spec.op, DLB_LOP_CONV);
+    ASSERT(conv->spec.src[0].plain_layout);
+    dlb_op_spec_key(&conv->spec, key, sizeof key);
+    ASSERT_STREQ(key, "conv src=f32:1x3x224x224 wei=f32:64x3x7x7 wei=f32:64 dst=f32:1x64x112x112 "
+                      "k=7x7 s=2x2 d=1x1 pb=3x3 pe=3x3 g=1 bias=1 post=eltwise:relu");
+    ASSERT(pool != NULL);
+    if (pool) {
+        ASSERT(!pool->spec.src[0].plain_layout);
+        dlb_op_spec_key(&pool->spec, key, sizeof key);
+        ASSERT_STREQ(key, "pool:max src=f32:1x64x112x112 dst=f32:1x64x56x56 k=3x3 s=2x2 d=1x1 "
+                          "pb=1x1 pe=1x1 ceil=0");
+    }
+    int sums = 0;
+    for (int i = 0; i < m.l->n_layers; i++) {
+        const dlb_op_spec *s = &m.l->layers[i].spec;
+        for (int k = 0; k < s->n_post; k++)
+            if (s->post[k].kind == DLB_POST_SUM) {
+                ASSERT(!s->post[k].operand.plain_layout); /* a pool's or a conv's output */
+                sums++;
+            }
+        if (i > 0 && s->op == DLB_LOP_CONV) ASSERT(!s->src[0].plain_layout);
+    }
+    ASSERT_EQ_INT(sums, 8);
+    free_lowered(&m);
+    /* A view that changes the dims hands its source over plain: ShuffleNet's channel shuffle
+     * (Reshape -> Transpose) of a concat of convolutions. */
+    if (!lower_file("zoo/shufflenet_v2_x0_5.onnx", &m)) return;
+    const dlb_layer *tr = first_layer(m.l, DLB_LOP_TRANSPOSE, DLB_ALG_NONE);
+    ASSERT(tr != NULL);
+    if (tr) {
+        ASSERT_EQ_INT(tr->spec.src[0].shape.rank, 5);
+        ASSERT(tr->spec.src[0].plain_layout);
+        dlb_op_spec_key(&tr->spec, key, sizeof key);
+        ASSERT_CONTAINS(key, "transpose src=f32:1x2x24x28x28:plain dst=");
+    }
+    const dlb_layer *cat = first_layer(m.l, DLB_LOP_CONCAT, DLB_ALG_NONE);
+    ASSERT(cat != NULL);
+    if (cat) ASSERT(!cat->spec.src[0].plain_layout); /* a convolution's output */
+    free_lowered(&m);
+}
+
+/* G > 1: the class belongs to the brick's external inputs only.  Operands fed from inside the
+ * piece carry none, in the stored specs and in the key (each op's key, as stored, is part of
+ * the piece key). */
+static void test_layout_pieces(void) {
+    const char *f[] = {"zoo/tiny/tiny_transformer.onnx", "zoo/tiny/tiny_resnet.onnx"};
+    dlb_registry *r = registry_of(f, 2, 3, true);
+    int internal = 0, plain_ext = 0;
+    for (int i = 0; i < dlb_registry_n_bricks(r); i++) {
+        const dlb_brick *b = dlb_registry_brick(r, i);
+        for (int e = 0; e < b->n_edges; e++) {
+            const dlb_brick_edge *ed = &b->edges[e];
+            const dlb_op_spec *s = &b->ops[ed->to_op];
+            const dlb_operand *o = ed->to_src < s->n_src ? &s->src[ed->to_src]
+                                                         : &s->post[ed->to_src - s->n_src].operand;
+            if (ed->from_op >= 0) {
+                ASSERT(!o->plain_layout);
+                internal++;
+            } else {
+                plain_ext += o->plain_layout;
+            }
+        }
+        for (int j = 0; b->n_ops > 1 && j < b->n_ops; j++) {
+            char key[4096], part[4100];
+            dlb_op_spec_key(&b->ops[j], key, sizeof key);
+            snprintf(part, sizeof part, "[%s]", key);
+            ASSERT_CONTAINS(b->key, part);
+        }
+    }
+    ASSERT(internal > 0 && plain_ext > 0);
+    dlb_registry_free(r);
+    /* tiny_transformer's softmax inside a piece (after the binary that scales the scores):
+     * its key shows no class; where it starts a piece, its input is external and plain. */
+    int inside = 0, first = 0;
+    for (int G = 2; G <= 5; G++) {
+        r = registry_of(f, 1, G, true);
+        for (int i = 0; i < dlb_registry_n_bricks(r); i++) {
+            const dlb_brick *b = dlb_registry_brick(r, i);
+            if (strstr(b->key, "[softmax:softmax src=f32:1x4x16x16 dst=")) inside++;
+            if (!strncmp(b->key, "[softmax:softmax src=f32:1x4x16x16:plain dst=", 45)) first++;
+        }
+        dlb_registry_free(r);
+    }
+    ASSERT(inside > 0 && first > 0);
+}
+
 int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
+    test_layout_transformer();
+    test_layout_cnn();
+    test_layout_pieces();
     test_each_attribute_changes_id();
     test_partition_projection();
     test_partition_bounds();

@@ -103,6 +103,24 @@ static double makespan(const sim_brick *b, int n, int ranks, bool dedicated, dou
     return m;
 }
 
+/* The alternative: a static LPT plan made up front from the predicted costs (each brick, most
+ * expensive first, to the rank with the least predicted work), then run with the measured
+ * costs.  Returns the makespan; pred[] and real[] hold per-rank loads. */
+static double lpt_makespan(const sim_brick *b, int n, int ranks, double *pred, double *real) {
+    for (int r = 0; r < ranks; r++) pred[r] = real[r] = 0;
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        for (int r = 1; r < ranks; r++)
+            if (pred[r] < pred[best]) best = r;
+        pred[best] += b[i].predicted;
+        real[best] += b[i].cost_s;
+    }
+    double m = 0;
+    for (int r = 0; r < ranks; r++)
+        if (real[r] > m) m = real[r];
+    return m;
+}
+
 dlb_status dlb_cli_simulate(const dlb_cli_options *opt, FILE *out) {
     dlb_timing_settings ts;
     dlb_cli_timing_settings(opt, &ts);
@@ -133,6 +151,13 @@ dlb_status dlb_cli_simulate(const dlb_cli_options *opt, FILE *out) {
                 "bound_efficiency=%.3f imbalance=%.3f\n",
                 ranks, workers, m, total / (workers * m), total / (workers * ideal),
                 m / (total / workers) - 1);
+        double *real = malloc(sizeof *real * (size_t)workers);
+        if (real) { /* the static alternative, for comparison (docs/cli.md) */
+            double lm = lpt_makespan(b, n, workers, free_at, real);
+            fprintf(out, "lpt: ranks=%d workers=%d makespan_s=%.3f efficiency=%.3f\n", ranks,
+                    workers, lm, total / (workers * lm));
+            free(real);
+        }
         free(free_at);
     }
     free(b);

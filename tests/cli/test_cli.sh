@@ -362,6 +362,8 @@ expect_rc sim 0
 grep -Eq '^simulate: ranks=2 workers=1 makespan_s=[0-9.]+ efficiency=1\.000 ' "$TMP/sim.out" ||
     fail "one worker must be 100% efficient" sim
 [ "$(grep -c '^simulate: ranks=' "$TMP/sim.out")" -eq 3 ] || fail "one line per rank count" sim
+[ "$(grep -Ec '^lpt: ranks=[0-9]+ workers=[0-9]+ makespan_s=[0-9.]+ efficiency=[0-9.]+$' "$TMP/sim.out")" -eq 3 ] ||
+    fail "one LPT line per rank count" sim
 # Rank 0 timing too: 2 timing ranks, never slower than one dedicated worker.
 run sim2 --simulate-ranks 2 --costs "$TMP/dummy1.csv"
 expect_rc sim2 0

@@ -37,8 +37,8 @@ typedef struct dlb_model_layer {
     int brick;           /* registry brick index; -1 for uncovered layers */
     bool piece_start;    /* first layer of a brick occurrence (G > 1 pieces span layers) */
     int64_t flops;
-    int n_deps;        /* earlier layers whose outputs it reads (through views), for the */
-    const int *deps;   /* critical path of models with parallel branches */
+    int n_deps;      /* earlier layers whose outputs it reads (through views), for the */
+    const int *deps; /* critical path of models with parallel branches */
 } dlb_model_layer;
 
 typedef struct dlb_model_entry {

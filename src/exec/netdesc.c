@@ -10,19 +10,6 @@ void dlb_netdesc_of_brick(const dlb_brick *b, dlb_netdesc *d) {
         .n_ops = b->n_ops, .ops = b->ops, .n_edges = b->n_edges, .edges = b->edges, .name = b->key};
 }
 
-/* Follow views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout) back to the tensor
- * whose memory they show. */
-static int view_source(const dlb_graph *g, int t) {
-    for (int guard = 0; guard < g->n_nodes && t >= 0; guard++) {
-        int p = g->tensors[t].producer;
-        if (p < 0) break;
-        const dlb_node *n = &g->nodes[p];
-        if (!dlb__node_is_view(g, n)) break;
-        t = n->in[0];
-    }
-    return t;
-}
-
 /* Layer and output that produce tensor t, or -1. */
 static int producing_layer(const dlb_lowered *l, int t, int *out) {
     int p = l->graph->tensors[t].producer;
@@ -61,7 +48,7 @@ dlb_status dlb_netdesc_of_model(const dlb_lowered *l, dlb_diag *diag, dlb_netdes
         for (int s = 0; s < L->spec.n_src + L->spec.n_post; s++) {
             int t = s < L->spec.n_src ? L->src_tensors[s] : L->post_tensor[s - L->spec.n_src];
             if (t < 0) continue;
-            int out = 0, from = producing_layer(l, view_source(l->graph, t), &out);
+            int out = 0, from = producing_layer(l, dlb__view_source(l->graph, t), &out);
             if (from >= 0 && op_of[from] >= 0)
                 edges[ne++] = (dlb_brick_edge){op_of[j], s, op_of[from], out};
         }

@@ -12,26 +12,13 @@ typedef struct layout_ctx {
     signed char *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
 } layout_ctx;
 
-/* Follow views (Reshape, Flatten, Squeeze, zero Pad, ...) back to the tensor whose memory they
- * show, as dlb_netdesc_of_model wires the model. */
-static int view_source(const dlb_graph *g, int t) {
-    for (int guard = 0; guard < g->n_nodes && t >= 0; guard++) {
-        int p = g->tensors[t].producer;
-        if (p < 0) break;
-        const dlb_node *n = &g->nodes[p];
-        if (!dlb__node_is_view(g, n)) break;
-        t = n->in[0];
-    }
-    return t;
-}
-
 /* Class of tensor t where a layer reads it (operand dims = t's shape).  The model executor
  * (dlb__slot_md / dlb__slot_buf) hands over the producer's buffer as it is when the dims agree,
  * and brings it to plain layout when a view changes them.  Tensors no covered layer produces
  * (graph inputs, initializers, folded constants, outputs of uncovered ops) are plain. */
 static int class_of(const layout_ctx *c, int t) {
     if (t < 0 || t >= c->g->n_tensors) return CLASS_PLAIN;
-    int s = view_source(c->g, t);
+    int s = dlb__view_source(c->g, t);
     if (s < 0 || c->out_class[s] < 0) return CLASS_PLAIN;
     if (!dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape)) return CLASS_PLAIN;
     return c->out_class[s];

@@ -205,3 +205,14 @@ bool dlb__node_is_view(const dlb_graph *g, const dlb_node *n) {
     return !strcmp(op, "Expand") || !strcmp(op, "Tile") || !strcmp(op, "Cast") ||
            !strcmp(op, "Resize") || !strcmp(op, "Upsample");
 }
+
+int dlb__view_source(const dlb_graph *g, int t) {
+    for (int guard = 0; guard < g->n_nodes && t >= 0; guard++) {
+        int p = g->tensors[t].producer;
+        if (p < 0) break;
+        const dlb_node *n = &g->nodes[p];
+        if (!dlb__node_is_view(g, n)) break;
+        t = n->in[0];
+    }
+    return t;
+}

@@ -48,5 +48,8 @@ bool dlb__node_is_zero_cost(const dlb_graph *g, const dlb_node *n);
  *  not change shape or dtype (torch exports AvgPool2d as a zero Pad + AveragePool).  Its output
  *  is the same memory as its input; it is zero-cost.  Only meaningful after shape inference. */
 bool dlb__node_is_view(const dlb_graph *g, const dlb_node *n);
+/* Follow views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, zero Pad) back to the
+ * tensor whose memory they show; t itself when it is not a view's output. */
+int dlb__view_source(const dlb_graph *g, int t);
 
 #endif

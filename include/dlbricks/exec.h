@@ -43,6 +43,11 @@ const char *dlb_exec_isa(void);
 /** \brief Can the executor run \p dt here?  f32 always; bf16 only where the ISA has bf16
  *  instructions (avx512_core_bf16 or newer).  Otherwise *why says why not. */
 bool dlb_exec_dtype_supported(dlb_dtype dt, const char **why);
+/** \brief Process-wide oneDNN settings for a process that creates each network once: the
+ *  primitive cache is switched off (every brick is unique, and 1024 cached primitives held
+ *  ~170 MiB of a rank's memory and slowed creation) unless ONEDNN_PRIMITIVE_CACHE_CAPACITY or
+ *  DNNL_PRIMITIVE_CACHE_CAPACITY is set.  \return DLB_OK or DLB_EDNNL */
+dlb_status dlb_exec_setup_process(dlb_diag *diag);
 /** \brief Rewrite every floating-point operand of every layer to \p dt (for --dtype). */
 void dlb_lowered_set_dtype(dlb_lowered *l, dlb_dtype dt);
 

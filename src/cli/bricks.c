@@ -38,7 +38,7 @@ static double ci_width(const dlb_stats *s) {
 
 /* Time one brick; failures are reported with the brick id and op, and the run goes on. */
 static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_result *r,
-                       double *timing_s) {
+                       dlb_cli_brick_times *t) {
     char where[64];
     snprintf(where, sizeof where, "brick %016" PRIx64 " (%s)", b->id, dlb_lop_name(b->ops[0].op));
     dlb_diag d = {.file = where};
@@ -47,10 +47,14 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     memset(r, 0, sizeof *r);
     dlb_netdesc_of_brick(b, &nd);
     nd.name = NULL; /* messages name the brick through the diag file field */
+    double t_setup = now_s();
     r->status = dlb_net_create(&nd, NULL, &d, &net);
+    t->setup_s += now_s() - t_setup;
     if (r->status != DLB_OK) {
         if (d.n_errors == 0) dlb_error(&d, NULL, "cannot build: %s", dlb_strerror(r->status));
+        t_setup = now_s();
         dlb_net_free(net);
+        t->setup_s += now_s() - t_setup;
         return;
     }
     snprintf(r->impl, sizeof r->impl, "%s", dlb_net_impl(net, 0));
@@ -58,7 +62,7 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
         dlb_timing_result res = {0};
         double t0 = now_s();
         dlb_status st = dlb_time_runs(run_net, ts->cold_cache ? flush_net : NULL, net, ts, &res);
-        *timing_s += now_s() - t0;
+        t->timing_s += now_s() - t0;
         if (st != DLB_OK) {
             dlb_error(&d, NULL, "run failed: %s", dlb_strerror(st));
             r->status = st;
@@ -81,7 +85,9 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
             break;
     }
     r->unstable = r->status == DLB_OK && ci_width(&r->stats) > DLB_UNSTABLE_CI_WIDTH;
+    t_setup = now_s();
     dlb_net_free(net);
+    t->setup_s += now_s() - t_setup;
 }
 
 /* The deterministic "dummy" backend (IOR's DUMMY pattern): a brick "takes"
@@ -139,7 +145,7 @@ void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node)
 }
 
 void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
-                            const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s) {
+                            const dlb_brick *b, dlb_cli_brick_result *r, dlb_cli_brick_times *t) {
     if (brick_mem_limit > 0 && b->bytes > brick_mem_limit) {
         memset(r, 0, sizeof *r);
         r->status = DLB_ETOOBIG;
@@ -153,7 +159,7 @@ void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_setting
     if (opt->dummy)
         dummy_brick(b, ts, r);
     else
-        time_brick(b, ts, r, timing_s);
+        time_brick(b, ts, r, t);
 }
 
 dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
@@ -178,7 +184,10 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             const dlb_brick *b = dlb_registry_brick(reg, i);
             dlb_cli_brick_result r;
             if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
-            dlb_cli_time_one_brick(opt, &ts, b, &r, &s->timing_s);
+            dlb_cli_brick_times t = {0};
+            dlb_cli_time_one_brick(opt, &ts, b, &r, &t);
+            s->timing_s += t.timing_s;
+            s->setup_s += t.setup_s;
             if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
             st = dlb_job_record(&job, 0, i, 0, &r);
         }

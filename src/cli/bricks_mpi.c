@@ -61,7 +61,7 @@ typedef struct work_item {
 /* Worker: receive bricks (up to MAX_IN_HAND ahead), time them in order, send results back without
  * waiting for rank 0, until DONE. */
 static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_info *ti,
-                         double *timing_s, double *idle_s, double *model_s) {
+                         dlb_cli_brick_times *times, double *idle_s, double *model_s) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
@@ -123,7 +123,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
         if (dlb_brick_decode(w.msg + sizeof ix, (size_t)w.len - sizeof ix, &d) == DLB_OK) {
             const dlb_brick *b = dlb_brick_decoded_brick(d);
             id = b->id;
-            dlb_cli_time_one_brick(opt, &ts, b, &r, timing_s);
+            dlb_cli_time_one_brick(opt, &ts, b, &r, times);
         } else {
             fprintf(stderr, "error: rank %d: brick message %d cannot be decoded\n", rank, ix);
         }
@@ -324,8 +324,8 @@ static void serve_pending(void *ctx) {
 
 /* Rank 0: supply the workers; between supplying, time the cheapest bricks of its own system
  * (never while a brick is being timed: see docs/cli.md). */
-static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing_s, double *idle_s,
-                              double *model_s) {
+static dlb_status coordinator(dlb_job *job, int size, bool times, dlb_cli_brick_times *bt,
+                              double *idle_s, double *model_s) {
     dlb_status st = DLB_OK;
     handout h = {.job = job, .size = size, .active = size - 1};
     h.outstanding = calloc((size_t)size, sizeof *h.outstanding);
@@ -366,7 +366,7 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, double *timing
             const dlb_brick *b = dlb_registry_brick(job->reg, i);
             dlb_cli_brick_result r;
             if (job->opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", b->id);
-            dlb_cli_time_one_brick(job->opt, &ts, b, &r, timing_s);
+            dlb_cli_time_one_brick(job->opt, &ts, b, &r, bt);
             if (job->opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", b->id);
             st = dlb_job_record(job, sys0, i, 0, &r);
         } else if (times && sys0 >= 0 && !dlb_cli_stop &&
@@ -477,7 +477,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
     if (rank == 0) {
         all = calloc((size_t)size, sizeof *all);
-        timing = calloc(3 * (size_t)size, sizeof *timing);
+        timing = calloc(4 * (size_t)size, sizeof *timing);
         if (!all || !timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
     }
     DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
@@ -492,29 +492,33 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     }
     DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
-    double timing_s = 0, idle_s = 0, model_s = 0, mine2[3];
+    dlb_cli_brick_times bt = {0};
+    double idle_s = 0, model_s = 0, mine2[4];
     if (rank == 0) {
         for (int k = 0; k < job.n_systems; k++)
             fprintf(stderr, "note: system %s: %d unique bricks, %d to time, %d ranks\n",
                     job.sys[k].name, dlb_registry_n_bricks(reg), job.sys[k].n_todo,
                     job.sys[k].n_ranks);
-        st = coordinator(&job, size, !dedicated, &timing_s, &idle_s, &model_s);
+        st = coordinator(&job, size, !dedicated, &bt, &idle_s, &model_s);
     } else {
-        st = worker(opt, rank, &ti, &timing_s, &idle_s, &model_s);
+        st = worker(opt, rank, &ti, &bt, &idle_s, &model_s);
     }
     if (opt->verbose)
-        fprintf(stderr, "rank: %d timing_s=%.2f idle_s=%.2f\n", rank, timing_s, idle_s);
-    mine2[0] = timing_s;
+        fprintf(stderr, "rank: %d timing_s=%.2f setup_s=%.2f idle_s=%.2f\n", rank, bt.timing_s,
+                bt.setup_s, idle_s);
+    mine2[0] = bt.timing_s;
     mine2[1] = idle_s;
     mine2[2] = model_s;
-    DLB_MPI_CHECK(MPI_Gather(mine2, 3, MPI_DOUBLE, timing, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+    mine2[3] = bt.setup_s;
+    DLB_MPI_CHECK(MPI_Gather(mine2, 4, MPI_DOUBLE, timing, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD));
     if (rank == 0) {
         for (int r = 0; r < size; r++) {
             int k = job.rank_system[r];
             if (k < 0) continue;
-            job.sys[k].timing_s += timing[3 * r];
-            job.sys[k].idle_s += timing[3 * r + 1];
-            job.sys[k].model_s += timing[3 * r + 2];
+            job.sys[k].timing_s += timing[4 * r];
+            job.sys[k].idle_s += timing[4 * r + 1];
+            job.sys[k].model_s += timing[4 * r + 2];
+            job.sys[k].setup_s += timing[4 * r + 3];
         }
         dlb_status s2 = st == DLB_EINTR ? dlb_job_save(&job) : dlb_job_finish(&job, out, info);
         if (st == DLB_OK) st = s2;

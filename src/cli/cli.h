@@ -173,11 +173,18 @@ typedef struct dlb_cli_brick_result {
 /** \brief Set the working-set limit of bricks: --max-brick-mem, or 80% of the node's memory
  *  shared by \p ranks_per_node.  Bricks above it are refused (DLB_ETOOBIG), not attempted. */
 void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node);
+/* Where a rank's brick time goes: inside timing loops (warm-up included), and setting bricks up
+ * (primitive creation, buffers, weight reorders, freeing). */
+typedef struct dlb_cli_brick_times {
+    double timing_s;
+    double setup_s;
+} dlb_cli_brick_times;
+
 /** \brief Time one brick with the chosen backend (oneDNN or dummy); failures are reported and
- *  recorded in r->status.  *timing_s accumulates the time spent in timing loops.  r->samples
- *  is malloc'd (free it). */
+ *  recorded in r->status.  *t accumulates the time spent in timing loops and in set-up.
+ *  r->samples is malloc'd (free it). */
 void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
-                            const dlb_brick *b, dlb_cli_brick_result *r, double *timing_s);
+                            const dlb_brick *b, dlb_cli_brick_result *r, dlb_cli_brick_times *t);
 
 /* plan.c: the cost model and the hand-out order. */
 typedef struct dlb_plan {
@@ -255,6 +262,7 @@ typedef struct dlb_job_system {
     int *queue, head, tail;   /* bricks to time, most expensive first: [head, tail) */
     int n_timed, n_failed, n_reused, n_todo;
     double timing_s;       /* time spent inside timing loops, over its ranks */
+    double setup_s;        /* time spent setting bricks up (creation, buffers), over its ranks */
     double idle_s;         /* time its ranks waited for work, over its ranks */
     double done_s, todo_s; /* predicted wall of the bricks done / to do (for the ETA) */
     double end;            /* when its last result arrived (job clock) */

@@ -47,6 +47,8 @@ static bool launched_by_mpi(void) {
 static dlb_status main_job(int argc, char **argv, const dlb_cli_options *opt,
                            dlb_cli_run_info *info) {
     catch_signals();
+    dlb_diag d = {0};
+    if (dlb_exec_setup_process(&d) != DLB_OK) return DLB_EDNNL;
     if (!launched_by_mpi()) return dlb_cli_bricks(opt, stdout, info);
     int provided, size = 1, rank = 0;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {

@@ -64,7 +64,9 @@ dlb_status dlb_cli_check_model(const dlb_cli_options *opt, const dlb_timing_sett
     time_whole(&mo, ts, &res->before, model_s);
     for (int k = 0; k < n && res->before.status == DLB_OK && !dlb_cli_stop; k++) {
         if (between) between(ctx);
-        dlb_cli_time_one_brick(opt, ts, bricks[k], &res->bricks[k], timing_s);
+        dlb_cli_brick_times t = {0};
+        dlb_cli_time_one_brick(opt, ts, bricks[k], &res->bricks[k], &t);
+        *timing_s += t.timing_s;
         free(res->bricks[k].samples);
         res->bricks[k].samples = NULL;
         res->bricks[k].n_samples = 0;

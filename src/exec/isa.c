@@ -1,7 +1,19 @@
-/* isa.c — what this CPU lets oneDNN run: dispatched ISA and supported data types. */
+/* isa.c — what this CPU lets oneDNN run (dispatched ISA, data types) and process-wide settings. */
 #include <oneapi/dnnl/dnnl.h>
 
+#include <stdlib.h>
+
 #include "dlbricks/exec.h"
+#include "util/check.h"
+
+dlb_status dlb_exec_setup_process(dlb_diag *diag) {
+    dlb_status st = DLB_OK;
+    const char *where = NULL;
+    if (!getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") && !getenv("DNNL_PRIMITIVE_CACHE_CAPACITY"))
+        DLB_DNNL_CHECK(dnnl_set_primitive_cache_capacity(0));
+cleanup:
+    return st;
+}
 
 const char *dlb_exec_isa(void) {
     switch (dnnl_get_effective_cpu_isa()) {

@@ -13,7 +13,8 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/dlb-scaling.XXXXXX")
 [ -n "${DLB_BENCH_KEEP:-}" ] && echo "keeping the outputs in $TMP" || trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 wall1=""
-printf '%-6s %10s %10s %9s %9s %9s %s\n' ranks wall_s efficiency overhead idle imbalance "peak_rss_MiB(rank0,others)"
+printf '%-6s %10s %10s %9s %9s %9s %9s %s\n' ranks wall_s efficiency overhead setup idle imbalance \
+    "peak_rss_MiB(rank0,others)"
 for np in $(seq 1 "$MAX"); do
     out="$TMP/np$np"
     # /usr/bin/time around each rank: its peak RSS (KiB), one line per rank on stderr
@@ -26,11 +27,12 @@ for np in $(seq 1 "$MAX"); do
     imb=$(sed -n 's/.* imbalance=\([0-9.]*\).*/\1/p' <<<"$line")
     ovh=$(sed -n 's/.* overhead=\([0-9.]*%\).*/\1/p' <<<"$timing")
     idle=$(sed -n 's/.* idle=\([0-9.]*%\).*/\1/p' <<<"$timing")
+    setup=$(sed -n 's/.* setup=\([0-9.]*%\).*/\1/p' <<<"$timing")
     [ -z "$wall1" ] && wall1=$wall
     eff=$(awk -v a="$wall1" -v b="$wall" -v n="$np" 'BEGIN { printf "%.3f", a / (n * b) }')
     rss=$(grep -o 'rss_kb=[0-9]* rank=[0-9]*' "$out.err" | sort -t= -k3 -n | cut -d' ' -f1 |
         cut -d= -f2 | awk '{ printf "%s%.0f", (NR > 1 ? "," : ""), $1 / 1024 }')
-    printf '%-6s %10s %10s %9s %9s %9s %s\n' "$np" "$wall" "$eff" "$ovh" "$idle" "$imb" "$rss"
+    printf '%-6s %10s %10s %9s %9s %9s %9s %s\n' "$np" "$wall" "$eff" "$ovh" "$setup" "$idle" "$imb" "$rss"
 done
 echo
 echo "scheduler replay with the costs measured by the 1-rank run:"

@@ -110,6 +110,15 @@ $D -o "$TMP/r.h5" --resume --min-reps 3 "$TINY" >"$TMP/e.out" 2>"$TMP/e.err" || 
 [ "$(field "$TMP/e.out" s1 reused)" = 0 ] || fail "bricks reused across timing settings"
 N=$((N + 5))
 
+# ---- the oneDNN backend: where rank time goes (timing loops, brick set-up, the rest) ----------
+$BIN --quiet --threads 1 --min-time-ms 30 --min-reps 3 "$TINY/tiny_resnet.onnx" >"$TMP/real.out" 2>"$TMP/real.err" ||
+    fail "oneDNN main job"
+line=$(grep '^timing: ' "$TMP/real.out")
+awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
+     END { exit !(v["timing_s"] > 0 && v["setup"] > 0 && v["setup"] <= v["overhead"] + 0.1 &&
+                  v["overhead"] < 100 && v["idle"] == 0) }' <<<"$line" ||
+    fail "timing line: setup must be a part of the overhead: $line"
+
 # ---- --validate: each model timed whole before and after its bricks; plumbing, exactly --------
 check_validated() { # FILE.h5 SYSTEM: measured and close-in-time estimates for every model
     $PY - "$1" "$2" <<'PY'

@@ -69,6 +69,24 @@ size_t dlb_net_memory_bytes(const dlb_net *n);
 /** \brief Number of reorders inserted between ops (format changes inside the network). */
 int dlb_net_n_reorders(const dlb_net *n);
 
+/* Cold weights for brick timing (docs/timing.md): before each timed repetition the weights
+ * point at the next of several copies in a pool larger than the last-level cache, so they are
+ * read from memory as in a whole model while activations stay warm.  Weights whose values
+ * matter (batch-norm variances, gather indices) are not rotated. */
+typedef struct dlb_weight_pool dlb_weight_pool;
+/** \brief A pool of \p bytes (rounded up to pages) of data valid as f32, bf16 and s8 weights.
+ *  \return DLB_OK, DLB_EINVAL (0 bytes), DLB_ENOMEM */
+dlb_status dlb_weight_pool_create(size_t bytes, dlb_weight_pool **out);
+void dlb_weight_pool_free(dlb_weight_pool *p);
+size_t dlb_weight_pool_size(const dlb_weight_pool *p);
+/** \brief Bytes of the network's rotated weights (each buffer rounded up to 64 bytes). */
+size_t dlb_net_weight_bytes(const dlb_net *n);
+/** \brief How many copies of the network's weights fit in \p p (0: none, or no weights). */
+int dlb_net_weight_copies(const dlb_net *n, const dlb_weight_pool *p);
+/** \brief Point the weights at copy \p copy (0 <= copy < dlb_net_weight_copies) of the pool,
+ *  or back at their own memory (copy = -1).  \return DLB_OK, DLB_EINVAL, DLB_EDNNL */
+dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int copy);
+
 /* Data access for tests and validation (outside any timing; plain row-major f32 layouts of the
  * spec's shapes).  Slot numbering as in dlb_netdesc. */
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);

@@ -15,6 +15,7 @@ typedef struct dlb_timing_settings {
     int warmup_reps;    /* unmeasured executions first (>= 1: the first run generates kernels) */
     int max_samples;    /* raw samples kept (evenly thinned beyond this); statistics use all */
     bool cold_cache;    /* call the flush hook before every repetition (not timed) */
+    bool cold_weights;  /* call it too: the caller points the weights at the next cold copy */
 } dlb_timing_settings;
 
 /** \brief Defaults (chosen by measurement; see docs/timing.md). */
@@ -53,6 +54,8 @@ typedef struct dlb_thread_info {
     int threads;        /* OpenMP threads set for oneDNN */
     int pus_in_binding; /* PUs in the process's CPU binding */
     char binding[256];  /* the binding as a hwloc list string, e.g. "0-1" */
+    uint64_t llc_bytes; /* last-level cache the binding reaches: the sum of the caches of the
+                           deepest cache level over it (hwloc); 0 when unknown */
 } dlb_thread_info;
 
 /** \brief Read the process binding with hwloc and set OpenMP's thread count to \p requested,

@@ -18,12 +18,55 @@ static double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static dlb_status run_net(void *ctx) {
-    return dlb_net_run(ctx);
+/* Cold weights (docs/timing.md): one pool per process, twice the last-level cache the rank's
+ * binding reaches, allocated when a brick needs it and released before a brick whose own
+ * working set is larger (its weights are evicted by its own traffic; peak memory stays that
+ * brick's). */
+static dlb_weight_pool *weight_pool;
+static size_t weight_pool_bytes = (size_t)64 << 20; /* when the cache size is unknown */
+
+void dlb_cli_set_weight_pool(const dlb_thread_info *ti) {
+    if (ti && ti->llc_bytes > 0) weight_pool_bytes = (size_t)(2 * ti->llc_bytes);
 }
 
-static void flush_net(void *ctx) {
-    dlb_net_flush_caches(ctx);
+void dlb_cli_release_weight_pool(void) {
+    dlb_weight_pool_free(weight_pool);
+    weight_pool = NULL;
+}
+
+typedef struct brick_run {
+    dlb_net *net;
+    bool cold_cache;
+    int copies, next; /* weight copies in the pool (>= 2 when rotating); the next one to use */
+} brick_run;
+
+static dlb_status run_net(void *ctx) {
+    return dlb_net_run(((brick_run *)ctx)->net);
+}
+
+/* Before each timed repetition (not timed): the next cold copy of the weights; --cold-cache
+ * evicts everything instead. */
+static void before_rep(void *ctx) {
+    brick_run *br = ctx;
+    if (br->cold_cache) {
+        dlb_net_flush_caches(br->net);
+        return;
+    }
+    if (br->copies >= 2) {
+        dlb_status st = dlb_net_use_weight_copy(br->net, weight_pool, br->next);
+        (void)st; /* cannot fail for a copy index below dlb_net_weight_copies */
+        br->next = (br->next + 1) % br->copies;
+    }
+}
+
+/* Weight copies for a brick: needs the pool (created on first use); none when its own
+ * working set exceeds the pool (the pool was released before creating it). */
+static int weight_copies(const dlb_brick *b, dlb_net *net, const dlb_timing_settings *ts) {
+    if (!ts->cold_weights || ts->cold_cache || b->bytes > (int64_t)weight_pool_bytes) return 0;
+    if (!weight_pool && dlb_weight_pool_create(weight_pool_bytes, &weight_pool) != DLB_OK)
+        return 0; /* out of memory: warm weights, as before */
+    int k = dlb_net_weight_copies(net, weight_pool);
+    return k >= 2 ? k : 0;
 }
 
 /* A median whose 95% CI is wider than this share of it is unstable: the brick is measured again
@@ -48,6 +91,7 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     dlb_netdesc_of_brick(b, &nd);
     nd.name = NULL; /* messages name the brick through the diag file field */
     double t_setup = now_s();
+    if (ts->cold_weights && b->bytes > (int64_t)weight_pool_bytes) dlb_cli_release_weight_pool();
     r->status = dlb_net_create(&nd, NULL, &d, &net);
     t->setup_s += now_s() - t_setup;
     if (r->status != DLB_OK) {
@@ -58,10 +102,17 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
         return;
     }
     snprintf(r->impl, sizeof r->impl, "%s", dlb_net_impl(net, 0));
+    brick_run br = {.net = net, .cold_cache = ts->cold_cache};
+    t_setup = now_s();
+    br.copies = weight_copies(b, net, ts);
+    t->setup_s += now_s() - t_setup;
+    dlb_timing_settings bts = *ts;
+    bts.cold_weights = br.copies >= 2;
     for (int attempt = 0; attempt <= DLB_REMEASURE; attempt++) {
         dlb_timing_result res = {0};
         double t0 = now_s();
-        dlb_status st = dlb_time_runs(run_net, ts->cold_cache ? flush_net : NULL, net, ts, &res);
+        dlb_status st = dlb_time_runs(
+            run_net, bts.cold_cache || bts.cold_weights ? before_rep : NULL, &br, &bts, &res);
         t->timing_s += now_s() - t0;
         if (st != DLB_OK) {
             dlb_error(&d, NULL, "run failed: %s", dlb_strerror(st));
@@ -170,6 +221,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
     dlb_cli_set_brick_mem_limit(opt, 1);
+    dlb_cli_set_weight_pool(&ti);
     dlb_rank_info ri;
     dlb_cli_rank_info(opt, &ti, false, true, &ri);
     dlb_job job;
@@ -207,5 +259,6 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     }
     dlb_job_free(&job);
     dlb_registry_free(reg);
+    dlb_cli_release_weight_pool();
     return st;
 }

@@ -473,6 +473,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
         fprintf(stderr, "warning: --dedicated-coordinator needs 2 ranks or more; ignored\n");
     dlb_thread_info ti;
     DLB_TRY(dlb_threads_setup(opt->threads, &ti));
+    dlb_cli_set_weight_pool(&ti);
     dlb_rank_info mine;
     dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
     if (rank == 0) {
@@ -528,5 +529,6 @@ cleanup:
     free(all);
     free(timing);
     dlb_registry_free(reg);
+    dlb_cli_release_weight_pool();
     return st;
 }

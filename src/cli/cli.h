@@ -39,6 +39,7 @@ typedef struct dlb_cli_options {
     double min_time_ms;       /* --min-time-ms; < 0: default */
     int min_reps;             /* --min-reps; 0: default */
     bool cold_cache;          /* --cold-cache */
+    bool warm_weights;        /* --weights warm: brick weights stay in cache (default cold) */
     bool validate;            /* --validate: also time every model whole */
     dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
     const char *bricks_out;   /* --bricks-out FILE: per-brick CSV (never overwritten) */
@@ -173,6 +174,11 @@ typedef struct dlb_cli_brick_result {
 /** \brief Set the working-set limit of bricks: --max-brick-mem, or 80% of the node's memory
  *  shared by \p ranks_per_node.  Bricks above it are refused (DLB_ETOOBIG), not attempted. */
 void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node);
+struct dlb_thread_info;
+/** \brief Size the cold-weights pool of this process from its binding's last-level cache
+ *  (twice it; 64 MiB when unknown).  The pool is allocated when a brick first needs it. */
+void dlb_cli_set_weight_pool(const struct dlb_thread_info *ti);
+void dlb_cli_release_weight_pool(void);
 /* Where a rank's brick time goes: inside timing loops (warm-up included), and setting bricks up
  * (primitive creation, buffers, weight reorders, freeing). */
 typedef struct dlb_cli_brick_times {

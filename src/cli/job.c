@@ -97,10 +97,10 @@ static void settings_string(const dlb_cli_options *opt, const dlb_timing_setting
                             char *buf, size_t size) {
     snprintf(buf, size,
              "backend=%s dtype=%s threads=%d min_time_ms=%g min_reps=%d max_reps=%d warmup=%d "
-             "cold_cache=%d fuse=%d G=%d",
+             "cold_cache=%d weights=%s fuse=%d G=%d",
              opt->dummy ? "dummy" : "onednn", dlb_dtype_name(opt->dtype), threads, ts->min_time_ms,
-             ts->min_reps, ts->max_reps, ts->warmup_reps, ts->cold_cache, opt->fuse,
-             opt->granularity);
+             ts->min_reps, ts->max_reps, ts->warmup_reps, ts->cold_cache,
+             ts->cold_weights ? "cold" : "warm", opt->fuse, opt->granularity);
 }
 
 /* -o FILE: refuse an existing file unless --resume/--force, and lock FILE.lock so two jobs

@@ -24,6 +24,7 @@ static const struct job_key {
     {"timing", "min_time_ms", "--min-time-ms", KEY_VALUE},
     {"timing", "min_reps", "--min-reps", KEY_VALUE},
     {"timing", "cold_cache", "--cold-cache", KEY_FLAG},
+    {"timing", "weights", "--weights", KEY_VALUE},
     {"timing", "stat", "--stat", KEY_VALUE},
     {"ranks", "threads", "--threads", KEY_VALUE},
     {"ranks", "bind", "--bind", KEY_VALUE},

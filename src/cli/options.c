@@ -23,6 +23,7 @@ typedef enum opt_id {
     OPT_MIN_TIME_MS,
     OPT_MIN_REPS,
     OPT_COLD_CACHE,
+    OPT_WEIGHTS,
     OPT_VALIDATE,
     OPT_DTYPE,
     OPT_BRICKS_OUT,
@@ -86,6 +87,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                       "and at least N repetitions (default: docs/timing.md)"},
     [OPT_COLD_CACHE] = {"cold-cache", 0, false, NULL,
                         "evict the caches before every timed repetition"},
+    [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm",
+                     "brick weights read from memory in every repetition, as in a\n"
+                     "whole model (cold, the default), or left in cache (warm)"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
@@ -324,6 +328,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_COLD_CACHE:
             opt->cold_cache = true;
+            break;
+        case OPT_WEIGHTS:
+            if (strcmp(optarg, "cold") && strcmp(optarg, "warm"))
+                return usage_error(err, "--weights: invalid value '%s' (cold or warm)", optarg);
+            opt->warm_weights = !strcmp(optarg, "warm");
             break;
         case OPT_VALIDATE:
             opt->validate = true;

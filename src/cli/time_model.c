@@ -14,6 +14,8 @@ void dlb_cli_timing_settings(const dlb_cli_options *opt, dlb_timing_settings *s)
     if (opt->min_time_ms >= 0) s->min_time_ms = opt->min_time_ms;
     if (opt->min_reps > 0) s->min_reps = opt->min_reps;
     s->cold_cache = opt->cold_cache;
+    /* Bricks only (a whole model has its weights as they come); --cold-cache evicts all. */
+    s->cold_weights = !opt->warm_weights && !opt->cold_cache;
     /* A flush costs ~25 ms here: cap the repetitions of tiny bricks (docs/timing.md). */
     if (s->cold_cache && s->max_reps == 0) s->max_reps = 50;
 }
@@ -58,7 +60,9 @@ dlb_status dlb_cli_model_open(const char *path, const void *buf, size_t len, int
 
 dlb_status dlb_cli_model_time(dlb_cli_model *m, const dlb_timing_settings *ts,
                               dlb_timing_result *res) {
-    dlb_status st = dlb_time_runs(run_net, flush_net, m->net, ts, res);
+    dlb_timing_settings whole = *ts;
+    whole.cold_weights = false;
+    dlb_status st = dlb_time_runs(run_net, flush_net, m->net, &whole, res);
     if (st != DLB_OK) dlb_error(&m->diag, NULL, "whole-model run failed: %s", dlb_strerror(st));
     return st;
 }

@@ -35,22 +35,37 @@ static uint64_t next_rng(uint64_t *s) { /* xorshift64* */
     return *s * 2685821657736338717ull;
 }
 
-/* Uniform values in [-1, 1).  The first DLB_RANDOM_PERIOD values are drawn one by one and the
- * rest of a large buffer repeats them (copied in doubling blocks): the kernels' speed does not
- * depend on the values, and drawing every element took half of a brick's set-up time. */
+/* bf16 (the upper half of an f32) of a uniform value in [-1, 1). */
+static uint32_t bf16_bits(uint64_t r) {
+    float f = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u >> 16;
+}
+
+/* Every 32-bit word is an f32 in [-1, 1] whose two halves are each a bf16 in [-1, 1], so the
+ * data is valid for f32, bf16 and s8 alike (no NaN, infinity or denormal).  The first
+ * DLB_RANDOM_PERIOD words are drawn one by one and the rest repeats them (copied in doubling
+ * blocks): kernels' speed does not depend on the values, and drawing every element took half
+ * of a brick's set-up time. */
 #define DLB_RANDOM_PERIOD ((size_t)65536 + 7) /* odd: repeats do not line up with block sizes */
 
-static void fill_random(dlb_net *n, dlb__buf *b) {
-    float *p = b->data;
-    size_t count = b->size / sizeof(float);
-    size_t drawn = count < DLB_RANDOM_PERIOD ? count : DLB_RANDOM_PERIOD;
-    for (size_t i = 0; i < drawn; i++)
-        p[i] = (float)((double)(next_rng(&n->rng) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+void dlb__fill_random(void *data, size_t bytes, uint64_t *state) {
+    uint32_t *w = data;
+    size_t count = bytes / sizeof *w, drawn = count < DLB_RANDOM_PERIOD ? count : DLB_RANDOM_PERIOD;
+    for (size_t i = 0; i < drawn; i++) {
+        uint32_t hi = bf16_bits(next_rng(state));
+        w[i] = hi << 16 | bf16_bits(next_rng(state));
+    }
     for (size_t have = drawn; have < count;) {
         size_t chunk = have < count - have ? have : count - have;
-        memcpy(p + have, p, chunk * sizeof(float));
+        memcpy(w + have, w, chunk * sizeof *w);
         have += chunk;
     }
+}
+
+static void fill_random(dlb_net *n, dlb__buf *b) {
+    dlb__fill_random(b->data, b->size, &n->rng);
 }
 
 /* ---- descriptors ------------------------------------------------------------------------------*/
@@ -250,7 +265,19 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
     const dlb_op_spec *s = &n->desc->ops[op];
     const dlb_operand *o = dlb__slot_operand(s, slot);
     const dlb_brick_edge *e = find_edge(n->desc, op, slot);
-    if (!e) { /* external input: created directly in the wanted format, filled once */
+    if (!e) { /* external input: filled once */
+        /* Created in the layout it arrives in (natural_md: plain, or as a producing convolution
+         * gives it; docs/bricks.md); an op that wants another layout (a convolution picking
+         * nhwc or blocked) reorders it inside the run, as the model does at that boundary. */
+        dnnl_memory_desc_t nat;
+        if (natural_md(n, o, &nat) == DLB_OK && nat.ndims == want->ndims &&
+            !dnnl_memory_desc_equal(&nat, want)) {
+            int ext;
+            DLB_TRY(dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext));
+            DLB_TRY(dlb__plain_md(&n->bufs[ext].user_md, o));
+            n->slot_buf[op][slot] = ext;
+            return as_md(n, ext, want, out);
+        }
         DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
         DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
         /* Rank padded with leading 1s (a broadcast post-op operand): the plain layout of the

@@ -26,8 +26,12 @@ typedef struct dlb__buf {
     dlb__buf_kind kind;
     int alias_of; /* DLB__BUF_ALIAS: the buffer whose memory it shares */
     bool pinned;  /* DLB__BUF_ACT that must keep its own memory (e.g. a pad's zero border) */
+    bool fixed;   /* DLB__BUF_WEIGHT whose values matter (variances, indices): never rotated */
     int first_step, last_step; /* lifetime, for sharing memory between activations */
 } dlb__buf;
+
+/* Fill bytes (whole 32-bit words) with random data valid as f32, bf16 and s8 in [-1, 1]. */
+void dlb__fill_random(void *data, size_t bytes, uint64_t *state);
 
 struct dlb__step;
 typedef void (*dlb__custom_fn)(struct dlb__step *s, dlb_net *n);

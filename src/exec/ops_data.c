@@ -498,6 +498,7 @@ static dlb_status compile_gather(dlb_net *n, int op) {
     DLB_TRY(dlb__weight_buf(n, op, 0, &imd, NULL, &idx));
     int32_t *iv = n->bufs[idx].data; /* replace the random (float) fill */
     for (int64_t j = 0; j < nidx; j++) iv[j] = (int32_t)(7 * j % dim);
+    n->bufs[idx].fixed = true;
     DLB_TRY(plain_dst(n, op, 0, &dst));
     double params[4] = {(double)outer, (double)dim,
                         (double)(inner * (int64_t)dnnl_data_type_size(md.data_type)), (double)nidx};

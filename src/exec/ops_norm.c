@@ -31,6 +31,7 @@ static dlb_status channel_weights(dlb_net *n, int op, int count, int64_t c, cons
         if (args[w] == DNNL_ARG_VARIANCE && md.data_type == dnnl_f32) { /* must be positive */
             float *p = n->bufs[b].data;
             for (int64_t i = 0; i < c; i++) p[i] = fabsf(p[i]) + 0.5f;
+            n->bufs[b].fixed = true;
         }
         ss->fixed_arg[ss->n_fixed] = args[w];
         ss->fixed_buf[ss->n_fixed++] = b;

@@ -51,17 +51,14 @@ static void put_operand(kbuf *k, const char *role, const dlb_operand *o) {
 
 /* Can the layout class of source o of s change what the executor runs when o is an external
  * input?  Only a 4-D/5-D f32 input gets a non-plain (natural) layout (natural_md in
- * src/exec/net.c), and only ops created on their input's format read it: not convolutions
- * (format_tag_any), matmuls and inner products, layer norm, gather, expand and erf (plain
- * sources), nor post-op operands (created in the format the primitive asks for). */
+ * src/exec/net.c).  Ops created on their input's format read it; convolutions, matmuls and
+ * inner products (format_tag_any) reorder a plain input inside the run, as the model does at
+ * that boundary.  Not layer norm, gather, expand and erf (plain sources), nor post-op operands
+ * (created in the format the primitive asks for). */
 static bool layout_matters(const dlb_op_spec *s, const dlb_operand *o) {
     if (o->dtype != DLB_DT_F32 || (o->shape.rank != 4 && o->shape.rank != 5)) return false;
     switch (s->op) {
     case DLB_LOP_UNCOVERED:
-    case DLB_LOP_CONV:
-    case DLB_LOP_DECONV:
-    case DLB_LOP_MATMUL:
-    case DLB_LOP_INNER_PRODUCT:
     case DLB_LOP_LNORM:
     case DLB_LOP_GATHER:
     case DLB_LOP_EXPAND:

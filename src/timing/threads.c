@@ -34,12 +34,31 @@ static dlb_status describe_binding(hwloc_const_bitmap_t set, dlb_thread_info *in
     return DLB_OK;
 }
 
+/* The last-level cache the binding reaches: from its first PU up to the deepest-in-the-tree
+ * largest cache (L3 usually), then the sum over every cache of that level that intersects
+ * the binding (a rank bound to a socket of several L3 slices reaches all of them). */
+static uint64_t llc_of(hwloc_topology_t topo, hwloc_const_bitmap_t set) {
+    int first = hwloc_bitmap_first(set);
+    hwloc_obj_t o = first < 0 ? NULL : hwloc_get_pu_obj_by_os_index(topo, (unsigned)first),
+                llc = NULL;
+    for (; o; o = o->parent)
+        if (hwloc_obj_type_is_cache(o->type) && o->attr &&
+            o->attr->cache.type != HWLOC_OBJ_CACHE_INSTRUCTION)
+            llc = o;
+    if (!llc) return 0;
+    uint64_t sum = 0;
+    for (hwloc_obj_t c = NULL; (c = hwloc_get_next_obj_by_depth(topo, llc->depth, c)) != NULL;)
+        if (c->cpuset && hwloc_bitmap_intersects(c->cpuset, set)) sum += c->attr->cache.size;
+    return sum;
+}
+
 /* Binding of the process in an initialised topology; owns (and frees) its one bitmap. */
 static dlb_status binding_of(hwloc_topology_t topo, dlb_thread_info *info, dlb_diag *diag) {
     hwloc_bitmap_t set;
     DLB_HWLOC_CHECK_PTR(diag, set, hwloc_bitmap_alloc());
     dlb_status st = read_binding(topo, set, diag);
     if (st == DLB_OK) st = describe_binding(set, info, diag);
+    if (st == DLB_OK) info->llc_bytes = llc_of(topo, set);
     hwloc_bitmap_free(set);
     return st;
 }

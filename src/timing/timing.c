@@ -26,6 +26,7 @@ void dlb_timing_defaults(dlb_timing_settings *s) {
     s->warmup_reps = DLB_DEFAULT_WARMUP_REPS;
     s->max_samples = DLB_DEFAULT_MAX_SAMPLES;
     s->cold_cache = false;
+    s->cold_weights = false;
 }
 
 static int64_t now_ns(void) {
@@ -69,9 +70,9 @@ dlb_status dlb_time_runs(dlb_run_fn run, dlb_flush_fn flush, void *ctx,
     if (!out) return DLB_EINVAL;
     memset(out, 0, sizeof *out);
     if (!run || !s || !(s->min_time_ms >= 0.0) || !isfinite(s->min_time_ms) || s->max_reps < 0 ||
-        (s->cold_cache && !flush))
+        ((s->cold_cache || s->cold_weights) && !flush))
         return DLB_EINVAL;
-    const bool cold = s->cold_cache;
+    const bool cold = s->cold_cache || s->cold_weights;
     const int warmup = s->warmup_reps < 1 ? 1 : s->warmup_reps;
     const int min_reps = s->min_reps < 1 ? 1 : s->min_reps;
     const int max_reps = s->max_reps > 0 ? s->max_reps : INT_MAX;

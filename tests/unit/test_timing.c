@@ -237,6 +237,17 @@ static void test_cold_cache(void) {
     dlb_timing_result_free(&r);
     /* Cold cache without a flush hook is an error. */
     ASSERT_EQ_INT(dlb_time_runs(count_run, NULL, &c, &s, &r), DLB_EINVAL);
+    /* Cold weights: the hook (pointing the weights at the next copy) runs before each timed
+     * repetition too, with no cap on repetitions; none for the warm-up runs. */
+    c = (counter){.busy_ms = 0.01};
+    s = settings(2.0, 4, 2);
+    s.cold_weights = true;
+    ASSERT_EQ_INT(dlb_time_runs(count_run, count_flush, &c, &s, &r), DLB_OK);
+    ASSERT_EQ_INT(c.flushes, r.stats.n);
+    ASSERT_EQ_INT(c.calls, 2 + r.stats.n);
+    ASSERT(r.stats.n > 50);
+    dlb_timing_result_free(&r);
+    ASSERT_EQ_INT(dlb_time_runs(count_run, NULL, &c, &s, &r), DLB_EINVAL);
 }
 
 static void test_thinning(void) {

@@ -1,0 +1,98 @@
+/* weights.c — cold weights for brick timing: weights rotate through copies in a pool. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+
+/* In a whole model the weights of a layer were last touched one inference ago, after every
+ * other layer's weights and activations went through the caches: they arrive from memory.  A
+ * brick timed in a loop would find its weights in cache.  Pointing the weights at the next of
+ * several copies before each repetition, copies that together exceed the last-level cache,
+ * makes every repetition read them cold, while its activations stay as warm as in the model
+ * (docs/timing.md). */
+
+struct dlb_weight_pool {
+    unsigned char *data;
+    size_t size;
+};
+
+#define POOL_ALIGN ((size_t)4096)
+#define WEIGHT_ALIGN ((size_t)64)
+
+static size_t aligned(size_t v, size_t a) {
+    return (v + a - 1) / a * a;
+}
+
+dlb_status dlb_weight_pool_create(size_t bytes, dlb_weight_pool **out) {
+    *out = NULL;
+    if (bytes == 0) return DLB_EINVAL;
+    dlb_weight_pool *p = calloc(1, sizeof *p);
+    if (!p) return DLB_ENOMEM;
+    p->size = aligned(bytes, POOL_ALIGN);
+    p->data = aligned_alloc(POOL_ALIGN, p->size);
+    if (!p->data) {
+        free(p);
+        return DLB_ENOMEM;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    dlb__fill_random(p->data, p->size, &state);
+    *out = p;
+    return DLB_OK;
+}
+
+void dlb_weight_pool_free(dlb_weight_pool *p) {
+    if (!p) return;
+    free(p->data);
+    free(p);
+}
+
+size_t dlb_weight_pool_size(const dlb_weight_pool *p) {
+    return p ? p->size : 0;
+}
+
+static bool rotated(const dlb__buf *b) {
+    return b->kind == DLB__BUF_WEIGHT && !b->fixed && b->data && b->size > 0;
+}
+
+size_t dlb_net_weight_bytes(const dlb_net *n) {
+    size_t w = 0;
+    for (int i = 0; i < n->n_bufs; i++)
+        if (rotated(&n->bufs[i])) w += aligned(n->bufs[i].size, WEIGHT_ALIGN);
+    return w;
+}
+
+int dlb_net_weight_copies(const dlb_net *n, const dlb_weight_pool *p) {
+    size_t w = dlb_net_weight_bytes(n);
+    if (!p || w == 0) return 0;
+    size_t k = p->size / w;
+    return k > INT32_MAX ? INT32_MAX : (int)k;
+}
+
+/* The buffer an alias finally shares memory with. */
+static int root_of_alias(const dlb_net *n, int b) {
+    while (n->bufs[b].kind == DLB__BUF_ALIAS) b = n->bufs[b].alias_of;
+    return b;
+}
+
+dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int copy) {
+    if (!n || (copy >= 0 && (!p || copy >= dlb_net_weight_copies(n, p)))) return DLB_EINVAL;
+    size_t off = copy >= 0 ? (size_t)copy * dlb_net_weight_bytes(n) : 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        dlb__buf *b = &n->bufs[i];
+        if (!rotated(b)) continue;
+        void *at = copy >= 0 ? p->data + off : b->data;
+        if (dnnl_memory_set_data_handle(b->mem, at) != dnnl_success) return DLB_EDNNL;
+        off += aligned(b->size, WEIGHT_ALIGN);
+    }
+    /* Views of a weight (a matmul's 2-D weights, ...) follow it. */
+    for (int i = 0; i < n->n_bufs; i++) {
+        dlb__buf *b = &n->bufs[i];
+        if (b->kind != DLB__BUF_ALIAS || !rotated(&n->bufs[root_of_alias(n, i)])) continue;
+        void *at;
+        if (dnnl_memory_get_data_handle(n->bufs[root_of_alias(n, i)].mem, &at) != dnnl_success ||
+            dnnl_memory_set_data_handle(b->mem, at) != dnnl_success)
+            return DLB_EDNNL;
+    }
+    return DLB_OK;
+}

@@ -1,0 +1,198 @@
+/* test_exec_weights.c — cold weights: a network's weights rotate through copies in a pool. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dlbricks/exec.h"
+#include "dlbricks/layer.h"
+#include "test_util.h"
+
+static dlb_operand t4(int64_t a, int64_t b, int64_t c, int64_t d) {
+    return (dlb_operand){.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {a, b, c, d}}};
+}
+static dlb_operand t1(int64_t a) {
+    return (dlb_operand){.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {a}}};
+}
+
+static dlb_net *net_of(const dlb_op_spec *s, int n_ops) {
+    dlb_netdesc d = {.n_ops = n_ops, .ops = s, .name = "weights"};
+    test_diag_buf buf = {0};
+    dlb_diag diag = {.file = "test", .emit = test_diag_capture, .ctx = &buf};
+    dlb_net *net = NULL;
+    dlb_status st = dlb_net_create(&d, NULL, &diag, &net);
+    if (st != DLB_OK) fprintf(stderr, "%s", buf.text);
+    ASSERT_EQ_INT(st, DLB_OK);
+    return net;
+}
+
+/* Run and copy output 0 of op 0 (count values); true when every value is finite. */
+static bool run_out(dlb_net *net, float *y, size_t count) {
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, y, count), DLB_OK);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(y[i])) return false;
+    return true;
+}
+
+/* A conv with bias: weights 16x8x3x3 + 16 floats.  Copy k of the pool is read instead of the
+ * net's own weights (other results), each copy differs, and copy -1 restores the original
+ * results bit for bit. */
+static void test_conv_rotation(void) {
+    dlb_operand src = t4(1, 8, 10, 10), dst = t4(1, 16, 10, 10);
+    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
+    dlb_op_spec s = {.op = DLB_LOP_CONV,
+                     .n_src = 1,
+                     .n_wei = 2,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
+    s.p.nsp = 2;
+    s.p.group = 1;
+    s.p.has_bias = true;
+    for (int i = 0; i < 2; i++) {
+        s.p.kernel[i] = 3;
+        s.p.stride[i] = s.p.dilation[i] = 1;
+        s.p.pad_begin[i] = s.p.pad_end[i] = 1;
+    }
+    dlb_net *net = net_of(&s, 1);
+    if (!net) return;
+    size_t w = dlb_net_weight_bytes(net);
+    /* 16*8*3*3 floats (possibly padded by a blocked layout) + 16 bias floats, 64-byte aligned */
+    ASSERT(w >= 16 * 8 * 9 * 4 + 64 && w % 64 == 0 && w < 16 * 16 * 9 * 4 + 4096);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(0, &pool), DLB_EINVAL);
+    ASSERT_EQ_INT(dlb_weight_pool_create(100000, &pool), DLB_OK);
+    ASSERT(dlb_weight_pool_size(pool) >= 100000 && dlb_weight_pool_size(pool) % 4096 == 0);
+    int k = dlb_net_weight_copies(net, pool);
+    ASSERT_EQ_INT(k, (int)(dlb_weight_pool_size(pool) / w));
+    ASSERT(k >= 2);
+    ASSERT_EQ_INT(dlb_net_weight_copies(net, NULL), 0);
+
+    size_t n = 16 * 10 * 10;
+    float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1), *y2 = malloc(n * 4);
+    ASSERT(run_out(net, y0, n));
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
+    ASSERT(run_out(net, y1, n)); /* pool data is valid f32: finite results */
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k - 1), DLB_OK);
+    ASSERT(run_out(net, y2, n));
+    ASSERT(memcmp(y1, y2, n * sizeof *y1) != 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, -1), DLB_OK);
+    ASSERT(run_out(net, y2, n));
+    ASSERT(memcmp(y0, y2, n * sizeof *y0) == 0);
+    /* Out of range or no pool: refused, and nothing changed. */
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_EINVAL);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, NULL, 0), DLB_EINVAL);
+    ASSERT(run_out(net, y2, n));
+    ASSERT(memcmp(y0, y2, n * sizeof *y0) == 0);
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+    free(y0), free(y1), free(y2);
+}
+
+/* Batch-norm variances must stay positive: they are never rotated (otherwise a pool value
+ * below zero would make NaNs); its scale, shift and mean are. */
+static void test_bnorm_variance_fixed(void) {
+    int64_t C = 32;
+    dlb_operand src = t4(1, C, 6, 6), dst = src, wei[4] = {t1(C), t1(C), t1(C), t1(C)};
+    dlb_op_spec s = {.op = DLB_LOP_BNORM,
+                     .n_src = 1,
+                     .n_wei = 4,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
+    s.p.eps = 1e-5;
+    dlb_net *net = net_of(&s, 1);
+    if (!net) return;
+    ASSERT_EQ_INT((int)dlb_net_weight_bytes(net), 3 * 128); /* not the variance */
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    size_t n = (size_t)C * 36;
+    float *y = malloc(n * sizeof *y);
+    int k = dlb_net_weight_copies(net, pool);
+    ASSERT(k >= 2);
+    for (int c = 0; c < k && c < 200; c++) {
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, c), DLB_OK);
+        if (!run_out(net, y, n)) {
+            fprintf(stderr, "copy %d: non-finite batch-norm output\n", c);
+            test_failures++;
+            break;
+        }
+    }
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+    free(y);
+}
+
+/* A matmul whose weights are seen through a 2-D view follows the rotation as well. */
+static void test_matmul_rotation(void) {
+    dlb_operand a = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {2, 5, 48}}};
+    dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 3, .dims = {2, 5, 24}}};
+    dlb_operand w[2] = {{.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {48, 24}}}, t1(24)};
+    dlb_op_spec s = {
+        .op = DLB_LOP_MATMUL, .n_src = 1, .n_wei = 2, .n_dst = 1, .src = &a, .wei = w, .dst = &y};
+    s.p.has_bias = true;
+    dlb_net *net = net_of(&s, 1);
+    if (!net) return;
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    size_t n = 2 * 5 * 24;
+    float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+    ASSERT(run_out(net, y0, n));
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
+    ASSERT(run_out(net, y1, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, -1), DLB_OK);
+    ASSERT(run_out(net, y1, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+    free(y0), free(y1);
+}
+
+/* The pool's words are valid bf16 pairs too: a bf16 convolution on rotated weights gives
+ * finite results (where the CPU runs bf16). */
+static void test_bf16_rotation(void) {
+    const char *why;
+    if (!dlb_exec_dtype_supported(DLB_DT_BF16, &why)) return;
+    dlb_operand src = t4(1, 32, 8, 8), dst = t4(1, 32, 8, 8), wei[1] = {t4(32, 32, 1, 1)};
+    src.dtype = dst.dtype = wei[0].dtype = DLB_DT_BF16;
+    dlb_op_spec s = {.op = DLB_LOP_CONV,
+                     .n_src = 1,
+                     .n_wei = 1,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &dst};
+    s.p.nsp = 2;
+    s.p.group = 1;
+    for (int i = 0; i < 2; i++) s.p.kernel[i] = s.p.stride[i] = s.p.dilation[i] = 1;
+    dlb_net *net = net_of(&s, 1);
+    if (!net) return;
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    size_t n = 32 * 64;
+    float *y = malloc(n * sizeof *y);
+    int k = dlb_net_weight_copies(net, pool);
+    for (int c = 0; c < k && c < 50; c++) {
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, c), DLB_OK);
+        if (!run_out(net, y, n)) {
+            fprintf(stderr, "bf16 copy %d: non-finite output\n", c);
+            test_failures++;
+            break;
+        }
+    }
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+    free(y);
+}
+
+int main(void) {
+    test_conv_rotation();
+    test_bnorm_variance_fixed();
+    test_matmul_rotation();
+    test_bf16_rotation();
+    return test_summary("test_exec_weights");
+}

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-KNOWN_FORMAT_VERSIONS = (2,)
+KNOWN_FORMAT_VERSIONS = (2, 3)
 _NUMPY = {"u64": np.uint64, "i64": np.int64, "i32": np.int32, "f64": np.float64, "str": object}
 TABLES = ("bricks", "estimates", "layers", "model_bricks")
 
@@ -296,8 +296,9 @@ def compose(results, model, batch, system, stat="median", settings=None):
     settings=None takes the settings of the system's estimate of (model, batch) whose fuse / G
     match the stored decomposition (the newest run's if several), else of its newest ok bricks.
     Returns a Series: model, batch, system, stat, settings, estimate_ms, ci_low_ms, ci_high_ms,
-    coverage, n_layers, n_uncovered (the estimates table's meanings).  Summed in layer order,
-    as in C, so estimate_ms equals the stored value bit for bit."""
+    coverage, n_layers, n_uncovered (the estimates table's meanings).  Summed with math.fsum
+    (correctly rounded, order-independent), as in C (src/util/fsum.c), so estimate_ms equals
+    the stored value bit for bit, from the layers table or from brick counts alike."""
     col = f"{stat}_ms"
     if col not in dict(results.columns["bricks"]):
         raise ValueError(f"unknown stat {stat!r}: the bricks table has no column {col}")
@@ -312,7 +313,7 @@ def compose(results, model, batch, system, stat="median", settings=None):
     ids = [int(i) for i in cur.index]
     val, lo, hi = (dict(zip(ids, cur[c])) for c in (col, "ci_low_ms", "ci_high_ms"))
     layers = results.layers(model, batch)
-    est = ci_low = ci_high = 0.0
+    terms = ([], [], [])  # estimate, CI low, CI high: summed with fsum at the end
     uncovered, fl = 0, 0
     if len(layers):
         for bid, start, flops in zip(layers["brick_id"], layers["piece_start"], layers["flops"]):
@@ -322,22 +323,24 @@ def compose(results, model, batch, system, stat="median", settings=None):
                 continue
             fl += int(flops)
             if start:
-                est, ci_low, ci_high = est + val[bid], ci_low + lo[bid], ci_high + hi[bid]
+                for t, d in zip(terms, (val, lo, hi)):
+                    t.append(d[bid])
         total = int(attrs["flops"]) if "flops" in attrs else int(layers["flops"].sum())
         coverage = fl / total if total > 0 else 0.0
         if uncovered and coverage >= 1:
             coverage = 0.999
         n_layers = len(layers)
-    else:  # counts only: same sum, possibly not bit-identical (other order)
+    else:  # counts only: the same correctly rounded sum
         mb = results.model_bricks(model, batch)
         for bid, n in zip(mb["brick_id"].map(int), mb["count"]):
             if bid in val:
-                est, ci_low = est + n * val[bid], ci_low + n * lo[bid]
-                ci_high += n * hi[bid]
+                for t, d in zip(terms, (val, lo, hi)):
+                    t.extend([d[bid]] * int(n))
             else:
                 uncovered += int(n)
         coverage = math.nan  # n_uncovered counts brick occurrences here, not layers
         n_layers = int(attrs["n_layers"]) if "n_layers" in attrs else int(mb["count"].sum())
+    est, ci_low, ci_high = (math.fsum(float(x) for x in t) for t in terms)
     return pd.Series({"model": model, "batch": batch, "system": system, "stat": stat,
                       "settings": settings, "estimate_ms": est, "ci_low_ms": ci_low,
                       "ci_high_ms": ci_high, "coverage": coverage, "n_layers": n_layers,

@@ -10,7 +10,7 @@
 #include "dlbricks/status.h"
 
 /* Bumped on any change of the layout below; written as the root attribute format_version. */
-#define DLB_STORE_FORMAT_VERSION 2
+#define DLB_STORE_FORMAT_VERSION 3
 
 /* The one schema definition.  Each table is X(type, name, unit, description) with type one
  * of u64, i64, i32, f64, str.  It makes the C row structs, the HDF5 compound types and the
@@ -84,11 +84,15 @@
     X(i32, piece_start, "", "1 on the first layer of a brick occurrence")                          \
     X(i64, flops, "flop", "floating-point operations of the layer")
 
-/* /models/<model>/b<batch>/bricks: keys and counts only; enough to compose without the model. */
+/* /models/<model>/b<batch>/bricks: keys and counts only; enough to compose without the model
+ * (the shareable part of a decomposition: no layer names, no order, no weights). */
 #define DLB_MODEL_BRICK_ROW(X)                                                                     \
     X(u64, brick_id, "", "brick id")                                                               \
     X(str, key, "", "brick key")                                                                   \
-    X(i64, count, "", "occurrences in the model")
+    X(i64, count, "", "occurrences in the model")                                                  \
+    X(str, op, "", "first lowered op of the brick (conv, matmul, pool, ...)")                      \
+    X(i64, flops, "flop", "floating-point operations of one execution")                            \
+    X(i64, bytes, "B", "bytes of operands and results of one execution")
 
 #define DLB_STORE_CTYPE_u64 uint64_t
 #define DLB_STORE_CTYPE_i64 int64_t

@@ -30,11 +30,15 @@ typedef enum dlb_cli_mode {
     DLB_MODE_DRY_RUN,    /* --dry-run: bricks and reuse only, nothing is run */
     DLB_MODE_TIME_MODEL, /* --time-model FILE: time one whole model */
     DLB_MODE_SIMULATE,   /* --simulate-ranks N[,M...] --costs FILE: replay the scheduler */
+    DLB_MODE_COMPOSE,    /* --compose DECOMP RESULTS: estimates from stored files only */
 } dlb_cli_mode;
 
 typedef struct dlb_cli_options {
     dlb_cli_mode mode;
     const char *time_model;   /* --time-model FILE */
+    const char *compose;      /* --compose DECOMP.h5 (the results file is the one PATH) */
+    const char *system;       /* --system S: with --compose, only this system */
+    const char *decomp_out;   /* --decompose-out FILE.h5 (--dry-run) */
     int threads;              /* --threads T; 0: the PUs of the process binding */
     double min_time_ms;       /* --min-time-ms; < 0: default */
     int min_reps;             /* --min-reps; 0: default */
@@ -125,10 +129,33 @@ typedef struct dlb_cli_run_info {
  *  (errors reported, models skipped).  \return DLB_OK, DLB_ENOTFOUND, DLB_ENOMEM */
 dlb_status dlb_cli_build_registry(const dlb_cli_options *opt, dlb_registry **out,
                                   dlb_cli_run_info *info);
-/** \brief The --dry-run pipeline: load, infer shapes, lower and register every model, then
- *  write the report to \p out.  \return DLB_OK (see info for skipped models), DLB_ENOTFOUND
- *  (bad PATH, already reported) or DLB_ENOMEM. */
+/** \brief The --dry-run pipeline: load, infer shapes, lower and register every model, write
+ *  the --decompose-out file if asked, then the report to \p out.  \return DLB_OK (see info
+ *  for skipped models), DLB_ENOTFOUND (bad PATH, already reported), DLB_ENOMEM, or the
+ *  decomposition file's error (no report then). */
 dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
+
+/* decomp.c */
+typedef struct dlb_results dlb_results;
+/** \brief Store a registry model entry as /models/<model>/b<batch>: attributes (view, dtype,
+ *  coverage, uncovered ops, ...) and the brick rows (id, key, count, op, flops, bytes); with
+ *  \p with_layers also the per-layer table and the model's path (the main job), without them
+ *  nothing that names layers or the file (a shareable decomposition). */
+dlb_status dlb_cli_put_decomposition(dlb_results *doc, const dlb_registry *reg,
+                                     const dlb_model_entry *m, const dlb_cli_options *opt,
+                                     const char *run_id, bool with_layers);
+/** \brief --dry-run --decompose-out FILE: write the decomposition-only file of the registry
+ *  (an existing FILE is never overwritten).  Errors are reported.  \return DLB_OK, DLB_EIO,
+ *  DLB_EHDF5, DLB_ENOMEM */
+dlb_status dlb_cli_write_decomposition(const dlb_cli_options *opt, const dlb_registry *reg);
+
+/* compose.c */
+/** \brief --compose DECOMP RESULTS: per system x model x batch, the estimate of each stored
+ *  decomposition from the results file's brick rows (by id and settings), its CI, coverage and
+ *  missing bricks.  info->n_skipped counts partial rows.  \return DLB_OK or the error
+ *  (reported): DLB_EIO, DLB_EPARSE (not a decomposition / results file), DLB_ENOTFOUND
+ *  (unknown --system), DLB_ENOMEM. */
+dlb_status dlb_cli_compose(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info);
 
 /* time_model.c */
 struct dlb_timing_settings;
@@ -279,7 +306,6 @@ typedef struct dlb_job_system {
     dlb_plan plan;
 } dlb_job_system;
 
-typedef struct dlb_results dlb_results;
 typedef struct dlb_job {
     const dlb_cli_options *opt;
     const dlb_registry *reg;

@@ -123,6 +123,10 @@ dlb_status dlb_cli_dry_run(const dlb_cli_options *opt, FILE *out, dlb_cli_run_in
     dlb_registry *reg;
     dlb_status st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
+    if (opt->decomp_out && (st = dlb_cli_write_decomposition(opt, reg)) != DLB_OK) {
+        dlb_registry_free(reg); /* no report: the file was asked for and is not there */
+        return st;
+    }
     if (opt->csv) {
         dlb_report_csv(reg, out);
     } else {

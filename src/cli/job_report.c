@@ -11,6 +11,7 @@
 
 #include "dlbricks/exec.h"
 #include "dlbricks/store.h"
+#include "fsum.h"
 
 /* The brick statistic summed into estimates (--stat). */
 static double stat_of(const dlb_stats *s, const char *stat) {
@@ -20,10 +21,12 @@ static double stat_of(const dlb_stats *s, const char *stat) {
 }
 
 /* Estimate of one model on one system: the sum over brick occurrences of the brick statistic;
- * the CI ends are the sums of the bricks' CI ends of the median (a conservative interval). */
+ * the CI ends are the sums of the bricks' CI ends of the median (a conservative interval).
+ * Sums are correctly rounded (fsum.h), so composing from brick counts (--compose, Python's
+ * compose) gives the same doubles. */
 static void compose(const dlb_model_entry *m, const dlb_cli_brick_result *br, const char *stat,
                     dlb_estimate_row *e) {
-    e->estimate_ms = e->ci_low_ms = e->ci_high_ms = 0;
+    dlb_fsum est = {0}, lo = {0}, hi = {0};
     e->n_layers = m->n_layers;
     e->n_uncovered = 0;
     int64_t fl = 0;
@@ -36,10 +39,13 @@ static void compose(const dlb_model_entry *m, const dlb_cli_brick_result *br, co
         if (__builtin_add_overflow(fl, L->flops, &fl)) fl = INT64_MAX; /* saturating */
         if (!L->piece_start) continue;
         const dlb_stats *s = &br[L->brick].stats;
-        e->estimate_ms += stat_of(s, stat);
-        e->ci_low_ms += s->ci_low;
-        e->ci_high_ms += s->ci_high;
+        dlb_fsum_add(&est, stat_of(s, stat));
+        dlb_fsum_add(&lo, s->ci_low);
+        dlb_fsum_add(&hi, s->ci_high);
     }
+    e->estimate_ms = dlb_fsum_value(&est);
+    e->ci_low_ms = dlb_fsum_value(&lo);
+    e->ci_high_ms = dlb_fsum_value(&hi);
     e->coverage = m->flops > 0 ? (double)fl / (double)m->flops : 0;
     /* Critical path: the longest chain of dependent layers (what an executor running parallel
      * branches concurrently could reach at best; ours runs layers one after the other). */

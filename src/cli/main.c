@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     }
     const char *why;
     if (opt.mode != DLB_MODE_DRY_RUN && opt.mode != DLB_MODE_SIMULATE &&
-        !dlb_exec_dtype_supported(opt.dtype, &why)) {
+        opt.mode != DLB_MODE_COMPOSE && !dlb_exec_dtype_supported(opt.dtype, &why)) {
         fprintf(stderr, "error: --dtype %s: %s\n", dlb_dtype_name(opt.dtype), why);
         return finish(DLB_EXIT_FAILURE);
     }
@@ -95,6 +95,9 @@ int main(int argc, char **argv) {
         break;
     case DLB_MODE_SIMULATE:
         st = dlb_cli_simulate(&opt, stdout);
+        break;
+    case DLB_MODE_COMPOSE:
+        st = dlb_cli_compose(&opt, stdout, &info);
         break;
     default:
         st = main_job(argc, argv, &opt, &info);

@@ -15,6 +15,9 @@ enum {
 typedef enum opt_id {
     OPT_DRY_RUN,
     OPT_TIME_MODEL,
+    OPT_COMPOSE,
+    OPT_SYSTEM,
+    OPT_DECOMPOSE_OUT,
     OPT_BATCH,
     OPT_GRANULARITY,
     OPT_NO_FUSE,
@@ -65,6 +68,16 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_TIME_MODEL] = {"time-model", 0, true, "FILE",
                         "time one whole model through the executor and print\n"
                         "'model: NAME median_ms=X min_ms=Y p90_ms=Z coverage=C'"},
+    [OPT_COMPOSE] = {"compose", 0, true, "DECOMP.h5",
+                     "estimate the models stored in DECOMP.h5 (written by\n"
+                     "--decompose-out, or a results file) from the brick\n"
+                     "times of the one PATH, a results file; nothing is run"},
+    [OPT_SYSTEM] = {"system", 0, true, "S", "--compose: only system S of the results file"},
+    [OPT_DECOMPOSE_OUT] = {"decompose-out", 0, true, "FILE.h5",
+                           "--dry-run: also write the models' decompositions\n"
+                           "alone (brick keys, counts, op, FLOPs, bytes; no\n"
+                           "layers, weights or timings); an existing FILE is\n"
+                           "never overwritten"},
     [OPT_BATCH] = {"batch", 'b', true, "N[,M...]",
                    "run every model with each of these batch sizes, in\n"
                    "this order (leading dim of every input; 1 to\n"
@@ -302,11 +315,22 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
         switch ((opt_id)idx) {
         case OPT_DRY_RUN:
         case OPT_TIME_MODEL:
+        case OPT_COMPOSE:
             if (opt->mode != DLB_MODE_BRICKS)
-                return usage_error(err, "--dry-run, --time-model and --simulate-ranks exclude "
-                                        "each other");
-            opt->mode = idx == OPT_DRY_RUN ? DLB_MODE_DRY_RUN : DLB_MODE_TIME_MODEL;
+                return usage_error(err, "--dry-run, --time-model, --compose and --simulate-ranks "
+                                        "exclude each other");
+            opt->mode = idx == OPT_DRY_RUN      ? DLB_MODE_DRY_RUN
+                        : idx == OPT_TIME_MODEL ? DLB_MODE_TIME_MODEL
+                                                : DLB_MODE_COMPOSE;
             if (idx == OPT_TIME_MODEL) opt->time_model = optarg;
+            if (idx == OPT_COMPOSE) opt->compose = optarg;
+            break;
+        case OPT_SYSTEM:
+            if (!*optarg) return usage_error(err, "--system: empty system name");
+            opt->system = optarg;
+            break;
+        case OPT_DECOMPOSE_OUT:
+            opt->decomp_out = optarg;
             break;
         case OPT_THREADS:
             if (!parse_positive(optarg, strlen(optarg), 4096, &v))
@@ -459,6 +483,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         }
     }
+    if (opt->system && opt->mode != DLB_MODE_COMPOSE)
+        return usage_error(err,
+                           "--system needs --compose (--system-name names this rank's system)");
+    if (opt->decomp_out && opt->mode != DLB_MODE_DRY_RUN)
+        return usage_error(err, "--decompose-out needs --dry-run");
     if (opt->mode == DLB_MODE_SIMULATE) {
         if (!opt->costs) return usage_error(err, "--simulate-ranks needs --costs FILE");
         if (optind < argc) return usage_error(err, "--simulate-ranks takes no PATH arguments");
@@ -466,6 +495,14 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     }
     if (opt->mode == DLB_MODE_TIME_MODEL) {
         if (optind < argc) return usage_error(err, "--time-model takes no PATH arguments");
+        return DLB_PARSE_OK;
+    }
+    if (opt->mode == DLB_MODE_COMPOSE) { /* -o, --resume, --force: ignored, as by --dry-run */
+        if (argc - optind != 1)
+            return usage_error(err, "--compose needs exactly one PATH: the results file "
+                                    "(dlbricks-mpi --compose DECOMP.h5 RESULTS.h5)");
+        opt->paths = argv + optind;
+        opt->n_paths = 1;
         return DLB_PARSE_OK;
     }
     if (opt->resume && opt->force)
@@ -480,8 +517,9 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
 
 void dlb_cli_usage(FILE *out) {
     fputs("usage: dlbricks-mpi [OPTION...] PATH...\n"
-          "       dlbricks-mpi --dry-run [OPTION...] PATH...\n"
+          "       dlbricks-mpi --dry-run [--decompose-out DECOMP.h5] [OPTION...] PATH...\n"
           "       dlbricks-mpi --time-model FILE [OPTION...]\n"
+          "       dlbricks-mpi --compose DECOMP.h5 RESULTS.h5 [--system S] [OPTION...]\n"
           "\n"
           "Split ONNX models into bricks (unique runnable pieces of layers lowered to\n"
           "oneDNN ops), deduplicated across all models, time every unique brick once\n"
@@ -518,12 +556,15 @@ void dlb_cli_usage(FILE *out) {
           "and a last line 'summary: models=M layers=L unique=U'.\n"
           "\n"
           "exit status: 0 all models processed, 1 failure (PATH missing, no model\n"
-          "files, out of memory), 2 usage error, 3 some models skipped.\n"
+          "files, out of memory), 2 usage error, 3 some models skipped or partial\n"
+          "(bricks failed, or missing from the results file with --compose).\n"
           "\n"
           "examples:\n"
           "  dlbricks-mpi --dry-run zoo/\n"
           "  dlbricks-mpi --dry-run --batch 1,32 -G 2 zoo/resnet50.onnx zoo/tiny\n"
           "  dlbricks-mpi --dry-run --csv zoo/ > layers.csv\n"
+          "  dlbricks-mpi --dry-run --decompose-out decomp.h5 model.onnx\n"
+          "  dlbricks-mpi --compose decomp.h5 results.h5 --stat min\n"
           "\n"
           "See docs/cli.md for the full reference.\n",
           out);

@@ -185,74 +185,10 @@ static dlb_status run_attrs(dlb_job *j) {
     return st;
 }
 
-static int by_brick(const void *a, const void *b) {
-    uint64_t x = ((const dlb_model_brick_row *)a)->brick_id;
-    uint64_t y = ((const dlb_model_brick_row *)b)->brick_id;
-    return x < y ? -1 : x > y;
-}
-
-/* /models/<model>/b<batch>: layer -> brick, and the brick keys with their counts. */
-static dlb_status model_entry(dlb_job *j, const dlb_model_entry *m) {
-    int n = m->n_layers, nb = 0;
-    dlb_layer_row *layers = calloc((size_t)n + 1, sizeof *layers);
-    dlb_model_brick_row *bricks = calloc((size_t)n + 1, sizeof *bricks);
-    dlb_status st = layers && bricks ? DLB_OK : DLB_ENOMEM;
-    for (int i = 0; i < n && st == DLB_OK; i++) {
-        const dlb_model_layer *L = &m->layers[i];
-        const dlb_brick *b = L->brick >= 0 ? dlb_registry_brick(j->reg, L->brick) : NULL;
-        layers[i] = (dlb_layer_row){.index = i,
-                                    .name = L->name ? L->name : "",
-                                    .op_type = L->op_type ? L->op_type : "",
-                                    .brick_id = b ? b->id : 0,
-                                    .piece_start = L->piece_start,
-                                    .flops = L->flops};
-        if (b && L->piece_start)
-            bricks[nb++] = (dlb_model_brick_row){.brick_id = b->id, .key = b->key, .count = 1};
-    }
-    if (st == DLB_OK && nb > 0) { /* merge equal ids into counts */
-        qsort(bricks, (size_t)nb, sizeof *bricks, by_brick);
-        int w = 0;
-        for (int i = 1; i < nb; i++) {
-            if (bricks[i].brick_id == bricks[w].brick_id)
-                bricks[w].count++;
-            else
-                bricks[++w] = bricks[i];
-        }
-        nb = w + 1;
-    }
-    char cov[32], fl[32], flc[32], g[16], nl[16], nc[16], bt[32], view[48];
-    snprintf(bt, sizeof bt, "%" PRId64, m->batch);
-    snprintf(view, sizeof view, "fuse=%d G=%d", j->opt->fuse, j->opt->granularity);
-    snprintf(cov, sizeof cov, "%.17g", m->flops > 0 ? (double)m->flops_covered / m->flops : 0.0);
-    snprintf(fl, sizeof fl, "%" PRId64, m->flops);
-    snprintf(flc, sizeof flc, "%" PRId64, m->flops_covered);
-    snprintf(g, sizeof g, "%d", j->opt->granularity);
-    snprintf(nl, sizeof nl, "%d", m->n_layers);
-    snprintf(nc, sizeof nc, "%d", m->n_covered);
-    dlb_store_attr attrs[] = {
-        {"path", m->path ? m->path : ""},
-        {"coverage", cov},
-        {"flops", fl},
-        {"flops_covered", flc},
-        {"granularity", g},
-        {"fuse", j->opt->fuse ? "1" : "0"},
-        {"n_layers", nl},
-        {"n_covered", nc},
-        {"run_id", j->run_id},
-        {"batch", bt},
-        {"view", view},
-    };
-    if (st == DLB_OK)
-        st = dlb_results_put_model(j->doc, m->name, m->batch, attrs,
-                                   (int)(sizeof attrs / sizeof *attrs), layers, n, bricks, nb);
-    free(layers);
-    free(bricks);
-    return st;
-}
-
 dlb_status dlb_cli_provenance(dlb_job *j) {
     dlb_status st = run_attrs(j);
     for (int i = 0; i < dlb_registry_n_models(j->reg) && st == DLB_OK; i++)
-        st = model_entry(j, dlb_registry_model(j->reg, i));
+        st = dlb_cli_put_decomposition(j->doc, j->reg, dlb_registry_model(j->reg, i), j->opt,
+                                       j->run_id, true);
     return st;
 }

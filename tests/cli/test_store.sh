@@ -33,7 +33,7 @@ N=$((N + 4))
 $PY - "$TMP/r.h5" "$unique" "$TMP/a.out" <<'PY' || fail "layout or composition"
 import json, math, sys, h5py
 f = h5py.File(sys.argv[1], "r")
-assert int(f.attrs["format_version"]) == 2
+assert int(f.attrs["format_version"]) == 3
 schema = json.loads(f.attrs["schema"])
 b = f["/systems/s1/bricks"][()]
 assert list(b.dtype.names) == [c["name"] for c in schema["tables"]["bricks"]]

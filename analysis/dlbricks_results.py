@@ -11,6 +11,11 @@ import pandas as pd
 KNOWN_FORMAT_VERSIONS = (2, 3)
 _NUMPY = {"u64": np.uint64, "i64": np.int64, "i32": np.int32, "f64": np.float64, "str": object}
 TABLES = ("bricks", "estimates", "layers", "model_bricks")
+# dlbricks-mpi flags a brick unstable (bricks column 'unstable') when the 95 % CI of its median
+# is wider than this share of the median, even after measuring it again: DLB_UNSTABLE_CI_WIDTH in
+# src/cli/bricks.c (docs/timing.md).  The flag in the file is the C decision; this is only the
+# threshold the reports name and the relative CI width they show is compared with.
+UNSTABLE_CI_WIDTH = 0.05
 
 Comparison = collections.namedtuple("Comparison", "models ops bricks only_base only_other")
 
@@ -472,6 +477,45 @@ def op_times(results, system, settings=None, stat="median"):
     stat x occurrences in all stored models.  Series indexed by op (sorted)."""
     t = top_bricks(results, system, None, settings, stat)
     return t.groupby("op", sort=True)["total_ms"].sum()
+
+
+STABILITY_COLUMNS = ["id", "op", "key", "median_ms", "mean_ms", "stddev_ms", "cv", "ci_low_ms",
+                     "ci_high_ms", "ci_width", "reps", "remeasured", "unstable", "oversubscribed",
+                     "rank", "host"]
+
+
+def brick_stability(results, system, settings=None):
+    """Measurement sanity of a system's current bricks (the last ok row per brick for
+    `settings`; default system_settings), in file order, one row each: id, op, key, median_ms,
+    mean_ms, stddev_ms, cv (stddev / mean; NaN where mean <= 0), ci_low_ms, ci_high_ms,
+    ci_width ((ci_high - ci_low) / median, the 95 % CI of the median relative to it, as
+    dlbricks-mpi computes it: 0 where median <= 0), reps, remeasured (times measured again),
+    unstable (dlbricks-mpi's flag: ci_width still > UNSTABLE_CI_WIDTH), oversubscribed (timed on
+    a rank that shared cores), rank, host."""
+    if settings is None:
+        settings = system_settings(results, system)
+    b = results.current_bricks(system, settings)
+    mean, med = b["mean_ms"].to_numpy(), b["median_ms"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where(mean > 0, b["stddev_ms"].to_numpy() / mean, np.nan)
+        width = np.where(med > 0, (b["ci_high_ms"] - b["ci_low_ms"]).to_numpy() / med, 0.0)
+    out = b.assign(cv=cv, ci_width=width)[STABILITY_COLUMNS].reset_index(drop=True)
+    out.attrs["settings"] = settings
+    return out
+
+
+def stability_summary(stab):
+    """Per-system figures of brick_stability rows (one system's): bricks, unstable (flagged),
+    unstable_share (of bricks; NaN without bricks), remeasured (bricks measured again at least
+    once), oversubscribed (bricks timed on an oversubscribed rank), ci_width_threshold
+    (UNSTABLE_CI_WIDTH)."""
+    n = len(stab)
+    unstable = int((stab["unstable"] != 0).sum())
+    return {"bricks": n, "unstable": unstable,
+            "unstable_share": unstable / n if n else math.nan,
+            "remeasured": int((stab["remeasured"] > 0).sum()),
+            "oversubscribed": int((stab["oversubscribed"] != 0).sum()),
+            "ci_width_threshold": UNSTABLE_CI_WIDTH}
 
 
 def compare_systems(ra, a, rb, b, stat=None, settings_a=None, settings_b=None, top=10):

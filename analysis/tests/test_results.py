@@ -1,11 +1,13 @@
 """Tests of dlbricks_results.py and dlbricks-report, on files made by the real binary (the dummy
 backend, exact and fast, except for the validated models and one small oneDNN run)."""
+import collections
 import contextlib
 import importlib.machinery
 import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -647,6 +649,156 @@ def test_bricks_top(pair, two):
     assert all(f"{i}" in text for i in both["id"])
 
 
+# --- unstable: measurement sanity ------------------------------------------------------------
+def zoo_ids():
+    """The unique brick ids of the tiny zoo (16 hex digits), from the dry run."""
+    out = dlb("--dry-run", "--csv", ZOO).stdout
+    df = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    return sorted(set(df["brick"]) - {""})
+
+
+@pytest.fixture(scope="session")
+def noisy(tmp):
+    """Systems n and q in one file.  On n, the bricks whose id starts with the most common first
+    hex digit stay unstable (DLB_DUMMY_NOISY: samples over +-10 %, so the median's CI is ~16 %
+    wide after two re-measurements), and those of the next digit are measured again once, then
+    stable (DLB_DUMMY_UNSTABLE).  q (added with --resume) has neither.  Returns the file, all
+    ids, the ids that must be flagged and the ids measured again once."""
+    ids = zoo_ids()
+    digits = [d for d, _ in collections.Counter(i[0] for i in ids).most_common()]
+    assert len(digits) >= 2
+    f = tmp / "noisy.h5"
+    dlb("--system-name", "n", "-o", f, ZOO,
+        env={"DLB_DUMMY_NOISY": digits[0], "DLB_DUMMY_UNSTABLE": digits[1]})
+    dlb("--system-name", "q", "-o", f, "--resume", ZOO)
+    flagged = {i for i in ids if i.startswith(digits[0])}
+    again = {i for i in ids if i.startswith(digits[1])}
+    assert flagged and again and len(flagged) < len(ids)
+    return f, ids, flagged, again
+
+
+def test_unstable_threshold_is_the_c_one():
+    src = (REPO / "src" / "cli" / "bricks.c").read_text()
+    m = re.search(r"#define DLB_UNSTABLE_CI_WIDTH ([0-9.]+)", src)
+    assert m and float(m.group(1)) == dr.UNSTABLE_CI_WIDTH
+
+
+def test_unstable_module(noisy):
+    f, ids, flagged, again = noisy
+    with dr.open_results(f) as r, h5py.File(f, "r") as h:
+        t = dr.brick_stability(r, "n")
+        assert list(t.columns) == dr.STABILITY_COLUMNS
+        hx = [f"{int(i):016x}" for i in t["id"]]
+        assert sorted(hx) == ids
+        assert {i for i, u in zip(hx, t["unstable"]) if u} == flagged  # exactly
+        want = {i: 2 if i in flagged else 1 if i in again else 0 for i in ids}
+        assert [want[i] for i in hx] == list(t["remeasured"])
+        # the C rule, recomputed: flagged iff the CI is wider than the threshold
+        assert list(t["unstable"] == 1) == list(t["ci_width"] > dr.UNSTABLE_CI_WIDTH)
+        raw = h["systems/n/bricks"][()]
+        assert np.array_equal(t["id"], raw["id"])  # one row per brick, file order
+        assert np.array_equal(t["cv"], raw["stddev_ms"] / raw["mean_ms"])
+        assert np.array_equal(t["ci_width"],
+                              (raw["ci_high_ms"] - raw["ci_low_ms"]) / raw["median_ms"])
+        noisy_rows = t[t["unstable"] == 1]
+        assert (noisy_rows["cv"] > 0.05).all() and (noisy_rows["ci_width"] > 0.15).all()
+        assert (t[t["unstable"] == 0]["cv"] == 0).all()  # the dummy's other bricks: no spread
+        st = dr.stability_summary(t)
+        assert st == {"bricks": len(ids), "unstable": len(flagged),
+                      "unstable_share": len(flagged) / len(ids),
+                      "remeasured": len(flagged | again), "oversubscribed": 0,
+                      "ci_width_threshold": 0.05}
+        q = dr.stability_summary(dr.brick_stability(r, "q"))
+        assert (q["bricks"], q["unstable"], q["remeasured"]) == (len(ids), 0, 0)
+
+
+UNSTABLE_SYSTEMS = ["system", "bricks", "unstable", "unstable_share", "remeasured",
+                    "oversubscribed", "ci_width_threshold", "settings"]
+
+
+def test_unstable_csv(noisy):
+    f, ids, flagged, again = noisy
+    tabs = csv_tables(ok("unstable", "--csv", f).stdout)
+    assert list(tabs) == ["systems", "bricks"]
+    sy, br = tabs["systems"], tabs["bricks"]
+    assert list(sy.columns) == UNSTABLE_SYSTEMS and list(sy["system"]) == ["n", "q"]
+    assert list(sy["bricks"]) == [len(ids)] * 2 and list(sy["unstable"]) == [len(flagged), 0]
+    assert list(sy["remeasured"]) == [len(flagged | again), 0]
+    assert list(sy["oversubscribed"]) == [0, 0] and (sy["ci_width_threshold"] == 0.05).all()
+    assert sy["unstable_share"].iloc[0] == len(flagged) / len(ids)
+    assert sy["settings"].str.startswith("backend=dummy ").all()
+    assert list(br.columns) == ["system"] + dr.STABILITY_COLUMNS
+    assert set(br["system"]) == {"n"} and set(br["id"]) == flagged and len(br) == len(flagged)
+    assert (br["unstable"] == 1).all() and (br["remeasured"] == 2).all()
+    assert list(br["ci_width"]) == sorted(br["ci_width"], reverse=True)
+    every = csv_tables(ok("unstable", "--csv", "--all", f).stdout)["bricks"]
+    assert list(every["system"]) == ["n"] * len(ids) + ["q"] * len(ids)
+    assert set(every[every["unstable"] == 1]["id"]) == flagged
+    q = csv_tables(ok("unstable", "--csv", "--system", "q", f).stdout)
+    assert list(q["systems"]["system"]) == ["q"] and q["bricks"].empty
+
+
+def test_unstable_text(noisy):
+    f, ids, flagged, again = noisy
+    p = report_process("unstable", f)  # the program itself, once
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert p.stdout == ok("unstable", f).stdout
+    text = p.stdout
+    assert "wider than 5% of the median" in text
+    assert {i for i in ids if i in text} == flagged
+    lines = [x for x in text.splitlines() if x.startswith("stability: ")]
+    assert lines == [
+        f"stability: system=n bricks={len(ids)} unstable={len(flagged)} "
+        f"unstable_share={len(flagged) / len(ids):.3f} remeasured={len(flagged | again)} "
+        f"oversubscribed=0 ci_width_threshold=0.05",
+        f"stability: system=q bricks={len(ids)} unstable=0 unstable_share=0.000 remeasured=0 "
+        f"oversubscribed=0 ci_width_threshold=0.05"]
+    for i in flagged:  # id op median cv ci_width reps remeasured oversub key...
+        row = [x.split() for x in text.splitlines() if x.split()[:1] == [i]]
+        assert len(row) == 1 and row[0][4:8] == ["15.6%", "10", "2", "0"], row
+    assert "system q: bricks flagged unstable" in text and "(none)" in text
+    assert {i for i in ids if i in ok("unstable", "--all", f).stdout} == set(ids)
+
+
+def test_unstable_oversubscribed(noisy, tmp):
+    f, ids, flagged, again = noisy
+
+    def mark(h):  # as if the bricks of `again` had been timed on an oversubscribed rank
+        ds = h["systems/n/bricks"]
+        a = ds[()]
+        a["oversubscribed"] = [f"{int(i):016x}" in again for i in a["id"]]
+        ds[...] = a
+
+    g = copy_with(f, tmp / "oversub.h5", mark)
+    sy = csv_tables(ok("unstable", "--csv", "--all", g).stdout)
+    assert list(sy["systems"]["oversubscribed"]) == [len(again), 0]
+    b = sy["bricks"]
+    assert set(b[(b["system"] == "n") & (b["oversubscribed"] == 1)]["id"]) == again
+    assert f"oversubscribed={len(again)} " in ok("summary", g).stdout
+
+
+def test_summary_shows_unstable(noisy, two):
+    f, ids, flagged, again = noisy
+    text = ok("summary", f).stdout
+    want = [x for x in ok("unstable", f).stdout.splitlines() if x.startswith("stability: ")]
+    assert [x for x in text.splitlines() if x.startswith("stability: ")] == want
+    assert f"stability: system=n bricks={len(ids)} unstable={len(flagged)} " in text
+    one = ok("summary", "--system", "q", f).stdout
+    assert [x for x in one.splitlines() if x.startswith("stability: ")] == want[1:]
+    assert "unstable=0 " in ok("summary", two).stdout
+
+
+def test_unstable_real_run(real):
+    """oneDNN timings: whatever was flagged, the report agrees with the C rule, row for row."""
+    p = ok("unstable", "--csv", "--all", real)
+    t = csv_tables(p.stdout)
+    b, sy = t["bricks"], t["systems"]
+    assert len(b) == sy["bricks"].iloc[0] > 0
+    assert list(b["unstable"] == 1) == list(b["ci_width"] > dr.UNSTABLE_CI_WIDTH)
+    assert sy["unstable"].iloc[0] == (b["unstable"] == 1).sum()
+    assert ((b["remeasured"] >= 0) & (b["remeasured"] <= 2)).all()
+
+
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = {"estimate_vs_measured.png", "error_by_model.png", "systems.png", "roofline.png",
              "op_time.png"}
@@ -698,7 +850,7 @@ def argv(cmd, f, tmp):
     return [cmd, f] + (["-o", tmp / "plots_err"] if cmd == "plot" else [])
 
 
-COMMANDS = ["summary", "compare", "bricks", "plot"]
+COMMANDS = ["summary", "compare", "bricks", "unstable", "plot"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -144,7 +144,8 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
 /* The deterministic "dummy" backend (IOR's DUMMY pattern): a brick "takes"
  * 1 us + flops / 50 GFLOP/s + bytes / 20 GB/s, every repetition alike, so orchestration,
  * composition and storage can be tested exactly.  DLB_DUMMY_FAIL=<hex prefix> makes the bricks
- * whose id starts with it fail, as a oneDNN error would. */
+ * whose id starts with it fail, as a oneDNN error would; DLB_DUMMY_UNSTABLE and DLB_DUMMY_NOISY
+ * (below) imitate medians that are measured again and that stay unstable. */
 static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_result *r) {
     memset(r, 0, sizeof *r);
     char id[17];
@@ -164,6 +165,11 @@ static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick
         r->remeasured = 1;
         ms *= 1.01; /* the second measurement: stable */
     }
+    /* DLB_DUMMY_NOISY=<hex prefix>: those bricks stay unstable: samples spread evenly over
+     * +-10% of the time, so the 95% CI of the median stays wider than DLB_UNSTABLE_CI_WIDTH after
+     * DLB_REMEASURE more measurements (tests of the unstable flag and its report). */
+    const char *noisy = getenv("DLB_DUMMY_NOISY");
+    bool is_noisy = noisy && *noisy && !strncmp(id, noisy, strlen(noisy));
     const char *sleep_ms = getenv("DLB_DUMMY_SLEEP_MS"); /* tests: make a run last */
     if (sleep_ms && atof(sleep_ms) > 0) {
         double w = atof(sleep_ms) * 1e-3;
@@ -173,13 +179,23 @@ static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick
     }
     dlb_stats *s = &r->stats;
     s->n = ts->min_reps > 0 ? ts->min_reps : 1;
+    if (is_noisy && s->n < 10) s->n = 10; /* enough repetitions for a spread */
     int keep = (int)(s->n < ts->max_samples || ts->max_samples <= 0 ? s->n : ts->max_samples);
+    snprintf(r->impl, sizeof r->impl, "dummy");
     if ((r->samples = malloc(sizeof(double) * (size_t)keep)) != NULL) {
-        for (int i = 0; i < keep; i++) r->samples[i] = ms;
+        for (int i = 0; i < keep; i++)
+            r->samples[i] = is_noisy && keep > 1 ? ms * (0.9 + 0.2 * i / (keep - 1)) : ms;
         r->n_samples = keep;
     }
+    if (is_noisy && r->samples && keep > 1) {
+        s->n = keep; /* the statistics of exactly the samples kept */
+        if (dlb_stats_compute(r->samples, keep, s) == DLB_OK) {
+            r->remeasured = DLB_REMEASURE;
+            r->unstable = ci_width(s) > DLB_UNSTABLE_CI_WIDTH;
+            return;
+        }
+    }
     s->min = s->max = s->mean = s->median = s->p90 = s->ci_low = s->ci_high = ms;
-    snprintf(r->impl, sizeof r->impl, "dummy");
 }
 
 static int64_t brick_mem_limit; /* bytes; 0: no limit */

@@ -92,6 +92,8 @@ void dlb_cli_rank_info(const dlb_cli_options *opt, const dlb_thread_info *ti, bo
     }
 }
 
+static dlb_status save(dlb_job *j, bool final);
+
 /* The settings that make two measurements of one brick comparable (the --resume key). */
 static void settings_string(const dlb_cli_options *opt, const dlb_timing_settings *ts, int threads,
                             char *buf, size_t size) {
@@ -296,7 +298,7 @@ dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_regist
     if (j->n_systems == 0) return DLB_EINVAL; /* cannot happen: rank 0 times or a worker does */
     if ((st = dlb_cli_provenance(j)) != DLB_OK) return st;
     j->last_save = dlb_job_now(j);
-    return dlb_job_save(j);
+    return save(j, false);
 }
 
 int dlb_job_next(dlb_job *j, int sys, bool cheap) {
@@ -345,16 +347,23 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
     return DLB_OK;
 }
 
-dlb_status dlb_job_save(dlb_job *j) {
+/* Saving rewrites the whole file: periodic checkpoints are written uncompressed (gzip was
+ * two thirds of a save) and spaced out so that they never take more than ~1% of the time;
+ * the final save and the save on an interrupt compress. */
+static dlb_status save(dlb_job *j, bool final) {
     if (!j->opt->output) return DLB_OK;
     dlb_diag d = {.file = j->opt->output};
     double t = dlb_job_now(j);
-    dlb_status st = dlb_results_save(j->doc, j->opt->output, &d);
+    dlb_status st = final ? dlb_results_save(j->doc, j->opt->output, &d)
+                          : dlb_results_checkpoint(j->doc, j->opt->output, &d);
     double took = dlb_job_now(j) - t;
-    /* Saving rewrites the whole file: never spend more than ~5% of the time on it. */
     double every = j->opt->checkpoint_s;
-    j->last_save = dlb_job_now(j) + (took * 20 > every ? took * 20 - every : 0);
+    j->last_save = dlb_job_now(j) + (took * 100 > every ? took * 100 - every : 0);
     return st;
+}
+
+dlb_status dlb_job_save(dlb_job *j) {
+    return save(j, true);
 }
 
 dlb_status dlb_job_record(dlb_job *j, int sys, int brick, int rank, dlb_cli_brick_result *r) {
@@ -384,7 +393,7 @@ dlb_status dlb_job_record(dlb_job *j, int sys, int brick, int rank, dlb_cli_bric
     free(s->br[brick].samples); /* the document keeps its copy */
     s->br[brick].samples = NULL;
     s->br[brick].n_samples = 0;
-    if (st == DLB_OK && t - j->last_save >= j->opt->checkpoint_s) st = dlb_job_save(j);
+    if (st == DLB_OK && t - j->last_save >= j->opt->checkpoint_s) st = save(j, false);
     if (!j->opt->quiet) dlb_job_progress(j, false);
     return st;
 }

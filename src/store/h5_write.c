@@ -18,6 +18,7 @@ typedef struct writer {
     hid_t file[DLB_TABLE_COUNT_]; /* the same, packed (no padding in the file) */
     hid_t gcpl;                   /* groups: links and attributes in creation order */
     dlb_diag *diag;
+    bool compress;   /* shuffle + gzip (final saves); checkpoints are written plain */
     char where[512]; /* the object being written, for error lines */
 } writer;
 
@@ -42,7 +43,8 @@ static dlb_status write_attrs(writer *w, hid_t loc, const dlb_store_attr *a, int
     return st;
 }
 
-/* A 1-D chunked, shuffled, gzip'd dataset of n elements of \p mem (stored as \p file). */
+/* A 1-D chunked (shuffled, gzip'd when compressing) dataset of n elements of \p mem (stored
+ * as \p file). */
 static dlb_status write_dataset(writer *w, hid_t loc, const char *name, hid_t mem, hid_t file,
                                 size_t n, size_t chunk_cap, const void *buf) {
     dlb_status st = DLB_OK;
@@ -55,8 +57,10 @@ static dlb_status write_dataset(writer *w, hid_t loc, const char *name, hid_t me
     DLB_H5_CHECK_ID(space, H5Screate_simple(1, dims, maxdims));
     DLB_H5_CHECK_ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
     DLB_H5_CHECK(H5Pset_chunk(dcpl, 1, chunk));
-    DLB_H5_CHECK(H5Pset_shuffle(dcpl));
-    DLB_H5_CHECK(H5Pset_deflate(dcpl, GZIP_LEVEL));
+    if (w->compress) {
+        DLB_H5_CHECK(H5Pset_shuffle(dcpl));
+        DLB_H5_CHECK(H5Pset_deflate(dcpl, GZIP_LEVEL));
+    }
     DLB_H5_CHECK_ID(ds, H5Dcreate2(loc, name, file, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     if (n) DLB_H5_CHECK(H5Dwrite(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
 cleanup:
@@ -225,10 +229,11 @@ cleanup:
     return st;
 }
 
-static dlb_status write_file(const dlb_results *r, const char *tmp, dlb_diag *diag) {
+static dlb_status write_file(const dlb_results *r, const char *tmp, bool compress, dlb_diag *diag) {
     dlb_status st = DLB_OK;
     const char *where = NULL;
-    writer w = {.str = H5I_INVALID_HID, .gcpl = H5I_INVALID_HID, .diag = diag};
+    writer w = {
+        .str = H5I_INVALID_HID, .gcpl = H5I_INVALID_HID, .diag = diag, .compress = compress};
     hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID, space = H5I_INVALID_HID;
     hid_t attr = H5I_INVALID_HID;
     char *schema = NULL;
@@ -294,7 +299,7 @@ static int sync_path(const char *path, int flags) {
     return rc;
 }
 
-dlb_status dlb_results_save(const dlb_results *r, const char *path, dlb_diag *user_diag) {
+static dlb_status save(const dlb_results *r, const char *path, bool compress, dlb_diag *user_diag) {
     if (!r || !path || !*path) return DLB_EINVAL;
     dlb_diag local = user_diag ? *user_diag : (dlb_diag){0};
     local.file = path;
@@ -322,7 +327,7 @@ dlb_status dlb_results_save(const dlb_results *r, const char *path, dlb_diag *us
     DLB_H5_CHECK(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
     quiet = 1;
     tmp_made = 1;
-    DLB_TRY(write_file(r, tmp, diag));
+    DLB_TRY(write_file(r, tmp, compress, diag));
     if (sync_path(tmp, O_RDONLY) != 0) {
         dlb_error(diag, NULL, "fsync %s: %s", tmp, strerror(errno));
         st = DLB_EIO;
@@ -349,4 +354,12 @@ cleanup:
         user_diag->n_warnings = local.n_warnings;
     }
     return st;
+}
+
+dlb_status dlb_results_save(const dlb_results *r, const char *path, dlb_diag *diag) {
+    return save(r, path, true, diag);
+}
+
+dlb_status dlb_results_checkpoint(const dlb_results *r, const char *path, dlb_diag *diag) {
+    return save(r, path, false, diag);
 }

@@ -138,6 +138,13 @@ PY
 $D -o "$TMP/v.h5" --validate --min-time-ms 1 --min-reps 3 "$TINY" >"$TMP/v.out" 2>"$TMP/v.err" ||
     fail "--validate"
 check_validated "$TMP/v.h5" s1 || fail "--validate: estimates table"
+# the final save compresses every dataset (checkpoints of a running job do not)
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r')
+for n in ('bricks', 'samples', 'estimates'):
+    assert f['/systems/s1/' + n].compression == 'gzip', n
+" "$TMP/v.h5" || fail "final save: datasets not compressed"
 grep -Eq '^accuracy: system=s1 models=4 within5=[0-9.]+ within10=[0-9.]+ geomean=[0-9.]+$' "$TMP/v.out" &&
     grep -Eq '^speedup: system=s1 latency_sum=[0-9.]+ wall=[0-9.]+$' "$TMP/v.out" &&
     grep -Eq '^noise: system=s1 ' "$TMP/v.out" || fail "--validate: report lines"

@@ -19,14 +19,29 @@ static double now_s(void) {
 }
 
 /* Cold weights (docs/timing.md): one pool per process, twice the last-level cache the rank's
- * binding reaches, allocated when a brick needs it and released before a brick whose own
- * working set is larger (its weights are evicted by its own traffic; peak memory stays that
- * brick's). */
+ * binding reaches, allocated when a brick first needs it.  A brick whose working set exceeds
+ * the pool rotates nothing (its own traffic evicts its weights).  Peak memory stays that of
+ * the largest brick of the run: the pool is released before a brick that would not fit
+ * beside it (in practice only the few largest), and kept otherwise (re-making it cost
+ * ~20 ms each time). */
 static dlb_weight_pool *weight_pool;
 static size_t weight_pool_bytes = (size_t)64 << 20; /* when the cache size is unknown */
+static int64_t largest_brick_bytes;                 /* of the whole run; 0: unknown */
 
 void dlb_cli_set_weight_pool(const dlb_thread_info *ti) {
     if (ti && ti->llc_bytes > 0) weight_pool_bytes = (size_t)(2 * ti->llc_bytes);
+}
+
+void dlb_cli_set_largest_brick(int64_t bytes) {
+    largest_brick_bytes = bytes;
+}
+
+/* May brick b run beside the pool?  A brick may allocate up to about twice its compulsory
+ * bytes (a boundary reorder's copy of an input, blocked-layout padding, scratchpads). */
+static bool fits_beside_pool(const dlb_brick *b) {
+    int64_t pool = (int64_t)weight_pool_bytes;
+    int64_t peak = largest_brick_bytes > 2 * pool ? largest_brick_bytes : 2 * pool;
+    return 2 * b->bytes + pool <= peak;
 }
 
 void dlb_cli_release_weight_pool(void) {
@@ -62,7 +77,9 @@ static void before_rep(void *ctx) {
 /* Weight copies for a brick: needs the pool (created on first use); none when its own
  * working set exceeds the pool (the pool was released before creating it). */
 static int weight_copies(const dlb_brick *b, dlb_net *net, const dlb_timing_settings *ts) {
-    if (!ts->cold_weights || ts->cold_cache || b->bytes > (int64_t)weight_pool_bytes) return 0;
+    if (!ts->cold_weights || ts->cold_cache || b->bytes > (int64_t)weight_pool_bytes ||
+        !fits_beside_pool(b))
+        return 0;
     if (!weight_pool && dlb_weight_pool_create(weight_pool_bytes, &weight_pool) != DLB_OK)
         return 0; /* out of memory: warm weights, as before */
     int k = dlb_net_weight_copies(net, weight_pool);
@@ -91,7 +108,7 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     dlb_netdesc_of_brick(b, &nd);
     nd.name = NULL; /* messages name the brick through the diag file field */
     double t_setup = now_s();
-    if (ts->cold_weights && b->bytes > (int64_t)weight_pool_bytes) dlb_cli_release_weight_pool();
+    if (weight_pool && !fits_beside_pool(b)) dlb_cli_release_weight_pool();
     r->status = dlb_net_create(&nd, NULL, &d, &net);
     t->setup_s += now_s() - t_setup;
     if (r->status != DLB_OK) {
@@ -200,6 +217,15 @@ static void dummy_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick
 
 static int64_t brick_mem_limit; /* bytes; 0: no limit */
 
+int64_t dlb_cli_largest_brick(const dlb_registry *reg) {
+    int64_t m = 0;
+    for (int i = 0; i < dlb_registry_n_bricks(reg); i++) {
+        const dlb_brick *b = dlb_registry_brick(reg, i);
+        if (b->bytes > m) m = b->bytes;
+    }
+    return m;
+}
+
 void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node) {
     if (opt->max_brick_mem_mib > 0) {
         brick_mem_limit = opt->max_brick_mem_mib << 20;
@@ -238,6 +264,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     if (st != DLB_OK) return st;
     dlb_cli_set_brick_mem_limit(opt, 1);
     dlb_cli_set_weight_pool(&ti);
+    dlb_cli_set_largest_brick(dlb_cli_largest_brick(reg));
     dlb_rank_info ri;
     dlb_cli_rank_info(opt, &ti, false, true, &ri);
     dlb_job job;

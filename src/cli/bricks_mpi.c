@@ -493,6 +493,9 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     }
     DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
+    int64_t largest = rank == 0 ? dlb_cli_largest_brick(reg) : 0;
+    DLB_MPI_CHECK(MPI_Bcast(&largest, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    dlb_cli_set_largest_brick(largest);
     dlb_cli_brick_times bt = {0};
     double idle_s = 0, model_s = 0, mine2[4];
     if (rank == 0) {

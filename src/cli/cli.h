@@ -206,6 +206,10 @@ struct dlb_thread_info;
  *  (twice it; 64 MiB when unknown).  The pool is allocated when a brick first needs it. */
 void dlb_cli_set_weight_pool(const struct dlb_thread_info *ti);
 void dlb_cli_release_weight_pool(void);
+/** \brief The working set of the run's largest brick: peak memory stays that (or twice the
+ *  pool) when the pool is kept beside smaller bricks. */
+void dlb_cli_set_largest_brick(int64_t bytes);
+int64_t dlb_cli_largest_brick(const dlb_registry *reg);
 /* Where a rank's brick time goes: inside timing loops (warm-up included), and setting bricks up
  * (primitive creation, buffers, weight reorders, freeing). */
 typedef struct dlb_cli_brick_times {

@@ -348,7 +348,7 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
 }
 
 /* Saving rewrites the whole file: periodic checkpoints are written uncompressed (gzip was
- * two thirds of a save) and spaced out so that they never take more than ~1% of the time;
+ * two thirds of a save) and spaced out so that they never take more than ~5% of the time;
  * the final save and the save on an interrupt compress. */
 static dlb_status save(dlb_job *j, bool final) {
     if (!j->opt->output) return DLB_OK;
@@ -358,7 +358,7 @@ static dlb_status save(dlb_job *j, bool final) {
                           : dlb_results_checkpoint(j->doc, j->opt->output, &d);
     double took = dlb_job_now(j) - t;
     double every = j->opt->checkpoint_s;
-    j->last_save = dlb_job_now(j) + (took * 100 > every ? took * 100 - every : 0);
+    j->last_save = dlb_job_now(j) + (took * 20 > every ? took * 20 - every : 0);
     return st;
 }
 

@@ -1,9 +1,49 @@
-/* weights.c — cold weights for brick timing: weights rotate through copies in a pool. */
+/* weights.c — data for buffers: random values, and cold weights rotating through a pool. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net_internal.h"
+
+/* ---- random data ------------------------------------------------------------------------------*/
+
+static uint64_t next_rng(uint64_t *s) { /* xorshift64* */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* bf16 (the upper half of an f32) of a uniform value in [-1, 1). */
+static uint32_t bf16_bits(uint64_t r) {
+    float f = (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u >> 16;
+}
+
+/* Every 32-bit word is an f32 in [-1, 1] whose two halves are each a bf16 in [-1, 1], so the
+ * data is valid for f32, bf16 and s8 alike (no NaN, infinity or denormal).  The first
+ * DLB_RANDOM_PERIOD words are drawn one by one and the rest repeats them (copied in doubling
+ * blocks): kernels' speed does not depend on the values, and drawing every element took half
+ * of a brick's set-up time. */
+#define DLB_RANDOM_PERIOD ((size_t)65536 + 7) /* odd: repeats do not line up with block sizes */
+
+void dlb__fill_random(void *data, size_t bytes, uint64_t *state) {
+    uint32_t *w = data;
+    size_t count = bytes / sizeof *w, drawn = count < DLB_RANDOM_PERIOD ? count : DLB_RANDOM_PERIOD;
+    for (size_t i = 0; i < drawn; i++) {
+        uint32_t hi = bf16_bits(next_rng(state));
+        w[i] = hi << 16 | bf16_bits(next_rng(state));
+    }
+    for (size_t have = drawn; have < count;) {
+        size_t chunk = have < count - have ? have : count - have;
+        memcpy(w + have, w, chunk * sizeof *w);
+        have += chunk;
+    }
+}
+
+/* ---- cold weights -----------------------------------------------------------------------------*/
 
 /* In a whole model the weights of a layer were last touched one inference ago, after every
  * other layer's weights and activations went through the caches: they arrive from memory.  A

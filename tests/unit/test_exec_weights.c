@@ -34,6 +34,27 @@ static bool run_out(dlb_net *net, float *y, size_t count) {
     return true;
 }
 
+/* Run net on the first max_copies copies of its weights in a 1 MiB pool (at least 2 must
+ * fit); every output of op 0 (n values) must be finite. */
+static void all_copies_finite(dlb_net *net, size_t n, int max_copies, const char *what) {
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    float *y = malloc(n * sizeof *y);
+    int k = dlb_net_weight_copies(net, pool);
+    ASSERT(k >= 2);
+    for (int c = 0; c < k && c < max_copies; c++) {
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, c), DLB_OK);
+        if (!run_out(net, y, n)) {
+            fprintf(stderr, "%s, copy %d: non-finite output\n", what, c);
+            test_failures++;
+            break;
+        }
+    }
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, -1), DLB_OK);
+    dlb_weight_pool_free(pool);
+    free(y);
+}
+
 /* A conv with bias: weights 16x8x3x3 + 16 floats.  Copy k of the pool is read instead of the
  * net's own weights (other results), each copy differs, and copy -1 restores the original
  * results bit for bit. */
@@ -107,23 +128,8 @@ static void test_bnorm_variance_fixed(void) {
     dlb_net *net = net_of(&s, 1);
     if (!net) return;
     ASSERT_EQ_INT((int)dlb_net_weight_bytes(net), 3 * 128); /* not the variance */
-    dlb_weight_pool *pool = NULL;
-    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
-    size_t n = (size_t)C * 36;
-    float *y = malloc(n * sizeof *y);
-    int k = dlb_net_weight_copies(net, pool);
-    ASSERT(k >= 2);
-    for (int c = 0; c < k && c < 200; c++) {
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, c), DLB_OK);
-        if (!run_out(net, y, n)) {
-            fprintf(stderr, "copy %d: non-finite batch-norm output\n", c);
-            test_failures++;
-            break;
-        }
-    }
+    all_copies_finite(net, (size_t)C * 36, 200, "batch norm");
     dlb_net_free(net);
-    dlb_weight_pool_free(pool);
-    free(y);
 }
 
 /* A matmul whose weights are seen through a 2-D view follows the rotation as well. */
@@ -171,22 +177,8 @@ static void test_bf16_rotation(void) {
     for (int i = 0; i < 2; i++) s.p.kernel[i] = s.p.stride[i] = s.p.dilation[i] = 1;
     dlb_net *net = net_of(&s, 1);
     if (!net) return;
-    dlb_weight_pool *pool = NULL;
-    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
-    size_t n = 32 * 64;
-    float *y = malloc(n * sizeof *y);
-    int k = dlb_net_weight_copies(net, pool);
-    for (int c = 0; c < k && c < 50; c++) {
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, c), DLB_OK);
-        if (!run_out(net, y, n)) {
-            fprintf(stderr, "bf16 copy %d: non-finite output\n", c);
-            test_failures++;
-            break;
-        }
-    }
+    all_copies_finite(net, 32 * 64, 50, "bf16 conv");
     dlb_net_free(net);
-    dlb_weight_pool_free(pool);
-    free(y);
 }
 
 int main(void) {

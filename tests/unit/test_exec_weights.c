@@ -34,6 +34,27 @@ static bool run_out(dlb_net *net, float *y, size_t count) {
     return true;
 }
 
+/* A 2-D convolution, stride 1, k x k kernel with "same" padding; n_wei 2 adds a bias. */
+static dlb_op_spec conv_spec(dlb_operand *src, dlb_operand *wei, int n_wei, dlb_operand *dst,
+                             int k) {
+    dlb_op_spec s = {.op = DLB_LOP_CONV,
+                     .n_src = 1,
+                     .n_wei = n_wei,
+                     .n_dst = 1,
+                     .src = src,
+                     .wei = wei,
+                     .dst = dst};
+    s.p.nsp = 2;
+    s.p.group = 1;
+    s.p.has_bias = n_wei > 1;
+    for (int i = 0; i < 2; i++) {
+        s.p.kernel[i] = k;
+        s.p.stride[i] = s.p.dilation[i] = 1;
+        s.p.pad_begin[i] = s.p.pad_end[i] = k / 2;
+    }
+    return s;
+}
+
 /* Run net on the first max_copies copies of its weights in a 1 MiB pool (at least 2 must
  * fit); every output of op 0 (n values) must be finite. */
 static void all_copies_finite(dlb_net *net, size_t n, int max_copies, const char *what) {
@@ -61,21 +82,7 @@ static void all_copies_finite(dlb_net *net, size_t n, int max_copies, const char
 static void test_conv_rotation(void) {
     dlb_operand src = t4(1, 8, 10, 10), dst = t4(1, 16, 10, 10);
     dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
-    dlb_op_spec s = {.op = DLB_LOP_CONV,
-                     .n_src = 1,
-                     .n_wei = 2,
-                     .n_dst = 1,
-                     .src = &src,
-                     .wei = wei,
-                     .dst = &dst};
-    s.p.nsp = 2;
-    s.p.group = 1;
-    s.p.has_bias = true;
-    for (int i = 0; i < 2; i++) {
-        s.p.kernel[i] = 3;
-        s.p.stride[i] = s.p.dilation[i] = 1;
-        s.p.pad_begin[i] = s.p.pad_end[i] = 1;
-    }
+    dlb_op_spec s = conv_spec(&src, wei, 2, &dst, 3);
     dlb_net *net = net_of(&s, 1);
     if (!net) return;
     size_t w = dlb_net_weight_bytes(net);
@@ -165,16 +172,7 @@ static void test_bf16_rotation(void) {
     if (!dlb_exec_dtype_supported(DLB_DT_BF16, &why)) return;
     dlb_operand src = t4(1, 32, 8, 8), dst = t4(1, 32, 8, 8), wei[1] = {t4(32, 32, 1, 1)};
     src.dtype = dst.dtype = wei[0].dtype = DLB_DT_BF16;
-    dlb_op_spec s = {.op = DLB_LOP_CONV,
-                     .n_src = 1,
-                     .n_wei = 1,
-                     .n_dst = 1,
-                     .src = &src,
-                     .wei = wei,
-                     .dst = &dst};
-    s.p.nsp = 2;
-    s.p.group = 1;
-    for (int i = 0; i < 2; i++) s.p.kernel[i] = s.p.stride[i] = s.p.dilation[i] = 1;
+    dlb_op_spec s = conv_spec(&src, wei, 1, &dst, 1);
     dlb_net *net = net_of(&s, 1);
     if (!net) return;
     all_copies_finite(net, 32 * 64, 50, "bf16 conv");

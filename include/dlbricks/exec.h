@@ -72,7 +72,8 @@ int dlb_net_n_reorders(const dlb_net *n);
 /* Cold weights for brick timing (docs/timing.md): before each timed repetition the weights
  * point at the next of several copies in a pool larger than the last-level cache, so they are
  * read from memory as in a whole model while activations stay warm.  Weights whose values
- * matter (batch-norm variances, gather indices) are not rotated. */
+ * matter (batch-norm variances, gather indices) are not rotated; external inputs the model
+ * reads cold (dlb_operand.cold) are, and count as weight bytes below. */
 typedef struct dlb_weight_pool dlb_weight_pool;
 /** \brief A pool of \p bytes (rounded up to pages) of data valid as f32, bf16 and s8 weights.
  *  \return DLB_OK, DLB_EINVAL (0 bytes), DLB_ENOMEM */

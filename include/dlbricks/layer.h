@@ -92,12 +92,23 @@ const char *dlb_alg_name(dlb_alg alg);
 /* A tensor operand of a lowered op.  plain_layout: the layout class of an activation operand
  * (a source, or a sum/binary post-op operand) when it is a brick's external input — true when
  * the whole model hands it over in plain (row-major) layout, false ("natural") when it arrives
- * in the layout a convolution producing it would choose (docs/bricks.md, section 3). */
+ * in the layout a convolution producing it would choose (docs/bricks.md, section 3).
+ * layout_groups: with a natural layout, the group count of the grouped convolution (1 < G <
+ * channels) that produced it, whose layout oneDNN picks differently (e.g. nChw8c); 0 for a
+ * dense or depthwise one. */
 typedef struct dlb_operand {
     dlb_dtype dtype;
     dlb_shape shape;
     bool plain_layout;
+    int32_t layout_groups;
+    bool cold; /* the model reads it from memory: DLB_COLD_DISTANCE bytes went by since its
+                * producer wrote it (docs/bricks.md, section 3) */
 } dlb_operand;
+
+/* An activation is cold where a layer reads it when the layers run between its producer and
+ * that layer (a whole inference for a graph input) touched at least this many bytes: twice a
+ * typical per-core L2 (1-2 MiB), so it has left the core's private caches. */
+#define DLB_COLD_DISTANCE ((int64_t)4 << 20)
 
 typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;
 

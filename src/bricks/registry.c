@@ -112,9 +112,10 @@ static int external_index(int *ext, int *n_ext, int t) {
     return (*n_ext)++;
 }
 
-/* Layer j of a piece as the piece runs it: the layout class (dlb_operand.plain_layout) belongs
- * to the brick's external inputs only, so it is cleared on the operands fed from inside the
- * piece.  *src is a copy of the sources (NULL when none was needed); the caller frees it. */
+/* Layer j of a piece as the piece runs it: the layout class and cache state (plain_layout,
+ * layout_groups, cold) belong to the brick's external inputs only, so they are cleared on the
+ * operands fed from inside the piece.  *src is a copy of the sources (NULL when none was needed);
+ * the caller frees it. */
 static bool piece_spec(const piece *pc, int j, dlb_op_spec *out, dlb_operand **src) {
     const dlb_layer *L = &pc->l->layers[pc->first + j];
     *out = L->spec;
@@ -127,12 +128,13 @@ static bool piece_spec(const piece *pc, int j, dlb_op_spec *out, dlb_operand **s
         memcpy(*src, L->spec.src, sizeof **src * (size_t)out->n_src);
         for (int s = 0; s < out->n_src; s++)
             if (L->src_tensors[s] >= 0 && piece_source(pc, j, L->src_tensors[s], &from_out) >= 0)
-                (*src)[s].plain_layout = false;
+                (*src)[s] = (dlb_operand){.dtype = (*src)[s].dtype, .shape = (*src)[s].shape};
         out->src = *src;
     }
     for (int k = 0; k < out->n_post; k++)
         if (L->post_tensor[k] >= 0 && piece_source(pc, j, L->post_tensor[k], &from_out) >= 0)
-            out->post[k].operand.plain_layout = false;
+            out->post[k].operand = (dlb_operand){.dtype = out->post[k].operand.dtype,
+                                                 .shape = out->post[k].operand.shape};
     return true;
 }
 
@@ -254,10 +256,9 @@ static int add_brick(dlb_registry *r, const piece *pc, uint64_t id, int key_len,
         const dlb_brick_edge *e = &edges[i];
         if (e->from_op < 0) continue;
         dlb_op_spec *o = &b->ops[e->to_op];
-        if (e->to_src < o->n_src)
-            o->src[e->to_src].plain_layout = false;
-        else
-            o->post[e->to_src - o->n_src].operand.plain_layout = false;
+        dlb_operand *in =
+            e->to_src < o->n_src ? &o->src[e->to_src] : &o->post[e->to_src - o->n_src].operand;
+        *in = (dlb_operand){.dtype = in->dtype, .shape = in->shape};
     }
     r->last_model[r->n_bricks] = -1;
     size_t h = (size_t)id & r->mask;

@@ -49,6 +49,9 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     m->dims = ealloc(e, sizeof(int64_t) * (m->n_dims + 1));
     if (m->dims) memcpy(m->dims, o->shape.dims, sizeof(int64_t) * m->n_dims);
     m->has_plain = m->plain = o->plain_layout; /* absent for the (default) natural class */
+    m->has_groups = o->layout_groups > 1;
+    m->groups = m->has_groups ? o->layout_groups : 0;
+    m->has_cold = m->cold = o->cold;
     return m;
 }
 
@@ -186,6 +189,8 @@ static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
     o->shape.rank = (int)m->n_dims;
     for (size_t i = 0; i < m->n_dims; i++) o->shape.dims[i] = m->dims[i];
     o->plain_layout = m->has_plain && m->plain;
+    o->layout_groups = m->has_groups && m->groups > 1 && !o->plain_layout ? m->groups : 0;
+    o->cold = m->has_cold && m->cold;
     return true;
 }
 

@@ -186,17 +186,27 @@ static dlb_status natural_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_
         md->data_type != dnnl_f32)
         return st;
     int nd = o->shape.rank;
-    dnnl_dims_t d, w, strides = {1, 1, 1}, zero = {0, 0, 0};
-    for (int i = 0; i < nd; i++) d[i] = w[i] = o->shape.dims[i];
-    w[0] = w[1] = d[1];
-    for (int i = 2; i < nd; i++) w[i] = 1;
+    /* A dense 1x1 convolution, or one of layout_groups groups with a 3x3 kernel (as in the
+     * networks that have them: ResNeXt, RegNet), keeping the channel count. */
+    int64_t g = o->layout_groups, c = o->shape.dims[1];
+    bool grouped = g > 1 && g < c && c % g == 0;
+    dnnl_dims_t d, w, strides = {1, 1, 1}, pad = {0, 0, 0};
+    for (int i = 0; i < nd; i++) d[i] = o->shape.dims[i];
+    int wd = grouped ? nd + 1 : nd, k = 0;
+    if (grouped) w[k++] = g;
+    w[k++] = grouped ? c / g : c;
+    w[k++] = grouped ? c / g : c;
+    for (int i = 2; i < nd; i++) {
+        w[k++] = grouped ? 3 : 1;
+        pad[i - 2] = grouped ? 1 : 0;
+    }
     dnnl_memory_desc_t any, wany;
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd = NULL;
     if (dnnl_memory_desc_init_by_tag(&any, nd, d, dnnl_f32, dnnl_format_tag_any) ||
-        dnnl_memory_desc_init_by_tag(&wany, nd, w, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_memory_desc_init_by_tag(&wany, wd, w, dnnl_f32, dnnl_format_tag_any) ||
         dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                           &any, &wany, NULL, &any, strides, zero, zero) ||
+                                           &any, &wany, NULL, &any, strides, pad, pad) ||
         dnnl_primitive_desc_create(&pd, &cd, NULL, n->eng, NULL))
         return DLB_OK; /* keep the plain layout */
     *md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
@@ -239,11 +249,13 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
             int ext;
             DLB_TRY(dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext));
             DLB_TRY(dlb__plain_md(&n->bufs[ext].user_md, o));
+            n->bufs[ext].cold = o->cold;
             n->slot_buf[op][slot] = ext;
             return as_md(n, ext, want, out);
         }
         DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
         DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
+        n->bufs[*out].cold = o->cold;
         /* Rank padded with leading 1s (a broadcast post-op operand): the plain layout of the
          * wanted dims holds the same elements in the same order, and reorders need equal ranks. */
         if (want->ndims != n->bufs[*out].user_md.ndims &&

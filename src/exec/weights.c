@@ -91,8 +91,11 @@ size_t dlb_weight_pool_size(const dlb_weight_pool *p) {
     return p ? p->size : 0;
 }
 
+/* Weights (but not those whose values matter) and external inputs the model reads cold. */
 static bool rotated(const dlb__buf *b) {
-    return b->kind == DLB__BUF_WEIGHT && !b->fixed && b->data && b->size > 0;
+    return ((b->kind == DLB__BUF_WEIGHT && !b->fixed) ||
+            (b->kind == DLB__BUF_EXTERNAL && b->cold)) &&
+           b->data && b->size > 0;
 }
 
 size_t dlb_net_weight_bytes(const dlb_net *n) {

@@ -140,6 +140,9 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     for (int i = 0; i < s->n_src; i++) {
         put_operand(&k, "src", &s->src[i]);
         if (s->src[i].plain_layout && layout_matters(s, &s->src[i])) put(&k, ":plain");
+        if (s->src[i].layout_groups > 1 && layout_matters(s, &s->src[i]))
+            put(&k, ":g%d", (int)s->src[i].layout_groups);
+        if (s->src[i].cold) put(&k, ":cold");
     }
     for (int i = 0; i < s->n_wei; i++) put_operand(&k, "wei", &s->wei[i]);
     for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
@@ -153,6 +156,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             put(&k, " post=%s:%s", po->kind == DLB_POST_SUM ? "sum" : "binary",
                 dlb_alg_name(po->alg));
             put_operand(&k, "with", &po->operand);
+            if (po->operand.cold) put(&k, ":cold");
         }
     }
     return k.n;

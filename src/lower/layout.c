@@ -1,16 +1,29 @@
 /* layout.c — layout class of every brick input: does the whole model hand it over plain, or in
- * the layout a convolution producing it would choose?  (docs/bricks.md, section 3) */
+ * the layout a (dense or grouped) convolution producing it would choose?  (docs/bricks.md, 3) */
 #include "arena.h"
 #include "lower_internal.h"
 #include "shape/ops.h"
 
-/* Layout classes of a tensor as the whole-model executor (src/exec) leaves it. */
+/* Layout classes of a tensor as the whole-model executor (src/exec) leaves it: natural (as a
+ * dense convolution gives it), plain, or a value G >= 2: as a convolution of G groups gives it. */
 enum { CLASS_NATURAL = 0, CLASS_PLAIN = 1 };
 
 typedef struct layout_ctx {
     const dlb_graph *g;
-    signed char *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
+    int32_t *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
+    int32_t *producer;  /* tensor -> index of the covered layer writing it; -1 if none */
+    int64_t *before;    /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
 } layout_ctx;
+
+/* Is tensor t cold where layer j reads it?  Bytes touched by the layers between its producer
+ * and j; a tensor no covered layer writes (a graph input) was last read one inference ago. */
+static bool is_cold(const layout_ctx *c, int n_layers, int j, int t) {
+    if (t < 0 || t >= c->g->n_tensors) return false;
+    int s = dlb__view_source(c->g, t), p = s >= 0 ? c->producer[s] : -1;
+    int64_t d = p >= 0 && p < j ? c->before[j] - c->before[p + 1]
+                                : c->before[n_layers] - (c->before[j + 1] - c->before[j]);
+    return d >= DLB_COLD_DISTANCE;
+}
 
 /* Class of tensor t where a layer reads it (operand dims = t's shape).  The model executor
  * (dlb__slot_md / dlb__slot_buf) hands over the producer's buffer as it is when the dims agree,
@@ -59,11 +72,27 @@ static int binary_class(const layout_ctx *c, const dlb_layer *L) {
 }
 
 /* Concat (oneDNN's choice of dst format for format_tag_any): the layout of its first blocked
- * source, else of its first plain-format (abcd or nhwc) one: natural when any source is. */
+ * source, else of its first plain-format (abcd or nhwc) one: the first source's class that is
+ * not plain. */
 static int concat_class(const layout_ctx *c, const dlb_layer *L) {
-    for (int i = 0; i < L->spec.n_src; i++)
-        if (class_of(c, L->src_tensors[i]) == CLASS_NATURAL) return CLASS_NATURAL;
+    for (int i = 0; i < L->spec.n_src; i++) {
+        int cls = class_of(c, L->src_tensors[i]);
+        if (cls != CLASS_PLAIN) return cls;
+    }
     return CLASS_PLAIN;
+}
+
+/* A convolution's output: oneDNN picks its layout (format_tag_any), differently for a grouped
+ * convolution with several channels per group (jit kernels give nChw8c/16c where a dense one
+ * gives nhwc); a depthwise one picks as a dense one does. */
+static int conv_class(const dlb_layer *L) {
+    const dlb_op_spec *s = &L->spec;
+    int64_t g = s->p.group,
+            oc = s->n_dst >= 1 && s->dst[0].shape.rank >= 2 ? s->dst[0].shape.dims[1] : 0;
+    if (s->op != DLB_LOP_CONV || g <= 1 || g >= oc || g > INT32_MAX) return CLASS_NATURAL;
+    if (s->n_src >= 1 && s->src[0].shape.rank >= 2 && s->src[0].shape.dims[1] == g)
+        return CLASS_NATURAL; /* depthwise (one input channel per group) */
+    return (int)g;
 }
 
 /* Class of a covered layer's outputs, from the compile function of its op in src/exec. */
@@ -72,7 +101,7 @@ static int output_class(const layout_ctx *c, const dlb_layer *L) {
     switch (s->op) {
     case DLB_LOP_CONV:
     case DLB_LOP_DECONV:
-        return CLASS_NATURAL; /* format_tag_any: oneDNN's choice */
+        return conv_class(L); /* format_tag_any: oneDNN's choice */
     case DLB_LOP_ELTWISE:
         if (s->alg == DLB_ALG_ERF) return CLASS_PLAIN; /* our own kernel, plain */
         /* fall through */
@@ -96,26 +125,46 @@ static int output_class(const layout_ctx *c, const dlb_layer *L) {
     }
 }
 
+static void set_class(dlb_operand *o, int cls) {
+    o->plain_layout = cls == CLASS_PLAIN;
+    o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
+}
+
 bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
     const dlb_graph *g = l->graph;
     layout_ctx c = {.g = g};
-    c.out_class = dlb__arena_alloc(a, (size_t)g->n_tensors + 1);
-    if (!c.out_class) return false;
-    for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = -1;
+    c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
+    c.producer = dlb__arena_alloc(a, sizeof *c.producer * ((size_t)g->n_tensors + 1));
+    c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
+    if (!c.out_class || !c.producer || !c.before) return false;
+    for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = c.producer[t] = -1;
+    c.before[0] = 0;
+    for (int j = 0; j < l->n_layers; j++) {
+        const dlb_layer *L = &l->layers[j];
+        int64_t b = L->covered && L->bytes > 0 ? L->bytes : 0;
+        c.before[j + 1] = c.before[j] > INT64_MAX - b ? INT64_MAX : c.before[j] + b;
+        for (int o = 0; L->covered && o < L->spec.n_dst; o++)
+            if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors)
+                c.producer[L->dst_tensors[o]] = j;
+    }
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
         dlb_layer *L = &l->layers[j];
         if (!L->covered) continue;
         dlb_op_spec *s = &L->spec;
-        for (int i = 0; i < s->n_src; i++)
-            s->src[i].plain_layout = class_of(&c, L->src_tensors[i]) == CLASS_PLAIN;
+        for (int i = 0; i < s->n_src; i++) {
+            set_class(&s->src[i], class_of(&c, L->src_tensors[i]));
+            s->src[i].cold = is_cold(&c, l->n_layers, j, L->src_tensors[i]);
+        }
         for (int k = 0; k < s->n_post; k++)
-            if (s->post[k].kind != DLB_POST_ELTWISE && L->post_tensor[k] >= 0)
-                s->post[k].operand.plain_layout = class_of(&c, L->post_tensor[k]) == CLASS_PLAIN;
+            if (s->post[k].kind != DLB_POST_ELTWISE && L->post_tensor[k] >= 0) {
+                set_class(&s->post[k].operand, class_of(&c, L->post_tensor[k]));
+                s->post[k].operand.cold = is_cold(&c, l->n_layers, j, L->post_tensor[k]);
+            }
         int cls = output_class(&c, L);
         for (int o = 0; o < s->n_dst; o++)
             if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors)
-                c.out_class[L->dst_tensors[o]] = (signed char)cls;
+                c.out_class[L->dst_tensors[o]] = cls;
     }
     return true;
 }

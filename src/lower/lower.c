@@ -379,11 +379,12 @@ dlb_status dlb_lower(const dlb_graph *g, const dlb_lower_options *opt, dlb_diag 
         bool ok = opt && opt->fuse ? fuse_from(&c, node) : emit_node_layer(&c, node);
         if (!ok) goto oom;
     }
-    if (!order_layers(&c) || !dlb__assign_layouts(l, c.a)) goto oom;
+    if (!order_layers(&c)) goto oom;
     for (int i = 0; i < l->n_layers; i++) {
         dlb_layer *L = &l->layers[i];
         if (L->covered) dlb__op_cost(&L->spec, &L->flops, &L->bytes);
     }
+    if (!dlb__assign_layouts(l, c.a)) goto oom;
     *out = l;
     return DLB_OK;
 oom:

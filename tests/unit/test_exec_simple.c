@@ -795,6 +795,62 @@ static void test_conv_fanout(int64_t C, int64_t groups) {
     for (int k = 0; k < 4; k++) free(bn[k]);
 }
 
+/* RegNet's squeeze-excitation pools the output of a grouped convolution (26 groups of 8
+ * channels), which oneDNN gives a channel-blocked layout where a dense convolution's output is
+ * nhwc.  As a brick, the pool's input is external; with the layout class the lowering gives it
+ * (layout_groups 26) it starts in the grouped layout and runs the kernel the model runs, and
+ * computes the same values as in either layout. */
+static void test_pool_grouped_input(void) {
+    dlb_operand x = T(1, 208, 14, 14), c = x, p = T(1, 208, 1, 1);
+    dlb_operand cw[2] = {T(208, 8, 3, 3), T(208)};
+    dlb_op_spec ops[2] = {conv_spec(&x, cw, &c),
+                          {.op = DLB_LOP_POOL,
+                           .alg = DLB_ALG_POOL_AVG_EXCLUDE,
+                           .n_src = 1,
+                           .n_dst = 1,
+                           .src = &c,
+                           .dst = &p}};
+    ops[0].p.group = 26;
+    ops[1].p.nsp = 2;
+    for (int i = 0; i < 2; i++) {
+        ops[1].p.kernel[i] = ops[1].p.stride[i] = 14;
+        ops[1].p.dilation[i] = 1;
+    }
+    dlb_brick_edge e = {1, 0, 0, 0};
+    dlb_netdesc model = {.n_ops = 2, .ops = ops, .n_edges = 1, .edges = &e, .name = "gconv-pool"};
+    dlb_net *m = create(&model);
+    dlb_operand in[2] = {c, c};
+    in[0].layout_groups = 26;
+    dlb_op_spec brick[2] = {ops[1], ops[1]};
+    brick[0].src = &in[0];
+    brick[1].src = &in[1];
+    dlb_netdesc bd[2] = {{.n_ops = 1, .ops = &brick[0], .name = "pool brick, grouped input"},
+                         {.n_ops = 1, .ops = &brick[1], .name = "pool brick, dense input"}};
+    dlb_net *n[2] = {create(&bd[0]), create(&bd[1])};
+    if (m && n[0] && n[1]) {
+        const char *in_model = dlb_net_impl(m, 1);
+        if (getenv("DLB_TEST_VERBOSE"))
+            printf("pool in model %s, as a brick %s (dense input: %s)\n", in_model,
+                   dlb_net_impl(n[0], 0), dlb_net_impl(n[1], 0));
+        ASSERT_STREQ(dlb_net_impl(n[0], 0), in_model);
+        size_t count = ref_numel(&c);
+        float *v = rand_buf(count, 0), y[2][208];
+        for (int k = 0; k < 2; k++) {
+            ASSERT_EQ_INT(dlb_net_set_input(n[k], 0, 0, v, count), DLB_OK);
+            ASSERT_EQ_INT(dlb_net_run(n[k]), DLB_OK);
+            ASSERT_EQ_INT(dlb_net_get_output(n[k], 0, 0, y[k], 208), DLB_OK);
+        }
+        double ref[208];
+        ref_pool(&ops[1], v, ref);
+        check(y[0], ref, 208, CONV, "avg pool on a grouped layout");
+        check(y[1], ref, 208, CONV, "avg pool on a dense layout");
+        free(v);
+    }
+    dlb_net_free(m);
+    dlb_net_free(n[0]);
+    dlb_net_free(n[1]);
+}
+
 int main(void) {
     test_pool();
     test_eltwise();
@@ -809,6 +865,7 @@ int main(void) {
     test_conv_binary_reduce();
     test_conv_fanout(16, 1);
     test_conv_fanout(48, 6);
+    test_pool_grouped_input();
     printf("test_exec_simple: %d checks\n", n_checks);
     return test_summary("test_exec_simple");
 }

@@ -1,4 +1,5 @@
-/* test_exec_weights.c — cold weights: a network's weights rotate through copies in a pool. */
+/* test_exec_weights.c — cold weights: a network's weights (and cold inputs) rotate through copies
+ * in a pool. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -179,10 +180,58 @@ static void test_bf16_rotation(void) {
     dlb_net_free(net);
 }
 
+/* An external input the model reads cold (dlb_operand.cold) rotates with the weights: it adds
+ * to the rotated bytes, a copy reads the pool instead of the input, copy -1 restores it bit for
+ * bit.  A residual sum whose operand is cold accumulates in place into the pool copy: finite. */
+static void test_cold_input_rotation(void) {
+    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
+    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
+    src[1].cold = true;
+    dlb_op_spec warm = conv_spec(&src[0], wei, 2, &dst, 3),
+                cold = conv_spec(&src[1], wei, 2, &dst, 3);
+    dlb_net *nw = net_of(&warm, 1), *nc = net_of(&cold, 1);
+    if (!nw || !nc) {
+        dlb_net_free(nw);
+        dlb_net_free(nc);
+        return;
+    }
+    ASSERT(dlb_net_weight_bytes(nc) >= dlb_net_weight_bytes(nw) + 8 * 10 * 10 * 4);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    size_t n = 16 * 10 * 10;
+    float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1), *y2 = malloc(n * 4);
+    ASSERT(run_out(nc, y0, n));
+    /* The warm net on copy 0 rotates its weights only; the cold one its input as well. */
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(nw, pool, 0), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, 0), DLB_OK);
+    ASSERT(run_out(nc, y1, n));
+    ASSERT(run_out(nw, y2, n));
+    ASSERT(memcmp(y1, y2, n * sizeof *y1) != 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, -1), DLB_OK);
+    ASSERT(run_out(nc, y1, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+    dlb_net_free(nw);
+    dlb_net_free(nc);
+    dlb_weight_pool_free(pool);
+    free(y0), free(y1), free(y2);
+
+    dlb_operand x = t4(1, 16, 8, 8), y = x, w1[1] = {t4(16, 16, 1, 1)};
+    dlb_op_spec sum = conv_spec(&x, w1, 1, &y, 1);
+    sum.n_post = 1;
+    sum.post[0] = (dlb_postop){.kind = DLB_POST_SUM, .alg = DLB_ALG_ADD, .operand = y};
+    sum.post[0].operand.cold = true;
+    dlb_net *ns = net_of(&sum, 1);
+    if (!ns) return;
+    ASSERT(dlb_net_weight_bytes(ns) >= (16 * 16 + 16 * 64) * 4);
+    all_copies_finite(ns, 16 * 64, 50, "conv + cold residual sum");
+    dlb_net_free(ns);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
     test_matmul_rotation();
     test_bf16_rotation();
+    test_cold_input_rotation();
     return test_summary("test_exec_weights");
 }

@@ -320,12 +320,14 @@ static void test_layout_cnn(void) {
     ASSERT_EQ_INT(conv->spec.op, DLB_LOP_CONV);
     ASSERT(conv->spec.src[0].plain_layout);
     dlb_op_spec_key(&conv->spec, key, sizeof key);
-    ASSERT_STREQ(key,
-                 "conv src=f32:1x3x224x224:plain wei=f32:64x3x7x7 wei=f32:64 dst=f32:1x64x112x112 "
-                 "k=7x7 s=2x2 d=1x1 pb=3x3 pe=3x3 g=1 bias=1 post=eltwise:relu");
+    ASSERT(conv->spec.src[0].cold); /* the graph input: read one inference ago */
+    ASSERT_STREQ(key, "conv src=f32:1x3x224x224:plain:cold wei=f32:64x3x7x7 wei=f32:64 "
+                      "dst=f32:1x64x112x112 k=7x7 s=2x2 d=1x1 pb=3x3 pe=3x3 g=1 bias=1 "
+                      "post=eltwise:relu");
     ASSERT(pool != NULL);
     if (pool) {
         ASSERT(!pool->spec.src[0].plain_layout);
+        ASSERT(!pool->spec.src[0].cold); /* the layer before wrote it */
         dlb_op_spec_key(&pool->spec, key, sizeof key);
         ASSERT_STREQ(key, "pool:max src=f32:1x64x112x112 dst=f32:1x64x56x56 k=3x3 s=2x2 d=1x1 "
                           "pb=1x1 pe=1x1 ceil=0");
@@ -359,6 +361,92 @@ static void test_layout_cnn(void) {
     free_lowered(&m);
 }
 
+/* Index of the covered layer writing tensor t (through views), or -1. */
+static int producer_of(const dlb_lowered *l, int t) {
+    for (int i = 0; i < l->n_layers; i++)
+        for (int o = 0; l->layers[i].covered && o < l->layers[i].spec.n_dst; o++)
+            if (l->layers[i].dst_tensors[o] == t) return i;
+    return -1;
+}
+
+/* RegNet-Y: what reads a grouped convolution's output (several channels per group) has the
+ * class grouped G, shown as :gG in the key where the class shows; what reads a dense or
+ * depthwise convolution's output does not (MobileNet-V2). */
+static void test_layout_grouped(void) {
+    const char *files[2] = {"zoo/regnet_y_400mf.onnx", "zoo/mobilenet_v2.onnx"};
+    for (int f = 0; f < 2; f++) {
+        lowered_model m;
+        if (!lower_file(files[f], &m)) return;
+        int grouped = 0;
+        for (int j = 0; j < m.l->n_layers; j++) {
+            const dlb_layer *L = &m.l->layers[j];
+            if (!L->covered) continue;
+            char key[4096];
+            dlb_op_spec_key(&L->spec, key, sizeof key);
+            for (int i = 0; i < L->spec.n_src; i++) {
+                int p = producer_of(m.l, L->src_tensors[i]);
+                if (p < 0 || m.l->layers[p].spec.op != DLB_LOP_CONV) continue;
+                const dlb_op_spec *c = &m.l->layers[p].spec;
+                int64_t g = c->p.group, ic = c->src[0].shape.dims[1];
+                int want = g > 1 && g != ic ? (int)g : 0;
+                ASSERT_EQ_INT(L->spec.src[i].layout_groups, want);
+                if (want) {
+                    char mark[32];
+                    snprintf(mark, sizeof mark, ":g%d", want);
+                    ASSERT_CONTAINS(key, mark);
+                    grouped++;
+                }
+            }
+        }
+        if (f == 0) ASSERT(grouped >= 10); /* 16 blocks, each a grouped conv read by a pool */
+        if (f == 1) ASSERT_EQ_INT(grouped, 0);
+        free_lowered(&m);
+    }
+}
+
+/* Cache state: an input the previous layer wrote is never cold; DenseNet's concats read some
+ * features written many layers before (cold) and the newest one (warm), and the key marks
+ * exactly the cold ones; a graph input is cold in a model that touches more than
+ * DLB_COLD_DISTANCE bytes per inference and warm in one that touches less. */
+static void test_cold_inputs(void) {
+    lowered_model m;
+    if (!lower_file("zoo/densenet121.onnx", &m)) return;
+    int cold_cat = 0, warm_cat = 0, adjacent = 0;
+    for (int j = 0; j < m.l->n_layers; j++) {
+        const dlb_layer *L = &m.l->layers[j];
+        if (!L->covered) continue;
+        char key[16384];
+        dlb_op_spec_key(&L->spec, key, sizeof key);
+        int marks = 0, cold = 0;
+        for (const char *p = key; (p = strstr(p, ":cold")) != NULL; p++) marks++;
+        for (int i = 0; i < L->spec.n_src; i++) {
+            cold += L->spec.src[i].cold;
+            if (producer_of(m.l, L->src_tensors[i]) == j - 1 && j > 0) {
+                ASSERT(!L->spec.src[i].cold);
+                adjacent++;
+            }
+            if (L->spec.op == DLB_LOP_CONCAT) {
+                cold_cat += L->spec.src[i].cold;
+                warm_cat += !L->spec.src[i].cold;
+            }
+        }
+        for (int k = 0; k < L->spec.n_post; k++) cold += L->spec.post[k].operand.cold;
+        ASSERT_EQ_INT(marks, cold);
+    }
+    ASSERT(adjacent > 100 && cold_cat > 100 && warm_cat > 50);
+    ASSERT(m.l->layers[0].spec.src[0].cold);
+    free_lowered(&m);
+    if (!lower_file("zoo/tiny/tiny_resnet.onnx", &m)) return;
+    int64_t total = 0;
+    for (int j = 0; j < m.l->n_layers; j++)
+        total += m.l->layers[j].covered ? m.l->layers[j].bytes : 0;
+    ASSERT(total < DLB_COLD_DISTANCE);
+    for (int j = 0; j < m.l->n_layers; j++)
+        for (int i = 0; m.l->layers[j].covered && i < m.l->layers[j].spec.n_src; i++)
+            ASSERT(!m.l->layers[j].spec.src[i].cold);
+    free_lowered(&m);
+}
+
 /* G > 1: the class belongs to the brick's external inputs only.  Operands fed from inside the
  * piece carry none, in the stored specs and in the key (each op's key, as stored, is part of
  * the piece key). */
@@ -374,7 +462,7 @@ static void test_layout_pieces(void) {
             const dlb_operand *o = ed->to_src < s->n_src ? &s->src[ed->to_src]
                                                          : &s->post[ed->to_src - s->n_src].operand;
             if (ed->from_op >= 0) {
-                ASSERT(!o->plain_layout);
+                ASSERT(!o->plain_layout && !o->cold && o->layout_groups == 0);
                 internal++;
             } else {
                 plain_ext += o->plain_layout;
@@ -406,6 +494,8 @@ static void test_layout_pieces(void) {
 
 int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
+    test_layout_grouped();
+    test_cold_inputs();
     test_layout_transformer();
     test_layout_cnn();
     test_layout_pieces();

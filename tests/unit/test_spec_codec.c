@@ -72,9 +72,12 @@ static void round_trip(const dlb_brick *b, int *n_built) {
     dlb_brick_decoded_free(d);
 }
 
-/* The layout class of an external input (dlb_operand.plain_layout) travels with the brick, and
- * where it can change what the executor runs it is part of the key, so of the id. */
+/* The layout class (plain_layout, layout_groups) and cache state (cold) of an external input
+ * travel with the brick, and where they can change what the executor runs they are part of the
+ * key, so of the id. */
 static void test_layout_class(void) {
+    enum { N = 4 }; /* natural, plain, grouped 2, cold */
+    static const char *const marks[N] = {NULL, ":plain", ":g2", ":cold"};
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {1, 4, 16, 16}}}, y = x;
     dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
                      .alg = DLB_ALG_SOFTMAX,
@@ -83,15 +86,17 @@ static void test_layout_class(void) {
                      .src = &x,
                      .dst = &y,
                      .p = {.axis = 3}};
-    uint64_t ids[2];
-    for (int plain = 0; plain < 2; plain++) {
-        x.plain_layout = plain;
+    uint64_t ids[N];
+    for (int v = 0; v < N; v++) {
+        x.plain_layout = v == 1;
+        x.layout_groups = v == 2 ? 2 : 0;
+        x.cold = v == 3;
         char key[512];
         int n = dlb_op_spec_key(&s, key, sizeof key);
         dlb_brick b = {
             .id = dlb_brick_id_of_key(key, (size_t)n), .key = key, .n_ops = 1, .ops = &s};
-        ids[plain] = b.id;
-        ASSERT(!strstr(key, ":plain") == !plain);
+        ids[v] = b.id;
+        for (int k = 1; k < N; k++) ASSERT(!strstr(key, marks[k]) == (k != v));
         void *m = NULL;
         size_t len = 0;
         dlb_brick_decoded *d = NULL;
@@ -100,13 +105,17 @@ static void test_layout_class(void) {
         if (d) {
             const dlb_brick *c = dlb_brick_decoded_brick(d);
             ASSERT(c->id == b.id);
-            ASSERT_EQ_INT(c->ops[0].src[0].plain_layout, plain);
+            ASSERT_EQ_INT(c->ops[0].src[0].plain_layout, x.plain_layout);
+            ASSERT_EQ_INT(c->ops[0].src[0].layout_groups, x.layout_groups);
+            ASSERT_EQ_INT(c->ops[0].src[0].cold, x.cold);
             ASSERT_EQ_INT(c->ops[0].dst[0].plain_layout, 0);
+            ASSERT_EQ_INT(c->ops[0].dst[0].cold, 0);
         }
         dlb_brick_decoded_free(d);
         free(m);
     }
-    ASSERT(ids[0] != ids[1]);
+    for (int a = 0; a < N; a++)
+        for (int b = a + 1; b < N; b++) ASSERT(ids[a] != ids[b]);
 }
 
 int main(int argc, char **argv) {

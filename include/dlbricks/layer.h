@@ -101,13 +101,14 @@ typedef struct dlb_operand {
     dlb_shape shape;
     bool plain_layout;
     int32_t layout_groups;
-    bool cold; /* the model reads it from memory: DLB_COLD_DISTANCE bytes went by since its
-                * producer wrote it (docs/bricks.md, section 3) */
+    bool cold; /* the model reads it from memory: DLB_COLD_DISTANCE bytes went by since a layer
+                * last touched it (docs/bricks.md, section 3) */
 } dlb_operand;
 
-/* An activation is cold where a layer reads it when the layers run between its producer and
- * that layer (a whole inference for a graph input) touched at least this many bytes: twice a
- * typical per-core L2 (1-2 MiB), so it has left the core's private caches. */
+/* An activation is cold where a layer reads it when the layers from the last one that wrote or
+ * read it (included) to that layer (excluded) touched at least this many bytes (a whole
+ * inference for a graph input): four times a typical per-core L2, so the data has left the
+ * core's private caches. */
 #define DLB_COLD_DISTANCE ((int64_t)4 << 20)
 
 typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;

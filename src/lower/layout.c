@@ -11,18 +11,33 @@ enum { CLASS_NATURAL = 0, CLASS_PLAIN = 1 };
 typedef struct layout_ctx {
     const dlb_graph *g;
     int32_t *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
-    int32_t *producer;  /* tensor -> index of the covered layer writing it; -1 if none */
+    int32_t *last;      /* tensor -> last covered layer so far that wrote or read it; -1 */
     int64_t *before;    /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
 } layout_ctx;
 
-/* Is tensor t cold where layer j reads it?  Bytes touched by the layers between its producer
- * and j; a tensor no covered layer writes (a graph input) was last read one inference ago. */
+/* Tensor t as the layers touch it: a view is its source's memory. */
+static int memory_of(const layout_ctx *c, int t) {
+    if (t < 0 || t >= c->g->n_tensors) return -1;
+    int s = dlb__view_source(c->g, t);
+    return s >= 0 ? s : t;
+}
+
+/* Is tensor t cold where layer j reads it?  Its reuse distance: the bytes touched from the last
+ * layer that wrote or read it (included: the first bytes it touched were followed by the rest
+ * of its traffic) to j (excluded).  A tensor nothing touched yet in this inference (a graph
+ * input) was last read one inference ago. */
 static bool is_cold(const layout_ctx *c, int n_layers, int j, int t) {
-    if (t < 0 || t >= c->g->n_tensors) return false;
-    int s = dlb__view_source(c->g, t), p = s >= 0 ? c->producer[s] : -1;
-    int64_t d = p >= 0 && p < j ? c->before[j] - c->before[p + 1]
+    int m = memory_of(c, t);
+    if (m < 0) return false;
+    int p = c->last[m];
+    int64_t d = p >= 0 && p < j ? c->before[j] - c->before[p]
                                 : c->before[n_layers] - (c->before[j + 1] - c->before[j]);
     return d >= DLB_COLD_DISTANCE;
+}
+
+static void touch(layout_ctx *c, int j, int t) {
+    int m = memory_of(c, t);
+    if (m >= 0) c->last[m] = j;
 }
 
 /* Class of tensor t where a layer reads it (operand dims = t's shape).  The model executor
@@ -134,18 +149,15 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
     const dlb_graph *g = l->graph;
     layout_ctx c = {.g = g};
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
-    c.producer = dlb__arena_alloc(a, sizeof *c.producer * ((size_t)g->n_tensors + 1));
+    c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
-    if (!c.out_class || !c.producer || !c.before) return false;
-    for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = c.producer[t] = -1;
+    if (!c.out_class || !c.last || !c.before) return false;
+    for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = c.last[t] = -1;
     c.before[0] = 0;
     for (int j = 0; j < l->n_layers; j++) {
         const dlb_layer *L = &l->layers[j];
         int64_t b = L->covered && L->bytes > 0 ? L->bytes : 0;
         c.before[j + 1] = c.before[j] > INT64_MAX - b ? INT64_MAX : c.before[j] + b;
-        for (int o = 0; L->covered && o < L->spec.n_dst; o++)
-            if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors)
-                c.producer[L->dst_tensors[o]] = j;
     }
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
@@ -165,6 +177,10 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
         for (int o = 0; o < s->n_dst; o++)
             if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors)
                 c.out_class[L->dst_tensors[o]] = cls;
+        for (int i = 0; i < s->n_src; i++) touch(&c, j, L->src_tensors[i]);
+        for (int k = 0; k < s->n_post; k++)
+            if (s->post[k].kind != DLB_POST_ELTWISE) touch(&c, j, L->post_tensor[k]);
+        for (int o = 0; o < s->n_dst; o++) touch(&c, j, L->dst_tensors[o]);
     }
     return true;
 }

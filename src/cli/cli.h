@@ -344,6 +344,8 @@ int dlb_job_next_check(dlb_job *j, int sys, bool cheap);
 double dlb_job_check_cost(const dlb_job *j, int sys, int entry);
 /** \brief A check result arrived (res is taken over). */
 dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_check_result *res);
+/* Store the estimate row of a model whose check succeeded (job_report.c). */
+dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry);
 /** \brief Check a model entry in this process (rank 0, or the single process). */
 dlb_status dlb_job_check_local(dlb_job *j, int sys, int entry, int rank, double *timing_s,
                                double *model_s, void (*between)(void *), void *ctx);

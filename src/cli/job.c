@@ -343,8 +343,10 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
     s->check_state[entry] = DLB_BRICK_DONE;
     s->check[entry] = *res;
     memset(res, 0, sizeof *res);
+    dlb_status st = dlb_job_put_check(j, sys, entry);
+    if (st == DLB_OK && dlb_job_now(j) - j->last_save >= j->opt->checkpoint_s) st = save(j, false);
     if (!j->opt->quiet) dlb_job_progress(j, false);
-    return DLB_OK;
+    return st;
 }
 
 /* Saving rewrites the whole file: periodic checkpoints are written uncompressed (gzip was

@@ -176,6 +176,45 @@ static int by_double(const void *p, const void *q) {
     return x < y ? -1 : x > y;
 }
 
+/* Compose model i's estimate row on system sys (measured columns from its check when it has
+ * one) and put it into the document. */
+static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a,
+                               dlb_estimate_row *e) {
+    dlb_job_system *s = &j->sys[sys];
+    const dlb_model_entry *m = dlb_registry_model(j->reg, i);
+    *e = (dlb_estimate_row){.model = m->name,
+                            .batch = m->batch,
+                            .stat = j->opt->stat,
+                            .measured_median_ms = NAN,
+                            .measured_min_ms = NAN,
+                            .close_estimate_ms = NAN,
+                            .main_error_pct = NAN,
+                            .measured_p90_ms = NAN,
+                            .error_pct = NAN,
+                            .noise_floor_pct = NAN,
+                            .settings = s->settings,
+                            .run_id = j->run_id};
+    compose(m, s->br, j->opt->stat, e);
+    if (j->opt->validate && s->check && s->check_state[i] == DLB_BRICK_DONE)
+        use_check(j, m, &s->check[i], e, a);
+    return dlb_results_put_estimate(j->doc, dsys, e);
+}
+
+/* A model's check just arrived: store its row now, so that an interrupted run keeps it.  A
+ * failed or interrupted check stores nothing (it must not replace an earlier measured row). */
+dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry) {
+    const dlb_check_result *c = &j->sys[sys].check[entry];
+    if (c->status != DLB_OK || c->before.status != DLB_OK || c->after.status != DLB_OK)
+        return DLB_OK;
+    int dsys = dlb_results_system(j->doc, j->sys[sys].name, true);
+    if (dsys < 0) return DLB_ENOMEM;
+    accuracy a = {0};
+    double noise = 0;
+    a.noise = &noise;
+    dlb_estimate_row e;
+    return put_estimate(j, sys, dsys, entry, &a, &e);
+}
+
 static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
     dlb_job_system *s = &j->sys[sys];
     int dsys = dlb_results_system(j->doc, s->name, true);
@@ -187,21 +226,8 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
     dlb_status st = DLB_OK;
     for (int i = 0; i < dlb_registry_n_models(j->reg) && st == DLB_OK; i++) {
         const dlb_model_entry *m = dlb_registry_model(j->reg, i);
-        dlb_estimate_row e = {.model = m->name,
-                              .batch = m->batch,
-                              .stat = j->opt->stat,
-                              .measured_median_ms = NAN,
-                              .measured_min_ms = NAN,
-                              .close_estimate_ms = NAN,
-                              .main_error_pct = NAN,
-                              .measured_p90_ms = NAN,
-                              .error_pct = NAN,
-                              .noise_floor_pct = NAN,
-                              .settings = s->settings,
-                              .run_id = j->run_id};
-        compose(m, s->br, j->opt->stat, &e);
-        if (validating && s->check_state[i] == DLB_BRICK_DONE)
-            use_check(j, m, &s->check[i], &e, &a);
+        dlb_estimate_row e;
+        st = put_estimate(j, sys, dsys, i, &a, &e);
         char meas[32] = "-", err[32] = "-", noise[32] = "-";
         if (e.measured_reps > 0) {
             snprintf(meas, sizeof meas, "%.4f", e.measured_median_ms);
@@ -211,7 +237,6 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
         fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7s %7.1f%%%s\n", j->name_width,
                 s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err, noise,
                 100 * e.coverage, e.n_uncovered ? " (partial)" : "");
-        st = dlb_results_put_estimate(j->doc, dsys, &e);
     }
     if (validating && a.validated > 0) {
         double bricks_sum = 0, reused_s = 0;

@@ -182,6 +182,42 @@ saved=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['/systems/
 [ "$saved" -gt 0 ] || fail "SIGTERM: nothing saved although the checkpoint interval is long"
 N=$((N + 2))
 
+# ---- SIGTERM during --validate: every check finished so far is in the file ------------------
+# r.h5 holds every brick (same settings) and no measured rows; each check re-times its bricks
+# (300 ms each here), so the run is still checking when the first validated row appears.
+cp "$TMP/r.h5" "$TMP/vt.h5"
+DLB_DUMMY_SLEEP_MS=300 $D -o "$TMP/vt.h5" --resume --validate --checkpoint-s 0.01 "$TINY" \
+    >"$TMP/vt.out" 2>"$TMP/vt.err" &
+pid=$!
+validated_rows() { # FILE.h5 [WAIT_S]: validated estimate rows (waits up to WAIT_S for one)
+    $PY - "$1" "${2:-0}" <<'PY'
+import sys, time, h5py
+deadline = time.time() + float(sys.argv[2])
+while True:
+    try:
+        with h5py.File(sys.argv[1], "r") as f:
+            e = f["/systems/s1/estimates"][()]
+            n = int(sum(1 for r in e if r["measured_reps"] > 0 and r["error_pct"] == r["error_pct"]))
+    except (OSError, KeyError):
+        n = 0
+    if n > 0 or time.time() >= deadline:
+        print(n)
+        break
+    time.sleep(0.05)
+PY
+}
+seen=$(validated_rows "$TMP/vt.h5" 60)
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+kept=$(validated_rows "$TMP/vt.h5")
+[ "$seen" -gt 0 ] || fail "--validate: no check stored while the run went on"
+[ "$rc" -ne 0 ] && grep -q "interrupted" "$TMP/vt.err" || fail "SIGTERM during --validate: exit $rc"
+[ "$kept" -ge "$seen" ] && [ "$kept" -lt 4 ] || fail "SIGTERM during --validate: $kept rows kept, $seen seen"
+N=$((N + 3))
+
 # ---- under mpirun: kill -9 of a worker; the file holds every flushed brick; resume finishes --
 export DLB_DUMMY_SLEEP_MS=250
 cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 --checkpoint-s 0.1 -o $TMP/m.h5 $TINY"

@@ -45,6 +45,7 @@ typedef struct dlb_cli_options {
     bool cold_cache;          /* --cold-cache */
     bool warm_weights;        /* --weights warm: brick weights stay in cache (default cold) */
     bool validate;            /* --validate: also time every model whole */
+    int validate_rounds;      /* --validate-rounds R: brick groups per check; 0: default */
     dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
     const char *bricks_out;   /* --bricks-out FILE: per-brick CSV (never overwritten) */
     bool verbose;             /* -v: per-brick begin/end lines on stderr */
@@ -240,20 +241,29 @@ void dlb_plan_learn(dlb_plan *p, const dlb_brick *b, double measured_ms);
 /** \brief Sort registry brick indices by predicted wall time, most expensive first. */
 void dlb_plan_sort(const dlb_plan *p, const dlb_registry *reg, int *idx, int n);
 
-/* validate.c: --validate checks, a whole model timed before and after its own bricks. */
+/* validate.c: --validate checks, a whole model timed before, between and after groups of its
+ * own bricks. */
+#define DLB_VALIDATE_ROUNDS 4      /* brick groups per check (--validate-rounds default) */
+#define DLB_VALIDATE_MAX_ROUNDS 64 /* --validate-rounds at most */
+#define DLB_VALIDATE_MAX_RUNS (DLB_VALIDATE_MAX_ROUNDS + 1) /* whole-model runs of a check */
 typedef struct dlb_check_result {
     dlb_status status;
-    dlb_cli_brick_result before, after; /* the whole model (no samples kept) */
+    int n_wholes;
+    dlb_cli_brick_result *wholes; /* the whole model's runs, in time order (no samples kept) */
     int n_bricks;
     dlb_cli_brick_result *bricks; /* its distinct bricks (dlb_cli_model_bricks order) */
 } dlb_check_result;
+/** \brief Brick groups of a check of a model with \p n distinct bricks (>= 1). */
+int dlb_cli_check_rounds(const dlb_cli_options *opt, int n);
+/** \brief Whether every whole-model run of a check succeeded (and there were at least two). */
+bool dlb_check_result_ok(const dlb_check_result *c);
 /** \brief Distinct bricks of a model entry in order of first use, with their counts;
  *  idx and counts need n_layers entries.  \return how many. */
 int dlb_cli_model_bricks(const dlb_model_entry *m, int *idx, int64_t *counts);
-/** \brief Time the model (from \p onnx when not NULL, else \p path), then each brick, then
- *  the model again; \p between (may be NULL) runs between two measurements (rank 0 serves
- *  its workers there).  A failure is recorded in res->status (and reported); the return value
- *  is DLB_ENOMEM or DLB_OK. */
+/** \brief Time the model (from \p onnx when not NULL, else \p path), then its bricks in
+ *  dlb_cli_check_rounds groups with the whole model timed again after each group; \p between (may
+ * be NULL) runs between two measurements (rank 0 serves its workers there).  A failure is recorded
+ * in res->status (and reported); the return value is DLB_ENOMEM or DLB_OK. */
 dlb_status dlb_cli_check_model(const dlb_cli_options *opt, const dlb_timing_settings *ts,
                                const char *path, const void *onnx, size_t len, int64_t batch,
                                const dlb_brick *const *bricks, int n, dlb_check_result *res,

@@ -329,7 +329,9 @@ double dlb_job_check_cost(const dlb_job *j, int sys, int entry) {
         bricks += dlb_plan_wall_s(p, b); /* distinct or not: an upper bound is fine here */
     }
     double reps = fmax(j->ts.min_reps, once > 0 ? j->ts.min_time_ms * 1e-3 / once : 1);
-    return bricks + 2 * (reps + j->ts.warmup_reps) * once;
+    int n = 0; /* occurrences stand in for distinct bricks: at most more groups, fine here */
+    for (int k = 0; k < m->n_layers; k++) n += m->layers[k].brick >= 0 && m->layers[k].piece_start;
+    return bricks + (dlb_cli_check_rounds(j->opt, n) + 1) * (reps + j->ts.warmup_reps) * once;
 }
 
 dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_check_result *res) {

@@ -130,10 +130,15 @@ typedef struct accuracy {
     double *noise; /* per validated model, for the median */
 } accuracy;
 
+static int by_double(const void *p, const void *q) {
+    double x = *(const double *)p, y = *(const double *)q;
+    return x < y ? -1 : x > y;
+}
+
 /* Fill the measured columns of an estimate row from the model's check (--validate). */
 static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
                       dlb_estimate_row *e, accuracy *a) {
-    if (c->status != DLB_OK || c->before.status != DLB_OK || c->after.status != DLB_OK) return;
+    if (!dlb_check_result_ok(c)) return;
     int *idx = malloc(sizeof(int) * ((size_t)m->n_layers + 1));
     int64_t *counts = malloc(sizeof(int64_t) * ((size_t)m->n_layers + 1));
     if (!idx || !counts) {
@@ -150,13 +155,24 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     }
     free(idx);
     free(counts);
-    const dlb_stats *x = &c->before.stats, *y = &c->after.stats;
-    double meas = (x->median + y->median) / 2;
+    /* measured: the median of the whole-model medians (for two runs, their mean); noise floor:
+     * their range relative to it */
+    double med[DLB_VALIDATE_MAX_RUNS];
+    int w = c->n_wholes < DLB_VALIDATE_MAX_RUNS ? c->n_wholes : DLB_VALIDATE_MAX_RUNS;
+    e->measured_min_ms = INFINITY;
+    e->measured_p90_ms = -INFINITY;
+    e->measured_reps = 0;
+    for (int i = 0; i < w; i++) {
+        const dlb_stats *x = &c->wholes[i].stats;
+        med[i] = x->median;
+        e->measured_min_ms = fmin(e->measured_min_ms, x->min);
+        e->measured_p90_ms = fmax(e->measured_p90_ms, x->p90);
+        e->measured_reps += x->n;
+    }
+    qsort(med, (size_t)w, sizeof *med, by_double);
+    double meas = w % 2 ? med[w / 2] : (med[w / 2 - 1] + med[w / 2]) / 2;
     e->measured_median_ms = meas;
-    e->measured_min_ms = fmin(x->min, y->min);
-    e->measured_p90_ms = fmax(x->p90, y->p90);
-    e->measured_reps = x->n + y->n;
-    e->noise_floor_pct = meas > 0 ? 100 * fabs(x->median - y->median) / meas : NAN;
+    e->noise_floor_pct = meas > 0 ? 100 * (med[w - 1] - med[0]) / meas : NAN;
     e->main_error_pct = meas > 0 ? 100 * (e->estimate_ms - meas) / meas : NAN;
     if (!ok || !(meas > 0)) return;
     e->close_estimate_ms = close;
@@ -169,11 +185,6 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     a->log_ratio_main += log(e->estimate_ms / meas);
     a->sum_measured += meas;
     a->max_noise = fmax(a->max_noise, e->noise_floor_pct);
-}
-
-static int by_double(const void *p, const void *q) {
-    double x = *(const double *)p, y = *(const double *)q;
-    return x < y ? -1 : x > y;
 }
 
 /* Compose model i's estimate row on system sys (measured columns from its check when it has
@@ -203,9 +214,7 @@ static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a
 /* A model's check just arrived: store its row now, so that an interrupted run keeps it.  A
  * failed or interrupted check stores nothing (it must not replace an earlier measured row). */
 dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry) {
-    const dlb_check_result *c = &j->sys[sys].check[entry];
-    if (c->status != DLB_OK || c->before.status != DLB_OK || c->after.status != DLB_OK)
-        return DLB_OK;
+    if (!dlb_check_result_ok(&j->sys[sys].check[entry])) return DLB_OK;
     int dsys = dlb_results_system(j->doc, j->sys[sys].name, true);
     if (dsys < 0) return DLB_ENOMEM;
     accuracy a = {0};

@@ -36,6 +36,7 @@ static const struct job_key {
     {"output", "resume", "--resume", KEY_FLAG},
     {"output", "force", "--force", KEY_FLAG},
     {"output", "validate", "--validate", KEY_FLAG},
+    {"output", "validate_rounds", "--validate-rounds", KEY_VALUE},
     {"output", "bricks_csv", "--bricks-out", KEY_VALUE},
     {"output", "checkpoint_s", "--checkpoint-s", KEY_VALUE},
 };

@@ -28,6 +28,7 @@ typedef enum opt_id {
     OPT_COLD_CACHE,
     OPT_WEIGHTS,
     OPT_VALIDATE,
+    OPT_VALIDATE_ROUNDS,
     OPT_DTYPE,
     OPT_BRICKS_OUT,
     OPT_VERBOSE,
@@ -105,6 +106,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                      "whole model (cold, the default), or left in cache (warm)"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
+    [OPT_VALIDATE_ROUNDS] = {"validate-rounds", 0, true, "R",
+                             "--validate: split each model's bricks into R groups and\n"
+                             "time the model whole before, between and after them\n"
+                             "(R+1 runs; 1 to 64, default 4)"},
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
                    "data type of every brick and model (default f32); bf16 only\n"
                    "where the CPU has bf16 instructions; int8 falls back to f32\n"
@@ -360,6 +365,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_VALIDATE:
             opt->validate = true;
+            break;
+        case OPT_VALIDATE_ROUNDS:
+            if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_ROUNDS, &v))
+                return usage_error(err, "--validate-rounds: invalid value '%s' (1 to 64)", optarg);
+            opt->validate_rounds = (int)v;
             break;
         case OPT_BRICKS_OUT:
             opt->bricks_out = optarg;

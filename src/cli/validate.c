@@ -1,5 +1,6 @@
-/* validate.c — --validate: a whole model timed before and after its own bricks on one rank, so
- * estimate and measurement are minutes apart at most; the messages that carry such a check. */
+/* validate.c — --validate: a whole model timed before, between and after groups of its own
+ * bricks on one rank, so that estimate and measurement share one stretch of time; the messages
+ * that carry such a check. */
 #include "messages.h"
 
 #include <stdlib.h>
@@ -34,7 +35,20 @@ int dlb_cli_model_bricks(const dlb_model_entry *m, int *idx, int64_t *counts) {
 
 void dlb_check_result_free(dlb_check_result *r) {
     free(r->bricks);
+    free(r->wholes);
     memset(r, 0, sizeof *r);
+}
+
+int dlb_cli_check_rounds(const dlb_cli_options *opt, int n) {
+    int r = opt->validate_rounds > 0 ? opt->validate_rounds : DLB_VALIDATE_ROUNDS;
+    return r < n ? r : (n > 1 ? n : 1);
+}
+
+bool dlb_check_result_ok(const dlb_check_result *c) {
+    if (c->status != DLB_OK || c->n_wholes < 2) return false;
+    for (int i = 0; i < c->n_wholes; i++)
+        if (c->wholes[i].status != DLB_OK) return false;
+    return true;
 }
 
 static void time_whole(dlb_cli_model *mo, const dlb_timing_settings *ts, dlb_cli_brick_result *r,
@@ -55,25 +69,36 @@ dlb_status dlb_cli_check_model(const dlb_cli_options *opt, const dlb_timing_sett
                                double *timing_s, double *model_s, void (*between)(void *),
                                void *ctx) {
     memset(res, 0, sizeof *res);
+    int rounds = dlb_cli_check_rounds(opt, n);
     res->bricks = calloc((size_t)n + 1, sizeof *res->bricks);
-    if (!res->bricks) return DLB_ENOMEM;
+    res->wholes = calloc((size_t)rounds + 1, sizeof *res->wholes);
+    if (!res->bricks || !res->wholes) {
+        dlb_check_result_free(res);
+        return DLB_ENOMEM;
+    }
     res->n_bricks = n;
     dlb_cli_model mo;
     res->status = dlb_cli_model_open(path, onnx, len, batch, opt, &mo);
     if (res->status != DLB_OK) return DLB_OK; /* reported; a failed check is a result */
-    time_whole(&mo, ts, &res->before, model_s);
-    for (int k = 0; k < n && res->before.status == DLB_OK && !dlb_cli_stop; k++) {
+    /* W G1 W G2 ... W GR W: group g holds bricks [g*n/R, (g+1)*n/R) */
+    time_whole(&mo, ts, &res->wholes[res->n_wholes++], model_s);
+    res->status = res->wholes[0].status;
+    for (int g = 0; g < rounds && res->status == DLB_OK && !dlb_cli_stop; g++) {
+        for (int k = g * n / rounds; k < (g + 1) * n / rounds && !dlb_cli_stop; k++) {
+            if (between) between(ctx);
+            dlb_cli_brick_times t = {0};
+            dlb_cli_time_one_brick(opt, ts, bricks[k], &res->bricks[k], &t);
+            *timing_s += t.timing_s;
+            free(res->bricks[k].samples);
+            res->bricks[k].samples = NULL;
+            res->bricks[k].n_samples = 0;
+        }
         if (between) between(ctx);
-        dlb_cli_brick_times t = {0};
-        dlb_cli_time_one_brick(opt, ts, bricks[k], &res->bricks[k], &t);
-        *timing_s += t.timing_s;
-        free(res->bricks[k].samples);
-        res->bricks[k].samples = NULL;
-        res->bricks[k].n_samples = 0;
+        if (dlb_cli_stop) break;
+        dlb_cli_brick_result *w = &res->wholes[res->n_wholes++];
+        time_whole(&mo, ts, w, model_s);
+        res->status = w->status;
     }
-    if (between) between(ctx);
-    if (res->before.status == DLB_OK) time_whole(&mo, ts, &res->after, model_s);
-    res->status = res->before.status != DLB_OK ? res->before.status : res->after.status;
     if (dlb_cli_stop) res->status = DLB_EINTR;
     dlb_cli_model_close(&mo);
     return DLB_OK;
@@ -211,13 +236,16 @@ dlb_status dlb_cli_run_check_message(const dlb_cli_options *opt, const dlb_timin
                                  NULL, NULL);
     if (st == DLB_OK) {
         Dlbricks__ModelCheckResult r = DLBRICKS__MODEL_CHECK_RESULT__INIT;
-        Dlbricks__BrickResult before, after;
+        Dlbricks__BrickResult wm[DLB_VALIDATE_MAX_RUNS], *wp[DLB_VALIDATE_MAX_RUNS];
         r.entry = mc->entry;
         r.status = (int32_t)res.status;
-        dlb_msg_from_result(&res.before, 0, rank, threads, &before);
-        dlb_msg_from_result(&res.after, 0, rank, threads, &after);
-        r.before = &before;
-        r.after = &after;
+        for (int i = 0; i < res.n_wholes && i < DLB_VALIDATE_MAX_RUNS; i++) {
+            dlb_msg_from_result(&res.wholes[i], 0, rank, threads, &wm[i]);
+            wp[i] = &wm[i];
+        }
+        r.n_wholes =
+            (size_t)(res.n_wholes < DLB_VALIDATE_MAX_RUNS ? res.n_wholes : DLB_VALIDATE_MAX_RUNS);
+        r.wholes = wp;
         for (int k = 0; k < n; k++) {
             dlb_msg_from_result(&res.bricks[k], bricks[k]->id, rank, threads, &bm[k]);
             bp[k] = &bm[k];
@@ -252,17 +280,21 @@ dlb_status dlb_cli_decode_check_result(const void *buf, size_t len, int *entry,
     res->bricks = calloc(m->n_bricks + 1, sizeof *res->bricks);
     if (!res->bricks) st = DLB_ENOMEM;
     res->n_bricks = (int)m->n_bricks;
-    if (m->before) dlb_msg_to_result(m->before, &res->before);
-    if (m->after) dlb_msg_to_result(m->after, &res->after);
+    res->wholes = calloc(m->n_wholes + 1, sizeof *res->wholes);
+    if (!res->wholes) st = DLB_ENOMEM;
+    for (size_t i = 0; i < m->n_wholes && st == DLB_OK; i++) {
+        dlb_msg_to_result(m->wholes[i], &res->wholes[i]);
+        free(res->wholes[i].samples);
+        res->wholes[i].samples = NULL;
+        res->wholes[i].n_samples = 0;
+        res->n_wholes++;
+    }
     for (size_t k = 0; k < m->n_bricks && st == DLB_OK; k++) {
         dlb_msg_to_result(m->bricks[k], &res->bricks[k]);
         free(res->bricks[k].samples);
         res->bricks[k].samples = NULL;
         res->bricks[k].n_samples = 0;
     }
-    free(res->before.samples);
-    free(res->after.samples);
-    res->before.samples = res->after.samples = NULL;
     dlbricks__model_check_result__free_unpacked(m, NULL);
     return st;
 }

@@ -21,7 +21,7 @@ mpirun -np "$NP" --bind-to core "$BIN" --quiet --validate -o "$OUT" --resume "$@
 echo "wall: $(($(date +%s) - start)) s"
 grep -E '^(bricks|accuracy|noise|speedup|timing):' "$log"
 echo
-echo "models by |error| (estimate vs the whole model timed before and after its bricks):"
+echo "models by |error| (estimate vs the whole model timed before, between and after its bricks):"
 awk 'NF >= 9 && $7 ~ /^[-+]?[0-9.]+$/ && $1 != "system" {
          e = $7 + 0; a = e < 0 ? -e : e
          printf "%8.1f %8.1f %12s %12s  %s b%s\n", e, $8 + 0, $5, $6, $2, $3 }' "$log" |

@@ -119,15 +119,21 @@ awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
                   v["overhead"] < 100 && v["idle"] == 0) }' <<<"$line" ||
     fail "timing line: setup must be a part of the overhead: $line"
 
-# ---- --validate: each model timed whole before and after its bricks; plumbing, exactly --------
-check_validated() { # FILE.h5 SYSTEM: measured and close-in-time estimates for every model
-    $PY - "$1" "$2" <<'PY'
+# ---- --validate: each model timed whole before, between and after groups of its bricks -------
+check_validated() { # FILE.h5 SYSTEM ROUNDS: measured and close-in-time estimates for every model
+    $PY - "$1" "$2" "$3" <<'PY'
 import math, sys, h5py
 f = h5py.File(sys.argv[1], "r")
+rounds = int(sys.argv[3])
 e = f["/systems/%s/estimates" % sys.argv[2]][()]
 assert len(e) == 4
 for r in e:
-    assert r["measured_reps"] > 0 and r["measured_median_ms"] > 0, r
+    name = r["model"].decode()
+    nb = len(f["/models/%s/b%d/bricks" % (name, r["batch"])][()])
+    # --min-time-ms 0 --min-reps 3: every whole-model run is exactly 3 repetitions, and a
+    # check runs the model min(R, distinct bricks) + 1 times
+    assert r["measured_reps"] == 3 * (min(rounds, nb) + 1), (name, nb, r["measured_reps"])
+    assert r["measured_min_ms"] <= r["measured_median_ms"] <= r["measured_p90_ms"], r
     assert 0 <= r["noise_floor_pct"] < 1000
     # the dummy backend is deterministic: re-timed bricks give the main estimate exactly
     assert abs(r["close_estimate_ms"] - r["estimate_ms"]) <= 1e-12 * r["estimate_ms"], r
@@ -135,9 +141,9 @@ for r in e:
     assert abs(r["error_pct"] - want) < 1e-9 and abs(r["main_error_pct"] - want) < 1e-9
 PY
 }
-$D -o "$TMP/v.h5" --validate --min-time-ms 1 --min-reps 3 "$TINY" >"$TMP/v.out" 2>"$TMP/v.err" ||
-    fail "--validate"
-check_validated "$TMP/v.h5" s1 || fail "--validate: estimates table"
+V="--validate --min-time-ms 0 --min-reps 3"
+$D -o "$TMP/v.h5" $V "$TINY" >"$TMP/v.out" 2>"$TMP/v.err" || fail "--validate"
+check_validated "$TMP/v.h5" s1 4 || fail "--validate: estimates table"
 # the final save compresses every dataset (checkpoints of a running job do not)
 $PY -c "
 import h5py, sys
@@ -148,10 +154,20 @@ for n in ('bricks', 'samples', 'estimates'):
 grep -Eq '^accuracy: system=s1 models=4 within5=[0-9.]+ within10=[0-9.]+ geomean=[0-9.]+$' "$TMP/v.out" &&
     grep -Eq '^speedup: system=s1 latency_sum=[0-9.]+ wall=[0-9.]+$' "$TMP/v.out" &&
     grep -Eq '^noise: system=s1 ' "$TMP/v.out" || fail "--validate: report lines"
-cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s2 --threads 1 --validate --min-time-ms 1 --min-reps 3 -o $TMP/vm.h5 $TINY"
+for r in 1 64; do
+    $D -o "$TMP/v$r.h5" $V --validate-rounds $r "$TINY" >"$TMP/v$r.out" 2>"$TMP/v$r.err" ||
+        fail "--validate-rounds $r"
+    check_validated "$TMP/v$r.h5" s1 $r || fail "--validate-rounds $r: estimates table"
+done
+for r in 0 65 x; do
+    ! $D -o "$TMP/vbad.h5" $V --validate-rounds $r "$TINY" >/dev/null 2>"$TMP/vbad.err" &&
+        grep -q "^error: --validate-rounds: invalid value '$r' (1 to 64)" "$TMP/vbad.err" ||
+        fail "--validate-rounds $r accepted"
+done
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s2 --threads 1 $V --validate-rounds 3 -o $TMP/vm.h5 $TINY"
 $cmd >"$TMP/vm.out" 2>"$TMP/vm.err" || fail "--validate under MPI" "$cmd"
-check_validated "$TMP/vm.h5" s2 || fail "--validate under MPI: estimates table" "$cmd"
-N=$((N + 4))
+check_validated "$TMP/vm.h5" s2 3 || fail "--validate under MPI: estimates table" "$cmd"
+N=$((N + 10))
 
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-KNOWN_FORMAT_VERSIONS = (2, 3, 4)
+KNOWN_FORMAT_VERSIONS = (2, 3)
 _NUMPY = {"u64": np.uint64, "i64": np.int64, "i32": np.int32, "f64": np.float64, "str": object}
 TABLES = ("bricks", "estimates", "layers", "model_bricks")
 # dlbricks-mpi flags a brick unstable (bricks column 'unstable') when the 95 % CI of its median
@@ -222,14 +222,8 @@ class Results:
         return self._per_system(system, "bricks", "bricks")
 
     def estimates(self, system=None):
-        """Estimate rows of one system, or of all systems; a 'system' column first.  Files
-        before format_version 4 get measured_ms = measured_median_ms (what their error_pct
-        compared against), so that every version reads alike."""
-        e = self._per_system(system, "estimates", "estimates")
-        if "measured_ms" not in e.columns:
-            e.insert(list(e.columns).index("measured_p90_ms") + 1, "measured_ms",
-                     e["measured_median_ms"])
-        return e
+        """Estimate rows of one system, or of all systems; a 'system' column first."""
+        return self._per_system(system, "estimates", "estimates")
 
     def layers(self, model, batch):
         """The decomposition of (model, batch): one row per layer."""
@@ -388,7 +382,7 @@ def select_estimates(results, system=None, stat=None, settings=None):
 def validated(est):
     """Estimate rows that count for accuracy, as dlbricks-mpi's 'accuracy:' line counts them:
     measured whole (measured_reps > 0), with an error, and fully covered."""
-    return est[(est["measured_reps"] > 0) & np.isfinite(est["measured_ms"])
+    return est[(est["measured_reps"] > 0) & np.isfinite(est["measured_median_ms"])
                & np.isfinite(est["error_pct"]) & (est["n_uncovered"] == 0)]
 
 
@@ -402,7 +396,7 @@ def accuracy(est):
     if v.empty:
         return None
     err = v["error_pct"].abs()
-    meas = v["measured_ms"]
+    meas = v["measured_median_ms"]
     noise = np.sort(v["noise_floor_pct"].to_numpy())
     return {"models": len(v), "within5": float((err <= 5).mean()),
             "within10": float((err <= 10).mean()),

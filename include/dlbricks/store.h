@@ -10,7 +10,7 @@
 #include "dlbricks/status.h"
 
 /* Bumped on any change of the layout below; written as the root attribute format_version. */
-#define DLB_STORE_FORMAT_VERSION 4
+#define DLB_STORE_FORMAT_VERSION 3
 
 /* The one schema definition.  Each table is X(type, name, unit, description) with type one
  * of u64, i64, i32, f64, str.  It makes the C row structs, the HDF5 compound types and the
@@ -61,19 +61,17 @@
     X(i32, n_layers, "", "layers of the lowered model")                                            \
     X(i32, n_uncovered, "", "layers without a measured brick")                                     \
     X(f64, measured_median_ms, "ms",                                                               \
-      "median of the whole-model medians of the check (R+1 runs; two: their mean)")                \
+      "mean of the whole-model medians before and after the bricks")                               \
     X(f64, measured_min_ms, "ms", "whole-model minimum, else NaN")                                 \
     X(f64, measured_p90_ms, "ms", "whole-model 90th percentile, else NaN")                         \
-    X(f64, measured_ms, "ms",                                                                      \
-      "whole-model figure of the row's stat (median over runs), what error_pct compares to")       \
-    X(i64, measured_reps, "", "whole-model repetitions, all runs (0: not validated)")              \
+    X(i64, measured_reps, "", "whole-model repetitions (0: not validated)")                        \
     X(f64, close_estimate_ms, "ms",                                                                \
-      "estimate from the model's bricks re-timed between its whole-model runs, else NaN")          \
-    X(f64, error_pct, "%", "(close_estimate - measured_ms) / measured_ms x 100, else NaN")         \
+      "estimate from the model's bricks re-timed between its two whole-model runs, else NaN")      \
+    X(f64, error_pct, "%", "(close_estimate - measured) / measured x 100, else NaN")               \
     X(f64, main_error_pct, "%",                                                                    \
-      "(estimate - measured_ms) / measured_ms x 100 (drift included), else NaN")                   \
+      "(estimate - measured) / measured x 100 (drift included), else NaN")                         \
     X(f64, noise_floor_pct, "%",                                                                   \
-      "(largest - smallest run's stat) / measured_ms x 100 (whole-model runs)")                    \
+      "abs(before - after) / measured_median x 100 (whole-model medians)")                         \
     X(str, settings, "", "canonical settings string")                                              \
     X(str, run_id, "", "run that composed it")
 

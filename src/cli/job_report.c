@@ -135,12 +135,6 @@ static int by_double(const void *p, const void *q) {
     return x < y ? -1 : x > y;
 }
 
-/* Median of v[0..n) (n >= 1), sorting v. */
-static double median_of(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, by_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Fill the measured columns of an estimate row from the model's check (--validate). */
 static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
                       dlb_estimate_row *e, accuracy *a) {
@@ -161,10 +155,9 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     }
     free(idx);
     free(counts);
-    /* Over the whole-model runs: measured_median_ms is the median of their medians, measured_ms
-     * the median of their values of the estimate's statistic (the sum of brick means estimates
-     * the model's mean, of medians its median), the noise floor the range of the latter. */
-    double med[DLB_VALIDATE_MAX_RUNS], val[DLB_VALIDATE_MAX_RUNS];
+    /* measured: the median of the whole-model medians (for two runs, their mean); noise floor:
+     * their range relative to it */
+    double med[DLB_VALIDATE_MAX_RUNS];
     int w = c->n_wholes < DLB_VALIDATE_MAX_RUNS ? c->n_wholes : DLB_VALIDATE_MAX_RUNS;
     e->measured_min_ms = INFINITY;
     e->measured_p90_ms = -INFINITY;
@@ -172,15 +165,14 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     for (int i = 0; i < w; i++) {
         const dlb_stats *x = &c->wholes[i].stats;
         med[i] = x->median;
-        val[i] = stat_of(x, j->opt->stat);
         e->measured_min_ms = fmin(e->measured_min_ms, x->min);
         e->measured_p90_ms = fmax(e->measured_p90_ms, x->p90);
         e->measured_reps += x->n;
     }
-    e->measured_median_ms = median_of(med, w);
-    double meas = median_of(val, w);
-    e->measured_ms = meas;
-    e->noise_floor_pct = meas > 0 ? 100 * (val[w - 1] - val[0]) / meas : NAN;
+    qsort(med, (size_t)w, sizeof *med, by_double);
+    double meas = w % 2 ? med[w / 2] : (med[w / 2 - 1] + med[w / 2]) / 2;
+    e->measured_median_ms = meas;
+    e->noise_floor_pct = meas > 0 ? 100 * (med[w - 1] - med[0]) / meas : NAN;
     e->main_error_pct = meas > 0 ? 100 * (e->estimate_ms - meas) / meas : NAN;
     if (!ok || !(meas > 0)) return;
     e->close_estimate_ms = close;
@@ -205,7 +197,6 @@ static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a
                             .batch = m->batch,
                             .stat = j->opt->stat,
                             .measured_median_ms = NAN,
-                            .measured_ms = NAN,
                             .measured_min_ms = NAN,
                             .close_estimate_ms = NAN,
                             .main_error_pct = NAN,
@@ -248,7 +239,7 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
         st = put_estimate(j, sys, dsys, i, &a, &e);
         char meas[32] = "-", err[32] = "-", noise[32] = "-";
         if (e.measured_reps > 0) {
-            snprintf(meas, sizeof meas, "%.4f", e.measured_ms);
+            snprintf(meas, sizeof meas, "%.4f", e.measured_median_ms);
             snprintf(noise, sizeof noise, "%.1f", e.noise_floor_pct);
         }
         if (e.error_pct == e.error_pct) snprintf(err, sizeof err, "%+.1f", e.error_pct);

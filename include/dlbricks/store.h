@@ -61,17 +61,17 @@
     X(i32, n_layers, "", "layers of the lowered model")                                            \
     X(i32, n_uncovered, "", "layers without a measured brick")                                     \
     X(f64, measured_median_ms, "ms",                                                               \
-      "mean of the whole-model medians before and after the bricks")                               \
+      "median of the whole-model medians of the check (R+1 runs; two: their mean)")                \
     X(f64, measured_min_ms, "ms", "whole-model minimum, else NaN")                                 \
     X(f64, measured_p90_ms, "ms", "whole-model 90th percentile, else NaN")                         \
-    X(i64, measured_reps, "", "whole-model repetitions (0: not validated)")                        \
+    X(i64, measured_reps, "", "whole-model repetitions, all runs (0: not validated)")              \
     X(f64, close_estimate_ms, "ms",                                                                \
-      "estimate from the model's bricks re-timed between its two whole-model runs, else NaN")      \
+      "estimate from the model's bricks re-timed between its whole-model runs, else NaN")          \
     X(f64, error_pct, "%", "(close_estimate - measured) / measured x 100, else NaN")               \
     X(f64, main_error_pct, "%",                                                                    \
       "(estimate - measured) / measured x 100 (drift included), else NaN")                         \
     X(f64, noise_floor_pct, "%",                                                                   \
-      "abs(before - after) / measured_median x 100 (whole-model medians)")                         \
+      "(largest - smallest whole-model median) / measured_median x 100")                           \
     X(str, settings, "", "canonical settings string")                                              \
     X(str, run_id, "", "run that composed it")
 

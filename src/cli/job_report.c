@@ -135,7 +135,8 @@ static int by_double(const void *p, const void *q) {
     return x < y ? -1 : x > y;
 }
 
-/* Fill the measured columns of an estimate row from the model's check (--validate). */
+/* Fill the measured columns of an estimate row from the model's check (--validate), and count it in
+ * the report's tally a (may be NULL). */
 static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
                       dlb_estimate_row *e, accuracy *a) {
     if (!dlb_check_result_ok(c)) return;
@@ -177,7 +178,7 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     if (!ok || !(meas > 0)) return;
     e->close_estimate_ms = close;
     e->error_pct = 100 * (close - meas) / meas;
-    if (e->n_uncovered > 0) return;
+    if (e->n_uncovered > 0 || !a) return; /* a: the report's tally, NULL when storing one row */
     a->noise[a->validated++] = e->noise_floor_pct;
     a->w5 += fabs(e->error_pct) <= 5;
     a->w10 += fabs(e->error_pct) <= 10;
@@ -217,11 +218,8 @@ dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry) {
     if (!dlb_check_result_ok(&j->sys[sys].check[entry])) return DLB_OK;
     int dsys = dlb_results_system(j->doc, j->sys[sys].name, true);
     if (dsys < 0) return DLB_ENOMEM;
-    accuracy a = {0};
-    double noise = 0;
-    a.noise = &noise;
     dlb_estimate_row e;
-    return put_estimate(j, sys, dsys, entry, &a, &e);
+    return put_estimate(j, sys, dsys, entry, NULL, &e);
 }
 
 static dlb_status report_system(dlb_job *j, int sys, FILE *out) {

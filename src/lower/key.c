@@ -144,7 +144,10 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             put(&k, ":g%d", (int)s->src[i].layout_groups);
         if (s->src[i].cold) put(&k, ":cold");
     }
-    for (int i = 0; i < s->n_wei; i++) put_operand(&k, "wei", &s->wei[i]);
+    for (int i = 0; i < s->n_wei; i++) {
+        put_operand(&k, "wei", &s->wei[i]);
+        if (s->warm_weights) put(&k, ":warm");
+    }
     for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
     put_params(&k, s);
     for (int i = 0; i < s->n_post; i++) {

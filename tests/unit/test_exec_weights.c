@@ -227,11 +227,47 @@ static void test_cold_input_rotation(void) {
     dlb_net_free(ns);
 }
 
+/* Weights the whole model finds in cache (warm_weights) are never rotated: a warm convolution
+ * has no rotated bytes, so no copies, and keeps its own weights; with a cold input it rotates
+ * that input alone. */
+static void test_warm_weights_not_rotated(void) {
+    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
+    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
+    src[1].cold = true;
+    dlb_op_spec cold = conv_spec(&src[0], wei, 2, &dst, 3), warm = cold,
+                warm_cold_in = conv_spec(&src[1], wei, 2, &dst, 3);
+    warm.warm_weights = warm_cold_in.warm_weights = true;
+    dlb_net *nc = net_of(&cold, 1), *nw = net_of(&warm, 1), *nwc = net_of(&warm_cold_in, 1);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    if (nc && nw && nwc && pool) {
+        ASSERT(dlb_net_weight_bytes(nc) >= (16 * 8 * 9 + 16) * 4);
+        ASSERT_EQ_INT((int)dlb_net_weight_bytes(nw), 0);
+        ASSERT_EQ_INT(dlb_net_weight_copies(nw, pool), 0);
+        size_t in = 8 * 10 * 10 * 4;
+        ASSERT(dlb_net_weight_bytes(nwc) >= in && dlb_net_weight_bytes(nwc) < in + 64);
+        /* Copy 0 changes the cold net's weights, so its output; the warm net has no copy. */
+        size_t n = 16 * 10 * 10;
+        float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+        ASSERT(run_out(nc, y0, n));
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, 0), DLB_OK);
+        ASSERT(run_out(nc, y1, n));
+        ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(nw, pool, 0), DLB_EINVAL);
+        free(y0), free(y1);
+    }
+    dlb_net_free(nc);
+    dlb_net_free(nw);
+    dlb_net_free(nwc);
+    dlb_weight_pool_free(pool);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
     test_matmul_rotation();
     test_bf16_rotation();
     test_cold_input_rotation();
+    test_warm_weights_not_rotated();
     return test_summary("test_exec_weights");
 }

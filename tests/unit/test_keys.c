@@ -475,6 +475,38 @@ static void test_cold_inputs(void) {
     free_lowered(&m);
 }
 
+/* Weights were last read one inference ago: warm (not rotated, ":warm" after every weight in
+ * the key) exactly when the rest of the model touches less than DLB_COLD_DISTANCE bytes.
+ * tiny_resnet's layers are all warm; resnet18's (45 MB of weights) none; ops without weights
+ * are never marked. */
+static void test_warm_weights(void) {
+    static const char *const files[] = {"zoo/tiny/tiny_resnet.onnx", "zoo/resnet18.onnx"};
+    for (int f = 0; f < 2; f++) {
+        lowered_model m;
+        if (!lower_file(files[f], &m)) return;
+        int64_t total = 0;
+        for (int j = 0; j < m.l->n_layers; j++)
+            total += m.l->layers[j].covered ? m.l->layers[j].bytes : 0;
+        int warm = 0, with_weights = 0;
+        for (int j = 0; j < m.l->n_layers; j++) {
+            const dlb_layer *L = &m.l->layers[j];
+            if (!L->covered) continue;
+            char key[16384];
+            dlb_op_spec_key(&L->spec, key, sizeof key);
+            int marks = 0;
+            for (const char *p = key; (p = strstr(p, ":warm")) != NULL; p++) marks++;
+            bool want = L->spec.n_wei > 0 && total - L->bytes < DLB_COLD_DISTANCE;
+            ASSERT_EQ_INT(L->spec.warm_weights, want);
+            ASSERT_EQ_INT(marks, want ? L->spec.n_wei : 0);
+            warm += L->spec.warm_weights;
+            with_weights += L->spec.n_wei > 0;
+        }
+        ASSERT(with_weights > 0);
+        ASSERT_EQ_INT(warm, f == 0 ? with_weights : 0);
+        free_lowered(&m);
+    }
+}
+
 /* G > 1: the class belongs to the brick's external inputs only.  Operands fed from inside the
  * piece carry none, in the stored specs and in the key (each op's key, as stored, is part of
  * the piece key). */
@@ -524,6 +556,7 @@ int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
     test_layout_grouped();
     test_cold_inputs();
+    test_warm_weights();
     test_layout_transformer();
     test_layout_cnn();
     test_layout_pieces();

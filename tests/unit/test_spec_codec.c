@@ -118,6 +118,43 @@ static void test_layout_class(void) {
         for (int b = a + 1; b < N; b++) ASSERT(ids[a] != ids[b]);
 }
 
+/* Warm weights (dlb_op_spec.warm_weights) travel with the brick and mark every weight in the
+ * key, so the id; an op without the flag decodes without it. */
+static void test_warm_weights(void) {
+    dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 8}}};
+    dlb_operand w[2] = {{.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {4, 8}}},
+                        {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {4}}}};
+    dlb_operand y = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 4}}};
+    dlb_op_spec s = {.op = DLB_LOP_INNER_PRODUCT,
+                     .n_src = 1,
+                     .n_wei = 2,
+                     .n_dst = 1,
+                     .src = &x,
+                     .wei = w,
+                     .dst = &y,
+                     .p = {.has_bias = true, .trans_b = true}};
+    uint64_t ids[2];
+    for (int v = 0; v < 2; v++) {
+        s.warm_weights = v == 1;
+        char key[512];
+        int n = dlb_op_spec_key(&s, key, sizeof key), marks = 0;
+        for (const char *p = key; (p = strstr(p, ":warm")) != NULL; p++) marks++;
+        ASSERT_EQ_INT(marks, v ? 2 : 0);
+        dlb_brick b = {
+            .id = dlb_brick_id_of_key(key, (size_t)n), .key = key, .n_ops = 1, .ops = &s};
+        ids[v] = b.id;
+        void *m = NULL;
+        size_t len = 0;
+        dlb_brick_decoded *d = NULL;
+        ASSERT_EQ_INT(dlb_brick_encode(&b, &m, &len), DLB_OK);
+        ASSERT_EQ_INT(dlb_brick_decode(m, len, &d), DLB_OK);
+        if (d) ASSERT_EQ_INT(dlb_brick_decoded_brick(d)->ops[0].warm_weights, s.warm_weights);
+        dlb_brick_decoded_free(d);
+        free(m);
+    }
+    ASSERT(ids[0] != ids[1]);
+}
+
 int main(int argc, char **argv) {
     const char *src = argc > 1 ? argv[1] : ".";
     static const char *models[] = {"zoo/tiny/tiny_resnet.onnx", "zoo/tiny/tiny_mobilenetv3.onnx",
@@ -143,6 +180,7 @@ int main(int argc, char **argv) {
     ASSERT(total > 40);
     ASSERT(n_plain > 0); /* tiny_transformer's softmax, transposes, ... */
     test_layout_class();
+    test_warm_weights();
     printf("spec codec: %d bricks round-tripped, %d built from decoded specs\n", total, built);
     return test_summary("test_spec_codec");
 }

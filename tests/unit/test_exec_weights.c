@@ -246,15 +246,10 @@ static void test_warm_weights_not_rotated(void) {
         ASSERT_EQ_INT(dlb_net_weight_copies(nw, pool), 0);
         size_t in = 8 * 10 * 10 * 4;
         ASSERT(dlb_net_weight_bytes(nwc) >= in && dlb_net_weight_bytes(nwc) < in + 64);
-        /* Copy 0 changes the cold net's weights, so its output; the warm net has no copy. */
-        size_t n = 16 * 10 * 10;
-        float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
-        ASSERT(run_out(nc, y0, n));
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, 0), DLB_OK);
-        ASSERT(run_out(nc, y1, n));
-        ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+        /* The cold net has copies (test_conv_rotation checks that they change its output);
+         * the warm one has none to use. */
+        ASSERT(dlb_net_weight_copies(nc, pool) >= 2);
         ASSERT_EQ_INT(dlb_net_use_weight_copy(nw, pool, 0), DLB_EINVAL);
-        free(y0), free(y1);
     }
     dlb_net_free(nc);
     dlb_net_free(nw);

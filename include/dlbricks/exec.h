@@ -88,6 +88,22 @@ int dlb_net_weight_copies(const dlb_net *n, const dlb_weight_pool *p);
  *  or back at their own memory (copy = -1).  \return DLB_OK, DLB_EINVAL, DLB_EDNNL */
 dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int copy);
 
+/* Context eviction for brick timing (docs/timing.md): in a whole model, between two runs of a
+ * layer the other layers push its code, outputs, scratch data and oneDNN's own state out of the
+ * near caches, while its inputs were just written by the layer before.  Before each timed
+ * repetition the brick writes an evictor (one byte per cache line) and then reads its inputs
+ * back.  The evictor is written, not read: the other layers write their outputs too. */
+typedef struct dlb_evictor dlb_evictor;
+/** \brief An evictor of \p bytes (rounded up to pages), its pages touched once.
+ *  \return DLB_OK, DLB_EINVAL (0 bytes), DLB_ENOMEM */
+dlb_status dlb_evictor_create(size_t bytes, dlb_evictor **out);
+void dlb_evictor_free(dlb_evictor *e);
+size_t dlb_evictor_size(const dlb_evictor *e);
+/** \brief Write every cache line of \p e (NULL: none), then read every cache line of the
+ *  network's inputs, except those the model reads cold (dlb_operand.cold, rotated like
+ *  weights).  \return the bytes of inputs read */
+size_t dlb_net_evict_context(dlb_net *n, dlb_evictor *e);
+
 /* Data access for tests and validation (outside any timing; plain row-major f32 layouts of the
  * spec's shapes).  Slot numbering as in dlb_netdesc. */
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);

@@ -152,9 +152,9 @@ typedef struct dlb_op_spec {
     dlb_params p;
     int n_post;
     dlb_postop post[DLB_MAX_POST];
-    bool warm_weights; /* the whole model finds the weights in cache: one inference touches less
-                        * than DLB_COLD_DISTANCE bytes between two reads of them, so a brick
-                        * timing them does not rotate them (docs/bricks.md, section 3) */
+    bool warm; /* the whole model keeps this op's data in cache: one inference touches less
+                * than DLB_COLD_DISTANCE bytes between two runs of it, so a brick timing it
+                * neither rotates its weights nor evicts its context (docs/bricks.md, 3) */
 } dlb_op_spec;
 
 /* One layer of a model in the chosen view: one ONNX node (raw view) or a fused pattern. */

@@ -16,6 +16,9 @@ typedef struct dlb_timing_settings {
     int max_samples;    /* raw samples kept (evenly thinned beyond this); statistics use all */
     bool cold_cache;    /* call the flush hook before every repetition (not timed) */
     bool cold_weights;  /* call it too: the caller points the weights at the next cold copy */
+    bool flush_counts;  /* the hook's time counts toward min_time_ms (a hook that does work a
+                           model does between two runs of a layer, e.g. evicting caches, so
+                           that it would otherwise multiply the measurement's cost) */
 } dlb_timing_settings;
 
 /** \brief Defaults (chosen by measurement; see docs/timing.md). */

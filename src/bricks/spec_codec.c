@@ -112,7 +112,7 @@ static Dlbricks__OpSpec *enc_op(enc *e, const dlb_op_spec *s) {
     m->n_dst = (size_t)s->n_dst;
     m->dst = enc_operands(e, s->dst, s->n_dst);
     m->params = enc_params(e, &s->p, &m->n_params);
-    m->has_warm_weights = m->warm_weights = s->warm_weights; /* written only when true */
+    m->has_warm = m->warm = s->warm; /* written only when true */
     m->n_post = (size_t)s->n_post;
     m->post = ealloc(e, sizeof *m->post * (size_t)(s->n_post + 1));
     for (int k = 0; m->post && k < s->n_post; k++) {
@@ -262,7 +262,7 @@ static bool dec_op(dlb_arena *a, const Dlbricks__OpSpec *m, dlb_op_spec *s) {
         !dec_operands(a, m->wei, m->n_wei, &s->wei) ||
         !dec_operands(a, m->dst, m->n_dst, &s->dst) || !dec_params(m, &s->p))
         return false;
-    s->warm_weights = m->has_warm_weights && m->warm_weights;
+    s->warm = m->has_warm && m->warm;
     s->n_post = (int)m->n_post;
     for (size_t k = 0; k < m->n_post; k++) {
         const Dlbricks__PostOp *q = m->post[k];

@@ -32,6 +32,15 @@ void dlb_cli_set_weight_pool(const dlb_thread_info *ti) {
     if (ti && ti->llc_bytes > 0) weight_pool_bytes = (size_t)(2 * ti->llc_bytes);
 }
 
+/* Context eviction (--evict-mib, docs/timing.md): one evictor per process, allocated when a
+ * brick first needs it. */
+static dlb_evictor *evictor;
+static size_t evict_bytes;
+
+void dlb_cli_set_eviction(const dlb_cli_options *opt) {
+    evict_bytes = opt->evict_mib > 0 ? (size_t)opt->evict_mib << 20 : 0;
+}
+
 void dlb_cli_set_largest_brick(int64_t bytes) {
     largest_brick_bytes = bytes;
 }
@@ -47,20 +56,23 @@ static bool fits_beside_pool(const dlb_brick *b) {
 void dlb_cli_release_weight_pool(void) {
     dlb_weight_pool_free(weight_pool);
     weight_pool = NULL;
+    dlb_evictor_free(evictor);
+    evictor = NULL;
 }
 
 typedef struct brick_run {
     dlb_net *net;
     bool cold_cache;
-    int copies, next; /* weight copies in the pool (>= 2 when rotating); the next one to use */
+    int copies, next;   /* weight copies in the pool (>= 2 when rotating); the next one to use */
+    dlb_evictor *evict; /* context eviction before each repetition, or NULL */
 } brick_run;
 
 static dlb_status run_net(void *ctx) {
     return dlb_net_run(((brick_run *)ctx)->net);
 }
 
-/* Before each timed repetition (not timed): the next cold copy of the weights; --cold-cache
- * evicts everything instead. */
+/* Before each timed repetition (not timed): the next cold copy of the weights, then the
+ * context eviction; --cold-cache evicts everything instead. */
 static void before_rep(void *ctx) {
     brick_run *br = ctx;
     if (br->cold_cache) {
@@ -72,6 +84,17 @@ static void before_rep(void *ctx) {
         (void)st; /* cannot fail for a copy index below dlb_net_weight_copies */
         br->next = (br->next + 1) % br->copies;
     }
+    if (br->evict) dlb_net_evict_context(br->net, br->evict);
+}
+
+/* A brick is evicted unless the model keeps its data in cache (every op warm), and not under
+ * --cold-cache (which flushes everything). */
+static dlb_evictor *brick_evictor(const dlb_brick *b, const dlb_timing_settings *ts) {
+    bool warm = true;
+    for (int i = 0; i < b->n_ops; i++) warm = warm && b->ops[i].warm;
+    if (warm || ts->cold_cache || evict_bytes == 0) return NULL;
+    if (!evictor && dlb_evictor_create(evict_bytes, &evictor) != DLB_OK) return NULL;
+    return evictor; /* out of memory: no eviction, as with --evict-mib 0 */
 }
 
 /* Weight copies for a brick: needs the pool (created on first use); none when its own
@@ -122,9 +145,11 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     brick_run br = {.net = net, .cold_cache = ts->cold_cache};
     t_setup = now_s();
     br.copies = weight_copies(b, net, ts);
+    br.evict = brick_evictor(b, ts);
     t->setup_s += now_s() - t_setup;
     dlb_timing_settings bts = *ts;
-    bts.cold_weights = br.copies >= 2;
+    bts.cold_weights = br.copies >= 2 || br.evict; /* the hook runs before every repetition */
+    bts.flush_counts = br.evict != NULL;           /* and an eviction's cost counts */
     for (int attempt = 0; attempt <= DLB_REMEASURE; attempt++) {
         dlb_timing_result res = {0};
         double t0 = now_s();
@@ -264,6 +289,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     if (st != DLB_OK) return st;
     dlb_cli_set_brick_mem_limit(opt, 1);
     dlb_cli_set_weight_pool(&ti);
+    dlb_cli_set_eviction(opt);
     dlb_cli_set_largest_brick(dlb_cli_largest_brick(reg));
     dlb_rank_info ri;
     dlb_cli_rank_info(opt, &ti, false, true, &ri);

@@ -474,6 +474,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_thread_info ti;
     DLB_TRY(dlb_threads_setup(opt->threads, &ti));
     dlb_cli_set_weight_pool(&ti);
+    dlb_cli_set_eviction(opt);
     dlb_rank_info mine;
     dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
     if (rank == 0) {

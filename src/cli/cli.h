@@ -44,6 +44,8 @@ typedef struct dlb_cli_options {
     int min_reps;             /* --min-reps; 0: default */
     bool cold_cache;          /* --cold-cache */
     bool warm_weights;        /* --weights warm: brick weights stay in cache (default cold) */
+    int evict_mib;            /* --evict-mib N: context eviction per brick repetition, MiB
+                                 (default 0: none) */
     bool validate;            /* --validate: also time every model whole */
     int validate_rounds;      /* --validate-rounds R: brick groups per check; 0: default */
     dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
@@ -206,7 +208,9 @@ struct dlb_thread_info;
 /** \brief Size the cold-weights pool of this process from its binding's last-level cache
  *  (twice it; 64 MiB when unknown).  The pool is allocated when a brick first needs it. */
 void dlb_cli_set_weight_pool(const struct dlb_thread_info *ti);
-void dlb_cli_release_weight_pool(void);
+void dlb_cli_release_weight_pool(void); /* and the evictor */
+/* Context eviction's size from --evict-mib. */
+void dlb_cli_set_eviction(const dlb_cli_options *opt);
 /** \brief The working set of the run's largest brick: peak memory stays that (or twice the
  *  pool) when the pool is kept beside smaller bricks. */
 void dlb_cli_set_largest_brick(int64_t bytes);

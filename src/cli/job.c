@@ -97,12 +97,14 @@ static dlb_status save(dlb_job *j, bool final);
 /* The settings that make two measurements of one brick comparable (the --resume key). */
 static void settings_string(const dlb_cli_options *opt, const dlb_timing_settings *ts, int threads,
                             char *buf, size_t size) {
+    char evict[32] = ""; /* only when on: files written without it stay resumable */
+    if (opt->evict_mib > 0) snprintf(evict, sizeof evict, " evict=%dMiB", opt->evict_mib);
     snprintf(buf, size,
              "backend=%s dtype=%s threads=%d min_time_ms=%g min_reps=%d max_reps=%d warmup=%d "
-             "cold_cache=%d weights=%s fuse=%d G=%d",
+             "cold_cache=%d weights=%s%s fuse=%d G=%d",
              opt->dummy ? "dummy" : "onednn", dlb_dtype_name(opt->dtype), threads, ts->min_time_ms,
              ts->min_reps, ts->max_reps, ts->warmup_reps, ts->cold_cache,
-             ts->cold_weights ? "cold" : "warm", opt->fuse, opt->granularity);
+             ts->cold_weights ? "cold" : "warm", evict, opt->fuse, opt->granularity);
 }
 
 /* -o FILE: refuse an existing file unless --resume/--force, and lock FILE.lock so two jobs

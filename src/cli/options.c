@@ -26,6 +26,7 @@ typedef enum opt_id {
     OPT_MIN_TIME_MS,
     OPT_MIN_REPS,
     OPT_COLD_CACHE,
+    OPT_EVICT_MIB,
     OPT_WEIGHTS,
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
@@ -101,6 +102,11 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                       "and at least N repetitions (default: docs/timing.md)"},
     [OPT_COLD_CACHE] = {"cold-cache", 0, false, NULL,
                         "evict the caches before every timed repetition"},
+    [OPT_EVICT_MIB] = {"evict-mib", 0, true, "N",
+                       "before every timed repetition of a brick, write N MiB of\n"
+                       "other data and read its inputs back, as the rest of a\n"
+                       "model does between two runs of a layer (default 0: off;\n"
+                       "docs/timing.md)"},
     [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm",
                      "brick weights read from memory in every repetition, as in a\n"
                      "whole model (cold, the default), or left in cache (warm)"},
@@ -477,6 +483,16 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->checkpoint_s = v2;
             break;
         }
+        case OPT_EVICT_MIB:
+            if (!strcmp(optarg, "0")) {
+                opt->evict_mib = 0;
+                break;
+            }
+            if (!parse_positive(optarg, strlen(optarg), 65536, &v))
+                return usage_error(err, "--evict-mib: invalid value '%s' (MiB, 0 to 65536)",
+                                   optarg);
+            opt->evict_mib = (int)v;
+            break;
         case OPT_MAX_BRICK_MEM:
             if (!parse_positive(optarg, strlen(optarg), (int64_t)1 << 40, &v))
                 return usage_error(err, "--max-brick-mem: invalid value '%s' (MiB, 1 to 2^40)",

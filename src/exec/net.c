@@ -309,7 +309,7 @@ dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *
                            const dnnl_memory_desc_t *user_md, int *out) {
     dlb_status st = dlb__new_buf(n, md, DLB__BUF_WEIGHT, out);
     if (st != DLB_OK) return st;
-    n->bufs[*out].warm = n->desc->ops[op].warm_weights;
+    n->bufs[*out].warm = n->desc->ops[op].warm;
     if (user_md)
         n->bufs[*out].user_md = *user_md;
     else if (w < n->desc->ops[op].n_wei)

@@ -28,7 +28,7 @@ typedef struct dlb__buf {
     bool pinned;  /* DLB__BUF_ACT that must keep its own memory (e.g. a pad's zero border) */
     bool fixed;   /* DLB__BUF_WEIGHT whose values matter (variances, indices): never rotated */
     bool cold;    /* DLB__BUF_EXTERNAL the model reads from memory: rotated as weights are */
-    bool warm;    /* DLB__BUF_WEIGHT the model finds in cache (warm_weights): never rotated */
+    bool warm;    /* DLB__BUF_WEIGHT the model finds in cache (dlb_op_spec.warm): never rotated */
     int first_step, last_step; /* lifetime, for sharing memory between activations */
 } dlb__buf;
 

@@ -140,3 +140,52 @@ dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int cop
     }
     return DLB_OK;
 }
+
+/* ---- context eviction -------------------------------------------------------------------------*/
+
+struct dlb_evictor {
+    unsigned char *data;
+    size_t size;
+};
+
+dlb_status dlb_evictor_create(size_t bytes, dlb_evictor **out) {
+    *out = NULL;
+    if (bytes == 0) return DLB_EINVAL;
+    dlb_evictor *e = calloc(1, sizeof *e);
+    if (!e) return DLB_ENOMEM;
+    e->size = aligned(bytes, 4096);
+    e->data = aligned_alloc(4096, e->size);
+    if (!e->data) {
+        free(e);
+        return DLB_ENOMEM;
+    }
+    memset(e->data, 0, e->size); /* touch every page now, not in the first eviction */
+    *out = e;
+    return DLB_OK;
+}
+
+void dlb_evictor_free(dlb_evictor *e) {
+    if (!e) return;
+    free(e->data);
+    free(e);
+}
+
+size_t dlb_evictor_size(const dlb_evictor *e) {
+    return e ? e->size : 0;
+}
+
+size_t dlb_net_evict_context(dlb_net *n, dlb_evictor *e) {
+    if (e) /* one write per cache line: the lines are fetched, dirtied and later written back */
+        for (size_t i = 0; i < e->size; i += 64) e->data[i]++;
+    size_t bytes = 0;
+    uint64_t sum = 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        const dlb__buf *b = &n->bufs[i];
+        if (b->kind != DLB__BUF_EXTERNAL || b->cold || !b->data) continue;
+        const unsigned char *d = b->data;
+        for (size_t k = 0; k < b->size; k += 64) sum += d[k];
+        bytes += b->size;
+    }
+    __asm__ volatile("" : : "r"(sum)); /* keep the reads */
+    return bytes;
+}

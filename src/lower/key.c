@@ -146,7 +146,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     }
     for (int i = 0; i < s->n_wei; i++) {
         put_operand(&k, "wei", &s->wei[i]);
-        if (s->warm_weights) put(&k, ":warm");
+        if (s->warm) put(&k, ":warm");
     }
     for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
     put_params(&k, s);
@@ -162,5 +162,6 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             if (po->operand.cold) put(&k, ":cold");
         }
     }
+    if (s->warm && s->n_wei == 0) put(&k, " warm"); /* a weighted op says it per weight */
     return k.n;
 }

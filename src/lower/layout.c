@@ -164,9 +164,9 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
         dlb_layer *L = &l->layers[j];
         if (!L->covered) continue;
         dlb_op_spec *s = &L->spec;
-        /* Weights were last read one inference ago: everything else the model touches. */
+        /* The op last ran one inference ago: since then, everything else the model touches. */
         int64_t rest = c.before[l->n_layers] - (c.before[j + 1] - c.before[j]);
-        s->warm_weights = s->n_wei > 0 && rest < DLB_COLD_DISTANCE;
+        s->warm = rest < DLB_COLD_DISTANCE;
         for (int i = 0; i < s->n_src; i++) {
             set_class(&s->src[i], class_of(&c, L->src_tensors[i]));
             s->src[i].cold = is_cold(&c, l->n_layers, j, L->src_tensors[i]);

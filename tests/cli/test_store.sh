@@ -119,6 +119,32 @@ awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
                   v["overhead"] < 100 && v["idle"] == 0) }' <<<"$line" ||
     fail "timing line: setup must be a part of the overhead: $line"
 
+# ---- --evict-mib: context eviction before every repetition; its cost counts toward the budget --
+SQ="$SRC/zoo/squeezenet1_1.onnx" # 39 MiB per inference: its bricks are not warm
+for e in 0 8; do
+    $BIN --quiet --threads 1 --min-time-ms 5 --min-reps 3 --evict-mib $e -o "$TMP/ev$e.h5" "$SQ" \
+        >"$TMP/ev$e.out" 2>"$TMP/ev$e.err" || fail "--evict-mib $e" "--evict-mib $e $SQ"
+done
+$BIN --quiet --evict-mib -1 "$SQ" >"$TMP/evbad.out" 2>"$TMP/evbad.err" && fail "--evict-mib -1 accepted"
+grep -q "^error: --evict-mib: invalid value '-1'" "$TMP/evbad.err" || fail "--evict-mib -1: message"
+$PY - "$TMP/ev0.h5" "$TMP/ev8.h5" <<'PY' || fail "--evict-mib: settings or repetitions"
+import sys, h5py
+def bricks(path):
+    f = h5py.File(path, "r")
+    (name,) = list(f["systems"])
+    b = f["/systems/%s/bricks" % name][()]
+    assert len(b) > 10 and all(s == b"ok" for s in b["status"]), path
+    return b
+off, on = bricks(sys.argv[1]), bricks(sys.argv[2])
+# the setting is part of the resume key only when on (older files stay resumable)
+assert all(b"evict=" not in s for s in off["settings"])
+assert all(b" evict=8MiB " in s for s in on["settings"]), on["settings"][0]
+assert all(r >= 3 for r in on["reps"])
+# writing 8 MiB (at least ~80 us anywhere) counts toward the 5 ms: fewer repetitions
+assert on["reps"].sum() < off["reps"].sum() / 2, (on["reps"].sum(), off["reps"].sum())
+PY
+N=$((N + 4))
+
 # ---- --validate: each model timed whole before, between and after groups of its bricks -------
 check_validated() { # FILE.h5 SYSTEM ROUNDS: measured and close-in-time estimates for every model
     $PY - "$1" "$2" "$3" <<'PY'

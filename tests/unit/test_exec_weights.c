@@ -1,5 +1,5 @@
 /* test_exec_weights.c — cold weights: a network's weights (and cold inputs) rotate through copies
- * in a pool. */
+ * in a pool; context eviction. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -227,7 +227,7 @@ static void test_cold_input_rotation(void) {
     dlb_net_free(ns);
 }
 
-/* Weights the whole model finds in cache (warm_weights) are never rotated: a warm convolution
+/* Weights the whole model finds in cache (dlb_op_spec.warm) are never rotated: a warm convolution
  * has no rotated bytes, so no copies, and keeps its own weights; with a cold input it rotates
  * that input alone. */
 static void test_warm_weights_not_rotated(void) {
@@ -236,7 +236,7 @@ static void test_warm_weights_not_rotated(void) {
     src[1].cold = true;
     dlb_op_spec cold = conv_spec(&src[0], wei, 2, &dst, 3), warm = cold,
                 warm_cold_in = conv_spec(&src[1], wei, 2, &dst, 3);
-    warm.warm_weights = warm_cold_in.warm_weights = true;
+    warm.warm = warm_cold_in.warm = true;
     dlb_net *nc = net_of(&cold, 1), *nw = net_of(&warm, 1), *nwc = net_of(&warm_cold_in, 1);
     dlb_weight_pool *pool = NULL;
     ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
@@ -257,6 +257,36 @@ static void test_warm_weights_not_rotated(void) {
     dlb_weight_pool_free(pool);
 }
 
+/* Context eviction writes the evictor and reads back the inputs the model just produced, not
+ * the weights or the inputs it reads cold; it changes no input, so the output stays the same. */
+static void test_evict_context(void) {
+    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
+    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
+    src[1].cold = true;
+    dlb_op_spec hot_in = conv_spec(&src[0], wei, 2, &dst, 3),
+                cold_in = conv_spec(&src[1], wei, 2, &dst, 3);
+    dlb_evictor *e = NULL;
+    ASSERT_EQ_INT(dlb_evictor_create(0, &e), DLB_EINVAL);
+    ASSERT(e == NULL);
+    ASSERT_EQ_INT(dlb_evictor_create(5000, &e), DLB_OK);
+    ASSERT_EQ_INT((int)dlb_evictor_size(e), 8192); /* whole pages */
+    dlb_net *nh = net_of(&hot_in, 1), *nc = net_of(&cold_in, 1);
+    if (nh && nc && e) {
+        ASSERT_EQ_INT((int)dlb_net_evict_context(nh, e), 8 * 10 * 10 * 4);
+        ASSERT_EQ_INT((int)dlb_net_evict_context(nh, NULL), 8 * 10 * 10 * 4);
+        ASSERT_EQ_INT((int)dlb_net_evict_context(nc, e), 0);
+        static float y0[16 * 100], y1[16 * 100];
+        ASSERT(run_out(nh, y0, 16 * 100));
+        for (int i = 0; i < 3; i++) dlb_net_evict_context(nh, e);
+        ASSERT(run_out(nh, y1, 16 * 100));
+        ASSERT(memcmp(y0, y1, sizeof y0) == 0);
+    }
+    dlb_net_free(nh);
+    dlb_net_free(nc);
+    dlb_evictor_free(e);
+    dlb_evictor_free(NULL);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
@@ -264,5 +294,6 @@ int main(void) {
     test_bf16_rotation();
     test_cold_input_rotation();
     test_warm_weights_not_rotated();
+    test_evict_context();
     return test_summary("test_exec_weights");
 }

@@ -118,7 +118,7 @@ static void test_layout_class(void) {
         for (int b = a + 1; b < N; b++) ASSERT(ids[a] != ids[b]);
 }
 
-/* Warm weights (dlb_op_spec.warm_weights) travel with the brick and mark every weight in the
+/* Warm weights (dlb_op_spec.warm) travel with the brick and mark every weight in the
  * key, so the id; an op without the flag decodes without it. */
 static void test_warm_weights(void) {
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 8}}};
@@ -135,7 +135,7 @@ static void test_warm_weights(void) {
                      .p = {.has_bias = true, .trans_b = true}};
     uint64_t ids[2];
     for (int v = 0; v < 2; v++) {
-        s.warm_weights = v == 1;
+        s.warm = v == 1;
         char key[512];
         int n = dlb_op_spec_key(&s, key, sizeof key), marks = 0;
         for (const char *p = key; (p = strstr(p, ":warm")) != NULL; p++) marks++;
@@ -148,7 +148,7 @@ static void test_warm_weights(void) {
         dlb_brick_decoded *d = NULL;
         ASSERT_EQ_INT(dlb_brick_encode(&b, &m, &len), DLB_OK);
         ASSERT_EQ_INT(dlb_brick_decode(m, len, &d), DLB_OK);
-        if (d) ASSERT_EQ_INT(dlb_brick_decoded_brick(d)->ops[0].warm_weights, s.warm_weights);
+        if (d) ASSERT_EQ_INT(dlb_brick_decoded_brick(d)->ops[0].warm, s.warm);
         dlb_brick_decoded_free(d);
         free(m);
     }

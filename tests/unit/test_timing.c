@@ -161,6 +161,14 @@ static void count_flush(void *ctx) {
     ((counter *)ctx)->flushes++;
 }
 
+/* A hook that takes 1 ms (a cache eviction's cost). */
+static void slow_flush(void *ctx) {
+    ((counter *)ctx)->flushes++;
+    double end = now_ms() + 1.0;
+    while (now_ms() < end) {
+    }
+}
+
 static dlb_timing_settings settings(double min_time_ms, int min_reps, int warmup) {
     dlb_timing_settings s;
     dlb_timing_defaults(&s);
@@ -250,6 +258,33 @@ static void test_cold_cache(void) {
     ASSERT_EQ_INT(dlb_time_runs(count_run, NULL, &c, &s, &r), DLB_EINVAL);
 }
 
+/* flush_counts: a 1 ms hook before 10 µs runs.  The hook's time counts toward min_time_ms, so
+ * 20 ms are reached after at most 20 repetitions (not the ~2000 the runs alone would need),
+ * and min_reps still holds; without it the same settings run far longer. */
+static void test_flush_counts(void) {
+    counter c = {.busy_ms = 0.01};
+    dlb_timing_settings s = settings(20.0, 5, 1);
+    s.cold_weights = true;
+    s.flush_counts = true;
+    dlb_timing_result r;
+    ASSERT_EQ_INT(dlb_time_runs(count_run, slow_flush, &c, &s, &r), DLB_OK);
+    ASSERT(r.stats.n >= 5 && r.stats.n <= 20);
+    ASSERT_EQ_INT(c.flushes, r.stats.n);
+    ASSERT(r.stats.median < 0.5); /* the hook stays outside the timed interval */
+    dlb_timing_result_free(&r);
+    s.min_time_ms = 0.0; /* min_reps still applies when the budget is reached at once */
+    c = (counter){.busy_ms = 0.01};
+    ASSERT_EQ_INT(dlb_time_runs(count_run, slow_flush, &c, &s, &r), DLB_OK);
+    ASSERT_EQ_INT(r.stats.n, 5);
+    dlb_timing_result_free(&r);
+    s.min_time_ms = 20.0;
+    s.flush_counts = false;
+    c = (counter){.busy_ms = 0.01};
+    ASSERT_EQ_INT(dlb_time_runs(count_run, count_flush, &c, &s, &r), DLB_OK);
+    ASSERT(r.stats.n > 100);
+    dlb_timing_result_free(&r);
+}
+
 static void test_thinning(void) {
     counter c = {0};
     dlb_timing_settings s = settings(0.0, 100, 1);
@@ -327,6 +362,7 @@ int main(void) {
     test_stop_rule_time();
     test_stop_rule_reps();
     test_cold_cache();
+    test_flush_counts();
     test_thinning();
     test_failure_propagates();
     test_defaults();

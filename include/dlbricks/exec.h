@@ -68,6 +68,15 @@ const char *dlb_net_impl(const dlb_net *n, int op);
 size_t dlb_net_memory_bytes(const dlb_net *n);
 /** \brief Number of reorders inserted between ops (format changes inside the network). */
 int dlb_net_n_reorders(const dlb_net *n);
+/* Steps, for profiling (tests/bench/bench_op_profile.c): every primitive, inserted reorder and
+ * kernel of our own that dlb_net_run executes, in order. */
+int dlb_net_n_steps(const dlb_net *n);
+/** \brief The op (index in the netdesc) a step belongs to; -1 for a reorder inserted between
+ *  ops or an index out of range. */
+int dlb_net_step_op(const dlb_net *n, int step);
+/** \brief Run as dlb_net_run, waiting for the stream after every step, and add each step's
+ *  time (ms, CLOCK_MONOTONIC) to step_ms[step] (dlb_net_n_steps entries). */
+dlb_status dlb_net_run_profiled(dlb_net *n, double *step_ms);
 
 /* Cold weights for brick timing (docs/timing.md): before each timed repetition the weights
  * point at the next of several copies in a pool larger than the last-level cache, so they are

@@ -272,6 +272,69 @@ static void test_buffer_reuse(void) {
     for (int j = 0; j < N_CONV; j++) free(wt[j]);
 }
 
+/* Profiling (dlb_net_run_profiled): a chain of 3 convolutions fed a plain input runs as its
+ * steps, in op order, an inserted reorder (op -1) per dlb_net_n_reorders, every step timed, and
+ * the output is dlb_net_run's. */
+static void test_profiled_run(void) {
+    enum { N_CONV = 3 };
+    dlb_operand x = op4(1, 16, 12, 12), xin = x, w = op4(16, 16, 3, 3);
+    xin.plain_layout = true;
+    dlb_op_spec ops[N_CONV];
+    dlb_brick_edge edges[N_CONV];
+    for (int j = 0; j < N_CONV; j++) {
+        ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV,
+                               .n_src = 1,
+                               .n_wei = 1,
+                               .n_dst = 1,
+                               .src = j ? &x : &xin,
+                               .wei = &w,
+                               .dst = &x};
+        ops[j].p.nsp = 2;
+        ops[j].p.group = 1;
+        for (int i = 0; i < 2; i++) {
+            ops[j].p.kernel[i] = 3;
+            ops[j].p.stride[i] = ops[j].p.dilation[i] = 1;
+            ops[j].p.pad_begin[i] = ops[j].p.pad_end[i] = 1;
+        }
+        edges[j] = (dlb_brick_edge){.to_op = j, .to_src = 0, .from_op = j - 1, .from_out = 0};
+    }
+    dlb_netdesc d = {
+        .n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1, .name = "chain"};
+    dlb_net *net = NULL;
+    ASSERT_EQ_INT(dlb_net_create(&d, NULL, NULL, &net), DLB_OK);
+    if (!net) return;
+    int ns = dlb_net_n_steps(net), reorders = 0, last = -1, seen[N_CONV] = {0};
+    ASSERT(ns >= N_CONV);
+    for (int i = 0; i < ns; i++) {
+        int op = dlb_net_step_op(net, i);
+        ASSERT(op >= -1 && op < N_CONV);
+        if (op < 0) {
+            reorders++;
+            continue;
+        }
+        ASSERT(op >= last); /* op order */
+        last = op;
+        seen[op]++;
+    }
+    for (int j = 0; j < N_CONV; j++) ASSERT(seen[j] >= 1);
+    ASSERT_EQ_INT(reorders, dlb_net_n_reorders(net));
+    ASSERT_EQ_INT(dlb_net_step_op(net, -1), -1);
+    ASSERT_EQ_INT(dlb_net_step_op(net, ns), -1);
+    float *in = rand_buf(16 * 144), a[16 * 144], b[16 * 144];
+    double *ms = calloc((size_t)ns, sizeof *ms);
+    dlb_net_set_input(net, 0, 0, in, 16 * 144);
+    ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, N_CONV - 1, 0, a, 16 * 144), DLB_OK);
+    memset(b, 0, sizeof b);
+    for (int r = 0; r < 3; r++) ASSERT_EQ_INT(dlb_net_run_profiled(net, ms), DLB_OK);
+    ASSERT_EQ_INT(dlb_net_get_output(net, N_CONV - 1, 0, b, 16 * 144), DLB_OK);
+    ASSERT(memcmp(a, b, sizeof a) == 0);
+    for (int i = 0; i < ns; i++) ASSERT(ms[i] > 0); /* added to, three times */
+    free(ms);
+    free(in);
+    dlb_net_free(net);
+}
+
 /* --dtype int8: an s8 conv + relu -> max pool -> gelu chain runs (gelu has no int8 kernel and
  * falls back to f32 with converting reorders); outputs of the int8 conv are integers. */
 static void test_int8_chain(void) {
@@ -401,6 +464,7 @@ int main(int argc, char **argv) {
     if (argc > 1) test_gemm_alpha_beta(argv[1]);
     test_int8_chain();
     test_buffer_reuse();
+    test_profiled_run();
     test_conv();
     check_matmul(1, 4, 64, 32, false, false);
     check_matmul(3, 5, 48, 16, true, true);

@@ -98,7 +98,7 @@ dlb_status dlb_time_runs(dlb_run_fn run, dlb_flush_fn flush, void *ctx,
     if (!grow(&x, &cap, (int)est)) return DLB_ENOMEM;
 
     /* Measured repetitions: only run() lies between the two clock reads. */
-    int64_t total_ns = 0, budget_ns = 0; /* budget: also the hook's time with flush_counts */
+    int64_t budget_ns = 0; /* measured time, and the hook's time with flush_counts */
     for (;;) {
         if (n == cap && !grow(&x, &cap, n + 1)) {
             st = DLB_ENOMEM;
@@ -116,7 +116,6 @@ dlb_status dlb_time_runs(dlb_run_fn run, dlb_flush_fn flush, void *ctx,
         int64_t dt = now_ns() - t0;
         if (st != DLB_OK) goto fail;
         x[n++] = (double)dt * 1e-6;
-        total_ns += dt;
         budget_ns += dt;
         if (n >= max_reps || (n >= min_reps && budget_ns >= min_time_ns)) break;
     }

@@ -226,20 +226,17 @@ static void test_conv_flatten_matmul(void) {
 }
 
 /* Activations with disjoint lifetimes share memory, and the final output is unchanged. */
-static void test_buffer_reuse(void) {
-    enum { N_CONV = 4 };
-    dlb_operand x = op4(1, 16, 20, 20);
-    dlb_operand w = op4(16, 16, 3, 3);
-    dlb_op_spec ops[N_CONV];
-    dlb_brick_edge edges[N_CONV];
-    for (int j = 0; j < N_CONV; j++) {
+/* A chain of n 3x3 "same" convolutions x -> x (weights w), the first reading src0. */
+static dlb_netdesc conv_chain(int n, dlb_op_spec *ops, dlb_brick_edge *edges, dlb_operand *src0,
+                              dlb_operand *x, dlb_operand *w) {
+    for (int j = 0; j < n; j++) {
         ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV,
                                .n_src = 1,
                                .n_wei = 1,
                                .n_dst = 1,
-                               .src = &x,
-                               .wei = &w,
-                               .dst = &x};
+                               .src = j ? x : src0,
+                               .wei = w,
+                               .dst = x};
         ops[j].p.nsp = 2;
         ops[j].p.group = 1;
         for (int i = 0; i < 2; i++) {
@@ -249,8 +246,17 @@ static void test_buffer_reuse(void) {
         }
         edges[j] = (dlb_brick_edge){.to_op = j, .to_src = 0, .from_op = j - 1, .from_out = 0};
     }
-    dlb_netdesc d = {
-        .n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1, .name = "chain"};
+    return (dlb_netdesc){
+        .n_ops = n, .ops = ops, .n_edges = n - 1, .edges = edges + 1, .name = "chain"};
+}
+
+static void test_buffer_reuse(void) {
+    enum { N_CONV = 4 };
+    dlb_operand x = op4(1, 16, 20, 20);
+    dlb_operand w = op4(16, 16, 3, 3);
+    dlb_op_spec ops[N_CONV];
+    dlb_brick_edge edges[N_CONV];
+    dlb_netdesc d = conv_chain(N_CONV, ops, edges, &x, &x, &w);
     float *in = rand_buf(6400), *wt[N_CONV], out[2][6400];
     for (int j = 0; j < N_CONV; j++) wt[j] = rand_buf(2304);
     size_t mem[2];
@@ -281,25 +287,7 @@ static void test_profiled_run(void) {
     xin.plain_layout = true;
     dlb_op_spec ops[N_CONV];
     dlb_brick_edge edges[N_CONV];
-    for (int j = 0; j < N_CONV; j++) {
-        ops[j] = (dlb_op_spec){.op = DLB_LOP_CONV,
-                               .n_src = 1,
-                               .n_wei = 1,
-                               .n_dst = 1,
-                               .src = j ? &x : &xin,
-                               .wei = &w,
-                               .dst = &x};
-        ops[j].p.nsp = 2;
-        ops[j].p.group = 1;
-        for (int i = 0; i < 2; i++) {
-            ops[j].p.kernel[i] = 3;
-            ops[j].p.stride[i] = ops[j].p.dilation[i] = 1;
-            ops[j].p.pad_begin[i] = ops[j].p.pad_end[i] = 1;
-        }
-        edges[j] = (dlb_brick_edge){.to_op = j, .to_src = 0, .from_op = j - 1, .from_out = 0};
-    }
-    dlb_netdesc d = {
-        .n_ops = N_CONV, .ops = ops, .n_edges = N_CONV - 1, .edges = edges + 1, .name = "chain"};
+    dlb_netdesc d = conv_chain(N_CONV, ops, edges, &xin, &x, &w);
     dlb_net *net = NULL;
     ASSERT_EQ_INT(dlb_net_create(&d, NULL, NULL, &net), DLB_OK);
     if (!net) return;

@@ -180,16 +180,31 @@ static void test_bf16_rotation(void) {
     dlb_net_free(net);
 }
 
+/* A 3x3 convolution with bias on an 8x10x10 input the previous layer just wrote (hot) and the
+ * same on one the model reads cold (dlb_operand.cold).  Initialise in place: the specs point
+ * into the struct. */
+typedef struct conv_pair {
+    dlb_operand src[2], dst, wei[2];
+    dlb_op_spec hot, cold;
+} conv_pair;
+
+static void conv_pair_init(conv_pair *p) {
+    p->src[0] = p->src[1] = t4(1, 8, 10, 10);
+    p->src[1].cold = true;
+    p->dst = t4(1, 16, 10, 10);
+    p->wei[0] = t4(16, 8, 3, 3);
+    p->wei[1] = t1(16);
+    p->hot = conv_spec(&p->src[0], p->wei, 2, &p->dst, 3);
+    p->cold = conv_spec(&p->src[1], p->wei, 2, &p->dst, 3);
+}
+
 /* An external input the model reads cold (dlb_operand.cold) rotates with the weights: it adds
  * to the rotated bytes, a copy reads the pool instead of the input, copy -1 restores it bit for
  * bit.  A residual sum whose operand is cold accumulates in place into the pool copy: finite. */
 static void test_cold_input_rotation(void) {
-    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
-    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
-    src[1].cold = true;
-    dlb_op_spec warm = conv_spec(&src[0], wei, 2, &dst, 3),
-                cold = conv_spec(&src[1], wei, 2, &dst, 3);
-    dlb_net *nw = net_of(&warm, 1), *nc = net_of(&cold, 1);
+    conv_pair cp;
+    conv_pair_init(&cp);
+    dlb_net *nw = net_of(&cp.hot, 1), *nc = net_of(&cp.cold, 1);
     if (!nw || !nc) {
         dlb_net_free(nw);
         dlb_net_free(nc);
@@ -231,11 +246,9 @@ static void test_cold_input_rotation(void) {
  * has no rotated bytes, so no copies, and keeps its own weights; with a cold input it rotates
  * that input alone. */
 static void test_warm_weights_not_rotated(void) {
-    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
-    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
-    src[1].cold = true;
-    dlb_op_spec cold = conv_spec(&src[0], wei, 2, &dst, 3), warm = cold,
-                warm_cold_in = conv_spec(&src[1], wei, 2, &dst, 3);
+    conv_pair cp;
+    conv_pair_init(&cp);
+    dlb_op_spec cold = cp.hot, warm = cp.hot, warm_cold_in = cp.cold;
     warm.warm = warm_cold_in.warm = true;
     dlb_net *nc = net_of(&cold, 1), *nw = net_of(&warm, 1), *nwc = net_of(&warm_cold_in, 1);
     dlb_weight_pool *pool = NULL;
@@ -260,17 +273,14 @@ static void test_warm_weights_not_rotated(void) {
 /* Context eviction writes the evictor and reads back the inputs the model just produced, not
  * the weights or the inputs it reads cold; it changes no input, so the output stays the same. */
 static void test_evict_context(void) {
-    dlb_operand src[2] = {t4(1, 8, 10, 10), t4(1, 8, 10, 10)}, dst = t4(1, 16, 10, 10);
-    dlb_operand wei[2] = {t4(16, 8, 3, 3), t1(16)};
-    src[1].cold = true;
-    dlb_op_spec hot_in = conv_spec(&src[0], wei, 2, &dst, 3),
-                cold_in = conv_spec(&src[1], wei, 2, &dst, 3);
+    conv_pair cp;
+    conv_pair_init(&cp);
     dlb_evictor *e = NULL;
     ASSERT_EQ_INT(dlb_evictor_create(0, &e), DLB_EINVAL);
     ASSERT(e == NULL);
     ASSERT_EQ_INT(dlb_evictor_create(5000, &e), DLB_OK);
     ASSERT_EQ_INT((int)dlb_evictor_size(e), 8192); /* whole pages */
-    dlb_net *nh = net_of(&hot_in, 1), *nc = net_of(&cold_in, 1);
+    dlb_net *nh = net_of(&cp.hot, 1), *nc = net_of(&cp.cold, 1);
     if (nh && nc && e) {
         ASSERT_EQ_INT((int)dlb_net_evict_context(nh, e), 8 * 10 * 10 * 4);
         ASSERT_EQ_INT((int)dlb_net_evict_context(nh, NULL), 8 * 10 * 10 * 4);

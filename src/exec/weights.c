@@ -64,14 +64,18 @@ static size_t aligned(size_t v, size_t a) {
     return (v + a - 1) / a * a;
 }
 
+/* A page-aligned block of at least bytes (> 0), rounded up to pages; NULL when out of memory. */
+static unsigned char *page_block(size_t bytes, size_t *size) {
+    *size = aligned(bytes, POOL_ALIGN);
+    return aligned_alloc(POOL_ALIGN, *size);
+}
+
 dlb_status dlb_weight_pool_create(size_t bytes, dlb_weight_pool **out) {
     *out = NULL;
     if (bytes == 0) return DLB_EINVAL;
     dlb_weight_pool *p = calloc(1, sizeof *p);
     if (!p) return DLB_ENOMEM;
-    p->size = aligned(bytes, POOL_ALIGN);
-    p->data = aligned_alloc(POOL_ALIGN, p->size);
-    if (!p->data) {
+    if (!(p->data = page_block(bytes, &p->size))) {
         free(p);
         return DLB_ENOMEM;
     }
@@ -153,9 +157,7 @@ dlb_status dlb_evictor_create(size_t bytes, dlb_evictor **out) {
     if (bytes == 0) return DLB_EINVAL;
     dlb_evictor *e = calloc(1, sizeof *e);
     if (!e) return DLB_ENOMEM;
-    e->size = aligned(bytes, 4096);
-    e->data = aligned_alloc(4096, e->size);
-    if (!e->data) {
+    if (!(e->data = page_block(bytes, &e->size))) {
         free(e);
         return DLB_ENOMEM;
     }

@@ -48,7 +48,7 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes);
 
 /* Set the layout class (dlb_operand.plain_layout, layout_groups) and the cache state
  * (dlb_operand.cold) of every source and sum/binary post-op operand of the covered layers, and
- * whether the model finds their weights in cache (dlb_op_spec.warm), in topological
+ * whether the model keeps their data in cache (dlb_op_spec.warm), in topological
  * order, from their bytes (layout.c, docs/bricks.md section 3). */
 bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a);
 

@@ -65,6 +65,7 @@ typedef struct dlb_cli_options {
     bool resume, force;         /* --resume, --force */
     const char *stat;           /* --stat median|min|mean */
     double checkpoint_s;        /* --checkpoint-s: longest time between two saves of -o */
+    double progress_s;          /* --progress-s: seconds between two plain progress lines */
     int64_t max_brick_mem_mib;  /* --max-brick-mem; 0: derived from the node's memory */
     bool fuse;                  /* false with --no-fuse */
     bool csv;                   /* --csv */
@@ -316,6 +317,7 @@ typedef struct dlb_job_system {
     double setup_s;        /* time spent setting bricks up (creation, buffers), over its ranks */
     double idle_s;         /* time its ranks waited for work, over its ranks */
     double done_s, todo_s; /* predicted wall of the bricks done / to do (for the ETA) */
+    double check_done_s;   /* predicted wall of the checks recorded (for the ETA) */
     double end;            /* when its last result arrived (job clock) */
     int *checks, check_head, check_tail, n_checks; /* --validate: model entries to check */
     unsigned char *check_state;                    /* DLB_BRICK_* per model entry */

@@ -347,6 +347,7 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
     s->check_state[entry] = DLB_BRICK_DONE;
     s->check[entry] = *res;
     memset(res, 0, sizeof *res);
+    s->check_done_s += dlb_job_check_cost(j, sys, entry);
     dlb_status st = dlb_job_put_check(j, sys, entry);
     if (st == DLB_OK && dlb_job_now(j) - j->last_save >= j->opt->checkpoint_s) st = save(j, false);
     if (!j->opt->quiet) dlb_job_progress(j, false);
@@ -404,11 +405,22 @@ dlb_status dlb_job_record(dlb_job *j, int sys, int brick, int rank, dlb_cli_bric
     return st;
 }
 
-/* "progress: sys bricks D/T ETA ..." : ETA from the predicted cost still to do, scaled by how
- * long the predicted cost done so far actually took. */
+/* Predicted wall of system k's checks still to come (--validate), from what the plan has learnt
+ * so far. */
+static double checks_left_s(const dlb_job *j, int k) {
+    const dlb_job_system *s = &j->sys[k];
+    double left = 0;
+    for (int c = 0; c < s->n_checks; c++)
+        if (s->check_state[s->checks[c]] != DLB_BRICK_DONE)
+            left += dlb_job_check_cost(j, k, s->checks[c]);
+    return left;
+}
+
+/* "progress: sys bricks D/T models C/M ETA ..." : ETA from the predicted cost still to do (bricks,
+ * then checks), scaled by how long the predicted cost done so far actually took. */
 void dlb_job_progress(dlb_job *j, bool final) {
     double t = dlb_job_now(j);
-    if (!final && t - j->last_progress < (j->progress_tty ? 0.5 : 10.0)) return;
+    if (!final && t - j->last_progress < (j->progress_tty ? 0.5 : j->opt->progress_s)) return;
     j->last_progress = t;
     char line[512];
     int n = 0;
@@ -416,7 +428,8 @@ void dlb_job_progress(dlb_job *j, bool final) {
     for (int k = 0; k < j->n_systems && n < (int)sizeof line - 80; k++) {
         const dlb_job_system *s = &j->sys[k];
         int done = s->n_timed + s->n_failed;
-        double left = s->todo_s - s->done_s, rate = s->done_s > 0 ? t / s->done_s : 1;
+        double did = s->done_s + s->check_done_s, rate = did > 0 ? t / did : 1;
+        double left = fmax(s->todo_s - s->done_s, 0) + (final ? 0 : checks_left_s(j, k));
         if (left > 0 && s->n_ranks > 0 && left * rate > eta) eta = left * rate;
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %d/%d", k ? ", " : "",
                       j->n_systems > 1 ? s->name : "bricks", done, s->n_todo);

@@ -40,6 +40,7 @@ static const struct job_key {
     {"output", "validate_rounds", "--validate-rounds", KEY_VALUE},
     {"output", "bricks_csv", "--bricks-out", KEY_VALUE},
     {"output", "checkpoint_s", "--checkpoint-s", KEY_VALUE},
+    {"output", "progress_s", "--progress-s", KEY_VALUE},
 };
 
 typedef struct job_state {

@@ -47,6 +47,7 @@ typedef enum opt_id {
     OPT_FORCE,
     OPT_STAT,
     OPT_CHECKPOINT,
+    OPT_PROGRESS,
     OPT_JOB,
     OPT_MAX_BRICK_MEM,
     OPT_HELP,
@@ -160,6 +161,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_CHECKPOINT] = {"checkpoint-s", 0, true, "S",
                         "with -o: save the file at least every S seconds (default 5;\n"
                         "0.01 to 3600)"},
+    [OPT_PROGRESS] = {"progress-s", 0, true, "S",
+                      "seconds between two progress lines when stderr is not a\n"
+                      "terminal (default 10; 0: after every brick and check)"},
     [OPT_JOB] = {"job", 0, true, "FILE",
                  "read options from an INI job file (jobs/README.md); the\n"
                  "command line overrides it"},
@@ -265,6 +269,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     opt->granularity = 1;
     opt->stat = "median";
     opt->checkpoint_s = 5;
+    opt->progress_s = 10;
     opt->argc = argc;
     opt->argv = argv;
 
@@ -481,6 +486,14 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                 return usage_error(err, "--checkpoint-s: invalid value '%s' (0.01 to 3600)",
                                    optarg);
             opt->checkpoint_s = v2;
+            break;
+        }
+        case OPT_PROGRESS: {
+            char *end = NULL;
+            double v2 = strtod(optarg, &end);
+            if (!end || *end || !(v2 >= 0 && v2 <= 86400))
+                return usage_error(err, "--progress-s: invalid value '%s' (0 to 86400)", optarg);
+            opt->progress_s = v2;
             break;
         }
         case OPT_EVICT_MIB:

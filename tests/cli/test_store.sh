@@ -190,10 +190,20 @@ for r in 0 65 x; do
         grep -q "^error: --validate-rounds: invalid value '$r' (1 to 64)" "$TMP/vbad.err" ||
         fail "--validate-rounds $r accepted"
 done
+# progress lines: once every brick is timed, the ETA still counts the checks to come
+DLB_DUMMY_SLEEP_MS=100 $BIN --backend dummy --system-name s1 --threads 1 $V --progress-s 0 \
+    -o "$TMP/vp.h5" "$TINY" >"$TMP/vp.out" 2>"$TMP/vp.err" || fail "--progress-s 0"
+awk '/^progress: bricks / { last = $0; split($3, b, "/"); split($5, m, "/"); sub("eta_s=", "", $7)
+         if (b[1] == b[2] && m[1] < m[2]) { n++; if ($7 + 0 <= 0) bad++ } }
+     END { exit !(n > 0 && !bad && last ~ / models 4\/4 .* eta_s=0$/) }' "$TMP/vp.err" ||
+    fail "progress: no ETA for the checks left ($(grep -c '^progress:' "$TMP/vp.err") lines)"
+! $D --progress-s -1 "$TINY" >/dev/null 2>"$TMP/vpbad.err" &&
+    grep -q "^error: --progress-s: invalid value '-1' (0 to 86400)" "$TMP/vpbad.err" ||
+    fail "--progress-s -1 accepted"
 cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s2 --threads 1 $V --validate-rounds 3 -o $TMP/vm.h5 $TINY"
 $cmd >"$TMP/vm.out" 2>"$TMP/vm.err" || fail "--validate under MPI" "$cmd"
 check_validated "$TMP/vm.h5" s2 3 || fail "--validate under MPI: estimates table" "$cmd"
-N=$((N + 10))
+N=$((N + 12))
 
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40

@@ -95,7 +95,12 @@ const char *dlb_alg_name(dlb_alg alg);
  * in the layout a convolution producing it would choose (docs/bricks.md, section 3).
  * layout_groups: with a natural layout, the group count of the grouped convolution (1 < G <
  * channels) that produced it, whose layout oneDNN picks differently (e.g. nChw8c); 0 for a
- * dense or depthwise one. */
+ * dense or depthwise one.
+ * view_of: where the operand is a view (Reshape, Flatten, ...) that changes the dims of a
+ * tensor the model holds in a natural layout, that tensor's shape (rank 0: none), and
+ * view_groups its layout_groups.  The whole model reorders that tensor to plain layout before
+ * the view, and a brick starts from it in that layout to do the same (docs/bricks.md,
+ * section 3); the operand itself is then plain. */
 typedef struct dlb_operand {
     dlb_dtype dtype;
     dlb_shape shape;
@@ -103,6 +108,8 @@ typedef struct dlb_operand {
     int32_t layout_groups;
     bool cold; /* the model reads it from memory: DLB_COLD_DISTANCE bytes went by since a layer
                 * last touched it (docs/bricks.md, section 3) */
+    dlb_shape view_of;
+    int32_t view_groups;
 } dlb_operand;
 
 /* An activation is cold where a layer reads it when the layers from the last one that wrote or

@@ -52,6 +52,13 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     m->has_groups = o->layout_groups > 1;
     m->groups = m->has_groups ? o->layout_groups : 0;
     m->has_cold = m->cold = o->cold;
+    m->n_view_dims = (size_t)(o->view_of.rank > 0 ? o->view_of.rank : 0);
+    if (m->n_view_dims) {
+        m->view_dims = ealloc(e, sizeof(int64_t) * m->n_view_dims);
+        if (m->view_dims) memcpy(m->view_dims, o->view_of.dims, sizeof(int64_t) * m->n_view_dims);
+    }
+    m->has_view_groups = o->view_groups > 1;
+    m->view_groups = m->has_view_groups ? o->view_groups : 0;
     return m;
 }
 
@@ -185,13 +192,17 @@ void dlb_brick_decoded_free(dlb_brick_decoded *d) {
 }
 
 static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
-    if (!m || m->n_dims > DLB_MAX_RANK) return false;
+    if (!m || m->n_dims > DLB_MAX_RANK || m->n_view_dims > DLB_MAX_RANK) return false;
     o->dtype = (dlb_dtype)m->dtype;
     o->shape.rank = (int)m->n_dims;
     for (size_t i = 0; i < m->n_dims; i++) o->shape.dims[i] = m->dims[i];
     o->plain_layout = m->has_plain && m->plain;
     o->layout_groups = m->has_groups && m->groups > 1 && !o->plain_layout ? m->groups : 0;
     o->cold = m->has_cold && m->cold;
+    o->view_of.rank = (int)m->n_view_dims;
+    for (size_t i = 0; i < m->n_view_dims; i++) o->view_of.dims[i] = m->view_dims[i];
+    o->view_groups =
+        m->has_view_groups && m->view_groups > 1 && o->view_of.rank > 0 ? m->view_groups : 0;
     return true;
 }
 

@@ -1,4 +1,4 @@
-/* net.c — executor core: buffers, reorders between formats, steps, running and data access. */
+/* net.c — executor core: buffers, reorders between formats, steps and running. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,11 +234,68 @@ dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md) {
     return e ? dlb__plain_md(md, o) : natural_md(n, o, md);
 }
 
+/* Buffer b seen through a view as operand o (other dims), in layout want: b is brought to plain
+ * layout, aliased with o's dims, then reordered to want (a plain want aliases it directly).
+ * like: b's operand (its dtype; its dims are read from b's descriptor, which may differ from the
+ * spec's: a matmul run as 2-D). */
+static dlb_status view_buf(dlb_net *n, int op, int slot, int b, dlb_operand like,
+                           const dlb_operand *o, const dnnl_memory_desc_t *want, int *out) {
+    dlb_status st = DLB_OK;
+    dnnl_memory_desc_t plain_src, plain_view;
+    like.shape.rank = n->bufs[b].md.ndims;
+    for (int i = 0; i < like.shape.rank; i++) like.shape.dims[i] = n->bufs[b].md.dims[i];
+    DLB_TRY(dlb__plain_md(&plain_src, &like));
+    DLB_TRY(dlb__plain_md(&plain_view, o));
+    if (dnnl_memory_desc_get_size(&plain_src) != dnnl_memory_desc_get_size(&plain_view)) {
+        dlb_error(n->diag, n->desc->name, "op %d input %d: view changes the element count", op,
+                  slot);
+        return DLB_EINVAL;
+    }
+    int plain;
+    DLB_TRY(as_md(n, b, &plain_src, &plain));
+    /* A dense row-major `want` of the same size (e.g. rank padded with leading 1s for
+     * broadcasting) aliases the plain data directly. */
+    bool want_plain = dnnl_memory_desc_get_size(want) == dnnl_memory_desc_get_size(&plain_view);
+    if (want_plain) {
+        dlb_operand w = {.dtype = o->dtype, .shape = {.rank = want->ndims}};
+        for (int i = 0; i < want->ndims; i++) w.shape.dims[i] = want->dims[i];
+        dnnl_memory_desc_t wp;
+        want_plain = dlb__plain_md(&wp, &w) == DLB_OK && dnnl_memory_desc_equal(&wp, want);
+    }
+    int alias;
+    DLB_TRY(dlb__new_buf(n, want_plain ? want : &plain_view, DLB__BUF_ALIAS, &alias));
+    n->bufs[alias].alias_of = plain;
+    if (want_plain)
+        *out = alias;
+    else
+        DLB_TRY(as_md(n, alias, want, out));
+cleanup:
+    return st;
+}
+
+/* An external input that the whole model gets through a view of a tensor in a natural layout
+ * (o->view_of): created in that layout with that tensor's dims, then viewed as the model does,
+ * so the reorder to plain before the view runs inside the brick too. */
+static dlb_status external_view_buf(dlb_net *n, int op, int slot, const dlb_operand *o,
+                                    const dnnl_memory_desc_t *want, int *out) {
+    dlb_operand src = {.dtype = o->dtype, .shape = o->view_of, .layout_groups = o->view_groups};
+    dnnl_memory_desc_t nat;
+    int ext;
+    dlb_status st = natural_md(n, &src, &nat);
+    if (st == DLB_OK) st = dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext);
+    if (st == DLB_OK) st = dlb__plain_md(&n->bufs[ext].user_md, &src);
+    if (st != DLB_OK) return st;
+    n->bufs[ext].cold = o->cold;
+    n->slot_buf[op][slot] = ext;
+    return view_buf(n, op, slot, ext, src, o, want, out);
+}
+
 dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t *want, int *out) {
     dlb_status st = DLB_OK;
     const dlb_op_spec *s = &n->desc->ops[op];
     const dlb_operand *o = dlb__slot_operand(s, slot);
     const dlb_brick_edge *e = find_edge(n->desc, op, slot);
+    if (!e && o->view_of.rank > 0) return external_view_buf(n, op, slot, o, want, out);
     if (!e) { /* external input: filled once */
         /* Created in the layout it arrives in (natural_md: plain, or as a producing convolution
          * gives it; docs/bricks.md); an op that wants another layout (a convolution picking
@@ -270,37 +327,8 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
     int b = n->dst_buf[e->from_op][e->from_out];
     if (same_dims(&n->bufs[b].md, o) && want->ndims == n->bufs[b].md.ndims)
         return as_md(n, b, want, out);
-    /* A view (Reshape/Flatten/...): bring the producer to plain layout, alias, then reorder. */
-    dnnl_memory_desc_t plain_src, plain_view;
-    /* The producer's buffer may have other dims than its spec (a matmul run as 2-D). */
-    dlb_operand prod = n->desc->ops[e->from_op].dst[e->from_out];
-    prod.shape.rank = n->bufs[b].md.ndims;
-    for (int i = 0; i < prod.shape.rank; i++) prod.shape.dims[i] = n->bufs[b].md.dims[i];
-    DLB_TRY(dlb__plain_md(&plain_src, &prod));
-    DLB_TRY(dlb__plain_md(&plain_view, o));
-    if (dnnl_memory_desc_get_size(&plain_src) != dnnl_memory_desc_get_size(&plain_view)) {
-        dlb_error(n->diag, n->desc->name, "op %d input %d: view changes the element count", op,
-                  slot);
-        return DLB_EINVAL;
-    }
-    int plain;
-    DLB_TRY(as_md(n, b, &plain_src, &plain));
-    /* A dense row-major `want` of the same size (e.g. rank padded with leading 1s for
-     * broadcasting) aliases the plain data directly. */
-    bool want_plain = dnnl_memory_desc_get_size(want) == dnnl_memory_desc_get_size(&plain_view);
-    if (want_plain) {
-        dlb_operand w = {.dtype = o->dtype, .shape = {.rank = want->ndims}};
-        for (int i = 0; i < want->ndims; i++) w.shape.dims[i] = want->dims[i];
-        dnnl_memory_desc_t wp;
-        want_plain = dlb__plain_md(&wp, &w) == DLB_OK && dnnl_memory_desc_equal(&wp, want);
-    }
-    int alias;
-    DLB_TRY(dlb__new_buf(n, want_plain ? want : &plain_view, DLB__BUF_ALIAS, &alias));
-    n->bufs[alias].alias_of = plain;
-    if (want_plain)
-        *out = alias;
-    else
-        DLB_TRY(as_md(n, alias, want, out));
+    /* A view (Reshape/Flatten/...) of the producer's output. */
+    return view_buf(n, op, slot, b, n->desc->ops[e->from_op].dst[e->from_out], o, want, out);
 cleanup:
     return st;
 }
@@ -709,84 +737,4 @@ size_t dlb_net_memory_bytes(const dlb_net *n) {
 
 int dlb_net_n_reorders(const dlb_net *n) {
     return n->n_reorders;
-}
-
-/* ---- data access (outside timing)
- * --------------------------------------------------------------*/
-
-static dlb_status copy_between(dlb_net *n, const dnnl_memory_desc_t *from_md, void *from,
-                               const dnnl_memory_desc_t *to_md, void *to) {
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t p = NULL;
-    dnnl_memory_t a = NULL, b = NULL;
-    dlb_status st = DLB_EDNNL;
-    if (dnnl_reorder_primitive_desc_create(&pd, from_md, n->eng, to_md, n->eng, NULL) ||
-        dnnl_primitive_create(&p, pd) || dnnl_memory_create(&a, from_md, n->eng, from) ||
-        dnnl_memory_create(&b, to_md, n->eng, to))
-        goto cleanup;
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
-    if (dnnl_primitive_execute(p, n->strm, 2, args) == dnnl_success &&
-        dnnl_stream_wait(n->strm) == dnnl_success)
-        st = DLB_OK;
-cleanup:
-    if (a) dnnl_memory_destroy(a);
-    if (b) dnnl_memory_destroy(b);
-    if (p) dnnl_primitive_destroy(p);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    return st;
-}
-
-/* The caller's side of a buffer: its plain layout, in f32 for every reduced-precision type
- * (the reorder converts); 32-bit integer data (gather indices) stays as it is. */
-static dnnl_memory_desc_t caller_md(const dlb__buf *b) {
-    dnnl_memory_desc_t md = b->user_md;
-    if (md.ndims != b->md.ndims) { /* a buffer kept with other dims (a 2-D matmul): plain */
-        dlb_operand o = {.dtype = DLB_DT_F32, .shape = {.rank = b->md.ndims}};
-        for (int i = 0; i < o.shape.rank; i++) o.shape.dims[i] = b->md.dims[i];
-        dnnl_memory_desc_t plain;
-        if (dlb__plain_md(&plain, &o) == DLB_OK) {
-            plain.data_type = md.data_type;
-            md = plain;
-        }
-    }
-    if (md.data_type == dnnl_s8 || md.data_type == dnnl_u8 || md.data_type == dnnl_bf16 ||
-        md.data_type == dnnl_f16)
-        md.data_type = dnnl_f32;
-    return md;
-}
-
-static dlb_status put(dlb_net *n, int buf, const float *data, size_t count) {
-    if (buf < 0) return DLB_ENOTFOUND;
-    dlb__buf *b = &n->bufs[buf];
-    dnnl_memory_desc_t user = caller_md(b);
-    if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
-    return copy_between(n, &user, (void *)data, &b->md, b->data);
-}
-
-dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count) {
-    if (op < 0 || op >= n->n_ops) return DLB_EINVAL;
-    return put(n, n->slot_buf[op][slot], data, count);
-}
-
-dlb_status dlb_net_set_weight(dlb_net *n, int op, int w, const float *data, size_t count) {
-    if (op < 0 || op >= n->n_ops) return DLB_EINVAL;
-    return put(n, n->wei_buf[op][w], data, count);
-}
-
-dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t count) {
-    if (op < 0 || op >= n->n_ops || n->dst_buf[op][k] < 0) return DLB_EINVAL;
-    dlb__buf *b = &n->bufs[n->dst_buf[op][k]];
-    dnnl_memory_desc_t user = caller_md(b);
-    if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
-    return copy_between(n, &b->md, b->data, &user, data);
-}
-
-void dlb_net_flush_caches(dlb_net *n) {
-    /* Write a buffer larger than the last-level cache so the network's data is evicted. */
-    if (!n->flush) {
-        n->flush_size = 64u << 20;
-        n->flush = malloc(n->flush_size);
-        if (!n->flush) return;
-    }
-    for (size_t i = 0; i < n->flush_size; i += 64) n->flush[i] = (unsigned char)i;
 }

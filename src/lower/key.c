@@ -49,6 +49,18 @@ static void put_operand(kbuf *k, const char *role, const dlb_operand *o) {
     put(k, " %s=%s:%s", role, dlb_dtype_name(o->dtype), shape);
 }
 
+/* ":view=DIMS[:gN]": the operand is a view of a tensor held in a natural layout, reordered to
+ * plain inside the run (only a 4-D/5-D f32 one is ever not plain: natural_md in
+ * src/exec/net.c). */
+static void put_view(kbuf *k, const dlb_operand *o) {
+    if (o->view_of.rank != 4 && o->view_of.rank != 5) return;
+    if (o->dtype != DLB_DT_F32) return;
+    char shape[160];
+    dlb_shape_format(&o->view_of, shape, sizeof shape);
+    put(k, ":view=%s", shape);
+    if (o->view_groups > 1) put(k, ":g%d", (int)o->view_groups);
+}
+
 /* Can the layout class of source o of s change what the executor runs when o is an external
  * input?  Only a 4-D/5-D f32 input gets a non-plain (natural) layout (natural_md in
  * src/exec/net.c).  Ops created on their input's format read it; convolutions, matmuls and
@@ -142,6 +154,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
         if (s->src[i].plain_layout && layout_matters(s, &s->src[i])) put(&k, ":plain");
         if (s->src[i].layout_groups > 1 && layout_matters(s, &s->src[i]))
             put(&k, ":g%d", (int)s->src[i].layout_groups);
+        put_view(&k, &s->src[i]);
         if (s->src[i].cold) put(&k, ":cold");
     }
     for (int i = 0; i < s->n_wei; i++) {
@@ -159,6 +172,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             put(&k, " post=%s:%s", po->kind == DLB_POST_SUM ? "sum" : "binary",
                 dlb_alg_name(po->alg));
             put_operand(&k, "with", &po->operand);
+            put_view(&k, &po->operand);
             if (po->operand.cold) put(&k, ":cold");
         }
     }

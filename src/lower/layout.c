@@ -13,6 +13,7 @@ typedef struct layout_ctx {
     int32_t *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
     int32_t *last;      /* tensor -> last covered layer so far that wrote or read it; -1 */
     int64_t *before;    /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
+    bool *mixed;        /* tensor -> output of a concat of plain and natural sources */
 } layout_ctx;
 
 /* Tensor t as the layers touch it: a view is its source's memory. */
@@ -52,6 +53,21 @@ static int class_of(const layout_ctx *c, int t) {
     return c->out_class[s];
 }
 
+/* Where tensor t is a view that changes the dims of a tensor a covered layer gives a natural
+ * (non-plain) layout, the model executor reorders that tensor to plain before the view
+ * (dlb__slot_buf): its shape and class go on the operand, so a brick does the same. */
+static void set_view(const layout_ctx *c, int t, dlb_operand *o) {
+    o->view_of.rank = 0;
+    o->view_groups = 0;
+    if (t < 0 || t >= c->g->n_tensors) return;
+    int s = dlb__view_source(c->g, t);
+    if (s < 0 || s == t || c->out_class[s] < 0 || c->out_class[s] == CLASS_PLAIN) return;
+    if (c->mixed[s]) return; /* oneDNN's layout for it depends on the CPU: see concat_class */
+    if (dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape)) return;
+    o->view_of = c->g->tensors[s].shape;
+    o->view_groups = c->out_class[s] > CLASS_PLAIN ? c->out_class[s] : 0;
+}
+
 /* Dims of shape s padded with leading 1s to rank nd. */
 static void padded(const dlb_shape *s, int nd, int64_t *d) {
     int off = nd - s->rank;
@@ -84,6 +100,17 @@ static int binary_class(const layout_ctx *c, const dlb_layer *L) {
         first = 1;
     if (first < 0 || first >= s->n_src || s->src[first].shape.rank != nd) return CLASS_PLAIN;
     return class_of(c, L->src_tensors[first]);
+}
+
+/* Does concat layer L join plain and natural sources?  oneDNN then gives its dst the first
+ * blocked source's layout, or the first source's where none is blocked, so whether it is plain
+ * depends on what the natural layout is on this CPU (blocked, or nhwc).  Such an output keeps
+ * the natural class (concat_class), but a view of it records no source layout (set_view). */
+static bool concat_mixed(const layout_ctx *c, const dlb_layer *L) {
+    bool plain = false, natural = false;
+    for (int i = 0; L->spec.op == DLB_LOP_CONCAT && i < L->spec.n_src; i++)
+        *(class_of(c, L->src_tensors[i]) == CLASS_PLAIN ? &plain : &natural) = true;
+    return plain && natural;
 }
 
 /* Concat (oneDNN's choice of dst format for format_tag_any): the layout of its first blocked
@@ -151,7 +178,8 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
     c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
-    if (!c.out_class || !c.last || !c.before) return false;
+    c.mixed = dlb__arena_calloc(a, (size_t)g->n_tensors + 1, sizeof *c.mixed);
+    if (!c.out_class || !c.last || !c.before || !c.mixed) return false;
     for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = c.last[t] = -1;
     c.before[0] = 0;
     for (int j = 0; j < l->n_layers; j++) {
@@ -169,17 +197,22 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
         s->warm = rest < DLB_COLD_DISTANCE;
         for (int i = 0; i < s->n_src; i++) {
             set_class(&s->src[i], class_of(&c, L->src_tensors[i]));
+            set_view(&c, L->src_tensors[i], &s->src[i]);
             s->src[i].cold = is_cold(&c, l->n_layers, j, L->src_tensors[i]);
         }
         for (int k = 0; k < s->n_post; k++)
             if (s->post[k].kind != DLB_POST_ELTWISE && L->post_tensor[k] >= 0) {
                 set_class(&s->post[k].operand, class_of(&c, L->post_tensor[k]));
+                set_view(&c, L->post_tensor[k], &s->post[k].operand);
                 s->post[k].operand.cold = is_cold(&c, l->n_layers, j, L->post_tensor[k]);
             }
         int cls = output_class(&c, L);
+        bool mixed = concat_mixed(&c, L);
         for (int o = 0; o < s->n_dst; o++)
-            if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors)
+            if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors) {
                 c.out_class[L->dst_tensors[o]] = cls;
+                c.mixed[L->dst_tensors[o]] = mixed;
+            }
         for (int i = 0; i < s->n_src; i++) touch(&c, j, L->src_tensors[i]);
         for (int k = 0; k < s->n_post; k++)
             if (s->post[k].kind != DLB_POST_ELTWISE) touch(&c, j, L->post_tensor[k]);

@@ -251,6 +251,51 @@ static void test_transpose(void) {
     }
 }
 
+/* A source the model hands over through a view of a tensor in a natural layout (view_of:
+ * ShuffleNet's channel shuffle, Reshape of a concat of convolutions, then Transpose): the brick
+ * starts from that tensor in that layout and reorders it to plain before the view, as the model
+ * does.  The values read through the view are exact, and the brick has that one reorder before
+ * the op. */
+static void test_transpose_of_view(void) {
+    static const struct {
+        const char *src, *view_of, *dst;
+        int groups;
+    } t[] = {
+        {"1x2x24x28x28", "1x48x28x28", "1x24x2x28x28", 0},
+        {"1x2x24x28x28", "1x48x28x28", "1x24x2x28x28", 6},
+        {"1x2x58x7x7", "1x116x7x7", "1x58x2x7x7", 0},
+    };
+    spec_buf b;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        dlb_op_spec *s = mk(&b, DLB_LOP_TRANSPOSE, L(t[i].src), L(t[i].dst));
+        s->p.n_axes = 5;
+        int64_t perm[5] = {0, 2, 1, 3, 4};
+        memcpy(s->p.axes, perm, sizeof perm);
+        s->src[0].plain_layout = true;
+        s->src[0].view_of = opd(t[i].view_of).shape;
+        s->src[0].view_groups = t[i].groups;
+        check_one(t[i].dst, s, NULL);
+        /* the same op without the view: no reorder before it */
+        dlb_netdesc d = {.n_ops = 1, .ops = s, .name = "view"};
+        dlb_diag diag = make_diag();
+        dlb_net *with = NULL, *without = NULL;
+        ASSERT_EQ_INT(dlb_net_create(&d, NULL, &diag, &with), DLB_OK);
+        s->src[0].view_of.rank = 0;
+        ASSERT_EQ_INT(dlb_net_create(&d, NULL, &diag, &without), DLB_OK);
+        if (with && without) {
+            ASSERT_EQ_INT(dlb_net_n_steps(without), 1);
+            /* x86 with AVX2 or more: a dense convolution never gives these dims plain nchw */
+            int extra = dlb_net_n_steps(with) - 1;
+            ASSERT_EQ_INT(extra, 1);
+            ASSERT_EQ_INT(dlb_net_step_op(with, 0), -1);
+            if (getenv("DLB_TEST_VERBOSE")) printf("view of %s: %d reorder\n", t[i].view_of, extra);
+        }
+        dlb_net_free(with);
+        dlb_net_free(without);
+        n_cases++;
+    }
+}
+
 static void test_slice_split(void) {
     spec_buf b;
     check_one("slice 4d", mk(&b, DLB_LOP_SLICE, L("2x8x10x10"), L("2x5x7x10")), NULL);
@@ -533,6 +578,7 @@ int main(int argc, char **argv) {
         ASSERT_EQ_INT(dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2), dnnl_success);
     test_concat();
     test_transpose();
+    test_transpose_of_view();
     test_slice_split();
     test_pad();
     test_gather();

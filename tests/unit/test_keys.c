@@ -370,9 +370,19 @@ static void test_layout_cnn(void) {
         if (i > 0 && s->op == DLB_LOP_CONV) ASSERT(!s->src[0].plain_layout);
     }
     ASSERT_EQ_INT(sums, 8);
+    /* Flatten of the global pool's output (natural layout) before the classifier: a view */
+    const dlb_layer *fc = first_layer(m.l, DLB_LOP_INNER_PRODUCT, DLB_ALG_NONE);
+    ASSERT(fc != NULL);
+    if (fc) {
+        dlb_op_spec_key(&fc->spec, key, sizeof key);
+        ASSERT_CONTAINS(key, "inner_product src=f32:1x512:view=1x512x1x1 wei=");
+    }
     free_lowered(&m);
     /* A view that changes the dims hands its source over plain: ShuffleNet's channel shuffle
-     * (Reshape -> Transpose) of a concat of convolutions. */
+     * (Reshape -> Transpose).  Of a concat of two convolutions (the first unit of each stage)
+     * the view records its natural source; of a concat of a split half (plain) and a
+     * convolution (the other units) it does not, as oneDNN's layout for that concat depends on
+     * the CPU. */
     if (!lower_file("zoo/shufflenet_v2_x0_5.onnx", &m)) return;
     const dlb_layer *tr = first_layer(m.l, DLB_LOP_TRANSPOSE, DLB_ALG_NONE);
     ASSERT(tr != NULL);
@@ -380,8 +390,17 @@ static void test_layout_cnn(void) {
         ASSERT_EQ_INT(tr->spec.src[0].shape.rank, 5);
         ASSERT(tr->spec.src[0].plain_layout);
         dlb_op_spec_key(&tr->spec, key, sizeof key);
-        ASSERT_CONTAINS(key, "transpose src=f32:1x2x24x28x28:plain dst=");
+        ASSERT_CONTAINS(key, "transpose src=f32:1x2x24x28x28:plain:view=1x48x28x28 dst=");
     }
+    int views = 0, plain_views = 0;
+    for (int j = 0; j < m.l->n_layers; j++) {
+        const dlb_layer *L = &m.l->layers[j];
+        if (!L->covered || L->spec.op != DLB_LOP_TRANSPOSE) continue;
+        ASSERT(L->spec.src[0].plain_layout);
+        *(L->spec.src[0].view_of.rank == 4 ? &views : &plain_views) += 1;
+    }
+    ASSERT_EQ_INT(views, 3);
+    ASSERT_EQ_INT(plain_views, 13);
     const dlb_layer *cat = first_layer(m.l, DLB_LOP_CONCAT, DLB_ALG_NONE);
     ASSERT(cat != NULL);
     if (cat) ASSERT(!cat->spec.src[0].plain_layout); /* a convolution's output */

@@ -11,14 +11,14 @@
 #include "dlbricks/layer.h"
 #include "dlbricks/timing.h"
 
-/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB]]
- * Batch 1, one thread, one process.  The whole model runs step by step (dlb_net_run_profiled) for
- * at least MIN_MS (default 2000) ms; then every distinct op runs alone, as a brick of one layer,
- * for at least MIN_MS / 10 ms, its weights rotating through a pool of twice the last-level
- * cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi` times bricks
- * (docs/timing.md).  Each op's time in the model (with the reorders just before it) is printed
- * next to its brick's (with the brick's own reorders), summed per op kind, and the ops with the
- * largest differences are listed.  Both sides come from the same process minutes apart, so host
+/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH]]]
+ * Batch BATCH (default 1), one thread, one process.  The whole model runs step by step
+ * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
+ * as a brick of one layer, for at least MIN_MS / 10 ms, its weights rotating through a pool of
+ * twice the last-level cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi` times
+ * bricks (docs/timing.md).  Each op's time in the model (with the reorders just before it) is
+ * printed next to its brick's (with the brick's own reorders), summed per op kind, and the ops with
+ * the largest differences are listed.  Both sides come from the same process minutes apart, so host
  * drift moves them less than it moves two separate runs: the differences show where the sum
  * of bricks and the whole model part.  Not a test: no pass/fail. */
 
@@ -70,16 +70,21 @@ static int by_diff(const void *a, const void *b) {
     const op_row *x = a, *y = b;
     double dx = x->model_us + x->model_reorder_us - x->brick_us - x->brick_reorder_us;
     double dy = y->model_us + y->model_reorder_us - y->brick_us - y->brick_reorder_us;
-    return (dx < dy) - (dx > dy);
+    return (fabs(dx) < fabs(dy)) - (fabs(dx) > fabs(dy)); /* largest |difference| first */
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB]]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB [BATCH]]]\n", argv[0]);
         return 2;
     }
     double min_ms = argc > 2 ? atof(argv[2]) : 2000;
     size_t evict_mib = argc > 3 ? (size_t)atoi(argv[3]) : 0;
+    int64_t batch = argc > 4 ? atoll(argv[4]) : 1;
+    if (batch < 1) {
+        fprintf(stderr, "%s: BATCH must be at least 1\n", argv[0]);
+        return 2;
+    }
     dlb_diag d = {.file = argv[1]};
     dlb_thread_info ti;
     dlb_graph *g = NULL;
@@ -89,7 +94,7 @@ int main(int argc, char **argv) {
     if (dlb_exec_setup_process(&d) != DLB_OK || dlb_threads_setup(1, &ti) != DLB_OK ||
         dlb_graph_load(argv[1], &d, &g) != DLB_OK)
         return 1;
-    dlb_graph_apply_batch(g, 1);
+    dlb_graph_apply_batch(g, batch);
     if (dlb_graph_infer_shapes(g, &d) != DLB_OK) return 1;
     dlb_lower_options lo = {.fuse = true};
     if (dlb_lower(g, &lo, &d, &l) != DLB_OK || dlb_netdesc_of_model(l, &d, &nd) != DLB_OK ||
@@ -156,9 +161,9 @@ int main(int argc, char **argv) {
     double bricks = 0;
     for (int j = 0; j < nd.n_ops; j++) bricks += rows[j].brick_us + rows[j].brick_reorder_us;
     printf("model: %s ops=%d steps=%d runs=%d whole_ms=%.4f bricks_ms=%.4f error=%+.1f%% "
-           "evict_mib=%zu\n",
+           "evict_mib=%zu batch=%lld\n",
            argv[1], nd.n_ops, ns, runs, whole, bricks * 1e-3, (bricks * 1e-3 - whole) / whole * 100,
-           evict_mib);
+           evict_mib, (long long)batch);
     printf("%-16s %5s %12s %12s %12s %12s %8s\n", "kind", "ops", "model_us", "reorders_us",
            "brick_us", "reorders_us", "ratio");
     for (int j = 0; j < nd.n_ops; j++) {
@@ -177,7 +182,7 @@ int main(int argc, char **argv) {
                b + br > 0 ? (m + mr) / (b + br) : NAN);
     }
     qsort(rows, (size_t)nd.n_ops, sizeof *rows, by_diff);
-    printf("largest differences (model - brick, us; reorders in parentheses):\n");
+    printf("largest differences either way (model - brick, us; reorders in parentheses):\n");
     for (int j = 0; j < nd.n_ops && j < 12; j++)
         printf("%+9.1f  model %9.1f (%7.1f)  brick %9.1f (%7.1f)  %.110s\n",
                rows[j].model_us + rows[j].model_reorder_us - rows[j].brick_us -

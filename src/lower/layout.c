@@ -62,7 +62,7 @@ static void set_view(const layout_ctx *c, int t, dlb_operand *o) {
     if (t < 0 || t >= c->g->n_tensors) return;
     int s = dlb__view_source(c->g, t);
     if (s < 0 || s == t || c->out_class[s] < 0 || c->out_class[s] == CLASS_PLAIN) return;
-    if (c->mixed[s]) return; /* oneDNN's layout for it depends on the CPU: see concat_class */
+    if (c->mixed[s]) return; /* its layout depends on the CPU: see layout_mixed */
     if (dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape)) return;
     o->view_of = c->g->tensors[s].shape;
     o->view_groups = c->out_class[s] > CLASS_PLAIN ? c->out_class[s] : 0;
@@ -102,15 +102,29 @@ static int binary_class(const layout_ctx *c, const dlb_layer *L) {
     return class_of(c, L->src_tensors[first]);
 }
 
-/* Does concat layer L join plain and natural sources?  oneDNN then gives its dst the first
- * blocked source's layout, or the first source's where none is blocked, so whether it is plain
- * depends on what the natural layout is on this CPU (blocked, or nhwc).  Such an output keeps
- * the natural class (concat_class), but a view of it records no source layout (set_view). */
-static bool concat_mixed(const layout_ctx *c, const dlb_layer *L) {
-    bool plain = false, natural = false;
-    for (int i = 0; L->spec.op == DLB_LOP_CONCAT && i < L->spec.n_src; i++)
-        *(class_of(c, L->src_tensors[i]) == CLASS_PLAIN ? &plain : &natural) = true;
-    return plain && natural;
+/* Is tensor t (through views that keep its dims) marked mixed (below)? */
+static bool mixed_of(const layout_ctx *c, int t) {
+    if (t < 0 || t >= c->g->n_tensors) return false;
+    int s = dlb__view_source(c->g, t);
+    return s >= 0 && c->mixed[s] &&
+           dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape);
+}
+
+/* Is the layout of layer L's output (of class cls) CPU-dependent?  A concat that joins plain
+ * and natural sources gets from oneDNN the first blocked source's layout, or the first
+ * source's where none is blocked, so whether it is plain depends on what the natural layout is
+ * on this CPU (blocked, or nhwc).  So does a concat of such an output, and an op whose output
+ * follows such a source (same class).  These outputs keep their class (concat_class), but a
+ * view of them records no source layout (set_view). */
+static bool layout_mixed(const layout_ctx *c, const dlb_layer *L, int cls) {
+    bool plain = false, natural = false, inherited = false;
+    for (int i = 0; i < L->spec.n_src; i++) {
+        int t = L->src_tensors[i], ci = class_of(c, t);
+        *(ci == CLASS_PLAIN ? &plain : &natural) = true;
+        if (mixed_of(c, t) && (L->spec.op == DLB_LOP_CONCAT || (cls != CLASS_PLAIN && ci == cls)))
+            inherited = true;
+    }
+    return inherited || (L->spec.op == DLB_LOP_CONCAT && plain && natural);
 }
 
 /* Concat (oneDNN's choice of dst format for format_tag_any): the layout of its first blocked
@@ -207,7 +221,7 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
                 s->post[k].operand.cold = is_cold(&c, l->n_layers, j, L->post_tensor[k]);
             }
         int cls = output_class(&c, L);
-        bool mixed = concat_mixed(&c, L);
+        bool mixed = layout_mixed(&c, L, cls);
         for (int o = 0; o < s->n_dst; o++)
             if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors) {
                 c.out_class[L->dst_tensors[o]] = cls;

@@ -396,6 +396,27 @@ def build():
           "input is Nx4x4x4; with a static batch torch folds the chain to Constant+Reshape")
 
 
+    class Shuffle(nn.Module):
+        """ShuffleNet-V2-style channel shuffles (Reshape -> Transpose -> Reshape): of a concat of
+        two convolutions (natural layout), and of the ReLU of a concat of the plain graph input
+        and a convolution (a layout that depends on the CPU)."""
+
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.c = nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1), nn.Conv2d(16, 8, 1)
+
+        def forward(self, x):
+            y = torch.cat([self.a(x), self.b(x)], 1)
+            y = y.reshape(1, 2, 8, 16, 16).transpose(1, 2).reshape(1, 16, 16, 16)
+            z = torch.relu(torch.cat([x, self.c(y)], 1))
+            return z.reshape(1, 2, 8, 16, 16).transpose(1, 2).reshape(1, 16, 16, 16)
+    export("14_channel_shuffle_torch.onnx", seeded(Shuffle), XT())
+    entry("14_channel_shuffle_torch.onnx", "torch, channel shuffles",
+          "conv;conv;concat;transpose;conv;concat;relu;transpose",
+          "the first transpose reads a view of natural data (`:view=1x16x16x16`), the second a view "
+          "of a CPU-dependent layout (no `:view`)")
+
+
 def fmt_shape(vi):
     d = [str(x.dim_value) if x.HasField("dim_value") else (x.dim_param or "?") for x in vi.type.tensor_type.shape.dim]
     return "x".join(d) if d else "scalar"

@@ -401,6 +401,19 @@ static void test_layout_cnn(void) {
     }
     ASSERT_EQ_INT(views, 3);
     ASSERT_EQ_INT(plain_views, 13);
+    free_lowered(&m);
+    /* The same through a ReLU of such a concat (its layout follows the concat's) */
+    if (!lower_file("tests/data/models/fusion/14_channel_shuffle_torch.onnx", &m)) return;
+    int seen = 0;
+    for (int j = 0; j < m.l->n_layers; j++) {
+        const dlb_layer *L = &m.l->layers[j];
+        if (!L->covered || L->spec.op != DLB_LOP_TRANSPOSE) continue;
+        dlb_op_spec_key(&L->spec, key, sizeof key);
+        ASSERT_CONTAINS(key, seen == 0 ? "src=f32:1x2x8x16x16:plain:view=1x16x16x16 dst="
+                                       : "src=f32:1x2x8x16x16:plain dst=");
+        seen++;
+    }
+    ASSERT_EQ_INT(seen, 2);
     const dlb_layer *cat = first_layer(m.l, DLB_LOP_CONCAT, DLB_ALG_NONE);
     ASSERT(cat != NULL);
     if (cat) ASSERT(!cat->spec.src[0].plain_layout); /* a convolution's output */

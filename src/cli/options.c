@@ -213,6 +213,15 @@ static bool parse_positive(const char *s, size_t len, int64_t max, int64_t *out)
     return true;
 }
 
+/* Parse a real number in [lo, hi]: the whole string, strtod's syntax. */
+static bool parse_real(const char *s, double lo, double hi, double *out) {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!end || end == s || *end || !(v >= lo && v <= hi)) return false;
+    *out = v;
+    return true;
+}
+
 static dlb_parse_result parse_batches(const char *arg, dlb_cli_options *opt, FILE *err) {
     opt->n_batches = 0;
     const char *p = arg;
@@ -353,14 +362,10 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                 return usage_error(err, "--threads: invalid value '%s' (1 to 4096)", optarg);
             opt->threads = (int)v;
             break;
-        case OPT_MIN_TIME_MS: {
-            char *end = NULL;
-            double ms = strtod(optarg, &end);
-            if (!end || *end || !(ms >= 0 && ms <= 3.6e6))
+        case OPT_MIN_TIME_MS:
+            if (!parse_real(optarg, 0, 3.6e6, &opt->min_time_ms))
                 return usage_error(err, "--min-time-ms: invalid value '%s' (0 to 3600000)", optarg);
-            opt->min_time_ms = ms;
             break;
-        }
         case OPT_MIN_REPS:
             if (!parse_positive(optarg, strlen(optarg), 1000000000, &v))
                 return usage_error(err, "--min-reps: invalid value '%s' (1 to 1000000000)", optarg);
@@ -479,23 +484,15 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                 return usage_error(err, "--stat: invalid value '%s' (median, min or mean)", optarg);
             opt->stat = optarg;
             break;
-        case OPT_CHECKPOINT: {
-            char *end = NULL;
-            double v2 = strtod(optarg, &end);
-            if (!end || *end || !(v2 >= 0.01 && v2 <= 3600))
+        case OPT_CHECKPOINT:
+            if (!parse_real(optarg, 0.01, 3600, &opt->checkpoint_s))
                 return usage_error(err, "--checkpoint-s: invalid value '%s' (0.01 to 3600)",
                                    optarg);
-            opt->checkpoint_s = v2;
             break;
-        }
-        case OPT_PROGRESS: {
-            char *end = NULL;
-            double v2 = strtod(optarg, &end);
-            if (!end || *end || !(v2 >= 0 && v2 <= 86400))
+        case OPT_PROGRESS:
+            if (!parse_real(optarg, 0, 86400, &opt->progress_s))
                 return usage_error(err, "--progress-s: invalid value '%s' (0 to 86400)", optarg);
-            opt->progress_s = v2;
             break;
-        }
         case OPT_EVICT_MIB:
             if (!strcmp(optarg, "0")) {
                 opt->evict_mib = 0;

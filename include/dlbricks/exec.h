@@ -79,10 +79,10 @@ int dlb_net_step_op(const dlb_net *n, int step);
 dlb_status dlb_net_run_profiled(dlb_net *n, double *step_ms);
 
 /* Cold weights for brick timing (docs/timing.md): before each timed repetition the weights
- * point at the next of several copies in a pool larger than the last-level cache, so they are
- * read from memory as in a whole model while activations stay warm.  Weights whose values
- * matter (batch-norm variances, gather indices) are not rotated; external inputs the model
- * reads cold (dlb_operand.cold) are, and count as weight bytes below. */
+ * point at the next of several copies in a pool, so they come from as far as in a whole model
+ * (from memory, or from a cache at their reuse distance) while activations stay warm.  Weights
+ * whose values matter (batch-norm variances, gather indices) are not rotated; external inputs the
+ * model reads cold (dlb_operand.cold) are, and count as weight bytes below. */
 typedef struct dlb_weight_pool dlb_weight_pool;
 /** \brief A pool of \p bytes (rounded up to pages) of data valid as f32, bf16 and s8 weights.
  *  \return DLB_OK, DLB_EINVAL (0 bytes), DLB_ENOMEM */
@@ -91,11 +91,17 @@ void dlb_weight_pool_free(dlb_weight_pool *p);
 size_t dlb_weight_pool_size(const dlb_weight_pool *p);
 /** \brief Bytes of the network's rotated weights (each buffer rounded up to 64 bytes). */
 size_t dlb_net_weight_bytes(const dlb_net *n);
-/** \brief How many copies of the network's weights fit in \p p (0: none, or no weights). */
-int dlb_net_weight_copies(const dlb_net *n, const dlb_weight_pool *p);
-/** \brief Point the weights at copy \p copy (0 <= copy < dlb_net_weight_copies) of the pool,
- *  or back at their own memory (copy = -1).  \return DLB_OK, DLB_EINVAL, DLB_EDNNL */
-dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int copy);
+/** \brief Plan the rotation through \p p (once per pool) and return its longest cycle (0: no
+ *  pool, nothing rotated, or the pool cannot hold one copy).  Each rotated buffer gets its own
+ *  cycle of copies, so that the distinct bytes the repetitions touch between two reads of one
+ *  copy come nearest to its reuse distance in the model (dlb_operand.cold_mib; weights
+ *  are read from memory); data the model reads from memory takes as many copies as the pool
+ *  holds (docs/timing.md, "Cold data at its reuse distance"). */
+int dlb_net_weight_copies(dlb_net *n, const dlb_weight_pool *p);
+/** \brief Before repetition \p rep (>= 0), point every rotated buffer at its copy rep modulo
+ *  its cycle; rep = -1: back at their own memory.  \return DLB_OK, DLB_EINVAL (rep >= 0 and
+ *  nothing to rotate through \p p), DLB_EDNNL */
+dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int64_t rep);
 
 /* Context eviction for brick timing (docs/timing.md): in a whole model, between two runs of a
  * layer the other layers push its code, outputs, scratch data and oneDNN's own state out of the

@@ -106,8 +106,10 @@ typedef struct dlb_operand {
     dlb_shape shape;
     bool plain_layout;
     int32_t layout_groups;
-    bool cold; /* the model reads it from memory: DLB_COLD_DISTANCE bytes went by since a layer
-                * last touched it (docs/bricks.md, section 3) */
+    bool cold;        /* the model reads it cold: DLB_COLD_DISTANCE bytes went by since a layer last
+                       * touched it (docs/bricks.md, section 3) */
+    int32_t cold_mib; /* cold: that reuse distance in MiB, rounded to a power of two below
+                       * DLB_COLD_MEMORY_MIB; 0: farther (from memory on any cache) */
     dlb_shape view_of;
     int32_t view_groups;
 } dlb_operand;
@@ -117,6 +119,12 @@ typedef struct dlb_operand {
  * inference for a graph input): four times a typical per-core L2, so the data has left the
  * core's private caches. */
 #define DLB_COLD_DISTANCE ((int64_t)4 << 20)
+/* Reuse distances from this many MiB (after rounding) are beyond any cache a rank has: the
+ * data comes from memory, and keys say just "cold". */
+#define DLB_COLD_MEMORY_MIB 256
+/** \brief The reuse-distance bucket of \p bytes (>= DLB_COLD_DISTANCE): the nearest power of
+ *  two MiB on a log scale, or 0 from DLB_COLD_MEMORY_MIB up. */
+int32_t dlb_cold_bucket_mib(int64_t bytes);
 
 typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;
 
@@ -194,7 +202,10 @@ typedef struct dlb_lowered {
 } dlb_lowered;
 
 typedef struct dlb_lower_options {
-    bool fuse; /* fusion view (default) vs the raw one-node-per-layer view */
+    bool fuse;          /* fusion view (default) vs the raw one-node-per-layer view */
+    bool cold_distance; /* cold inputs carry their reuse distance (dlb_operand.cold_mib), so a
+                         * brick reads them from as far as the model does; false (default):
+                         * every cold input is read from memory (docs/bricks.md, section 3) */
 } dlb_lower_options;
 
 /** \brief Lower a shape-inferred graph into layers.  Nodes that cannot be lowered become

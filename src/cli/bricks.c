@@ -63,7 +63,8 @@ void dlb_cli_release_weight_pool(void) {
 typedef struct brick_run {
     dlb_net *net;
     bool cold_cache;
-    int copies, next;   /* weight copies in the pool (>= 2 when rotating); the next one to use */
+    int copies;         /* the rotation's longest cycle (>= 2 when rotating) */
+    int64_t rep;        /* repetitions so far: each rotated buffer's copy is rep modulo its own */
     dlb_evictor *evict; /* context eviction before each repetition, or NULL */
 } brick_run;
 
@@ -71,7 +72,8 @@ static dlb_status run_net(void *ctx) {
     return dlb_net_run(((brick_run *)ctx)->net);
 }
 
-/* Before each timed repetition (not timed): the next cold copy of the weights, then the
+/* Before each timed repetition (not timed): the next cold copies of the weights and cold inputs
+ * (each at its own reuse distance, dlb_net_weight_copies), then the
  * context eviction; --cold-cache evicts everything instead. */
 static void before_rep(void *ctx) {
     brick_run *br = ctx;
@@ -80,9 +82,8 @@ static void before_rep(void *ctx) {
         return;
     }
     if (br->copies >= 2) {
-        dlb_status st = dlb_net_use_weight_copy(br->net, weight_pool, br->next);
-        (void)st; /* cannot fail for a copy index below dlb_net_weight_copies */
-        br->next = (br->next + 1) % br->copies;
+        dlb_status st = dlb_net_use_weight_copy(br->net, weight_pool, br->rep++);
+        (void)st; /* cannot fail once dlb_net_weight_copies planned a rotation */
     }
     if (br->evict) dlb_net_evict_context(br->net, br->evict);
 }

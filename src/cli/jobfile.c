@@ -25,6 +25,7 @@ static const struct job_key {
     {"timing", "min_reps", "--min-reps", KEY_VALUE},
     {"timing", "cold_cache", "--cold-cache", KEY_FLAG},
     {"timing", "weights", "--weights", KEY_VALUE},
+    {"timing", "cold_inputs", "--cold-inputs", KEY_VALUE},
     {"timing", "evict_mib", "--evict-mib", KEY_VALUE},
     {"timing", "stat", "--stat", KEY_VALUE},
     {"ranks", "threads", "--threads", KEY_VALUE},

@@ -28,6 +28,7 @@ typedef enum opt_id {
     OPT_COLD_CACHE,
     OPT_EVICT_MIB,
     OPT_WEIGHTS,
+    OPT_COLD_INPUTS,
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
     OPT_DTYPE,
@@ -111,6 +112,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm",
                      "brick weights read from memory in every repetition, as in a\n"
                      "whole model (cold, the default), or left in cache (warm)"},
+    [OPT_COLD_INPUTS] = {"cold-inputs", 0, true, "memory|distance",
+                         "brick inputs the model reads cold come from memory (the\n"
+                         "default), or from as far as in the model: rotated at their\n"
+                         "reuse distance (docs/timing.md)"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
     [OPT_VALIDATE_ROUNDS] = {"validate-rounds", 0, true, "R",
@@ -378,6 +383,12 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             if (strcmp(optarg, "cold") && strcmp(optarg, "warm"))
                 return usage_error(err, "--weights: invalid value '%s' (cold or warm)", optarg);
             opt->warm_weights = !strcmp(optarg, "warm");
+            break;
+        case OPT_COLD_INPUTS:
+            if (strcmp(optarg, "memory") && strcmp(optarg, "distance"))
+                return usage_error(err, "--cold-inputs: invalid value '%s' (memory or distance)",
+                                   optarg);
+            opt->cold_distance = !strcmp(optarg, "distance");
             break;
         case OPT_VALIDATE:
             opt->validate = true;

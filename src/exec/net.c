@@ -286,6 +286,7 @@ static dlb_status external_view_buf(dlb_net *n, int op, int slot, const dlb_oper
     if (st == DLB_OK) st = dlb__plain_md(&n->bufs[ext].user_md, &src);
     if (st != DLB_OK) return st;
     n->bufs[ext].cold = o->cold;
+    n->bufs[ext].cold_mib = o->cold_mib;
     n->slot_buf[op][slot] = ext;
     return view_buf(n, op, slot, ext, src, o, want, out);
 }
@@ -307,12 +308,14 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
             DLB_TRY(dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext));
             DLB_TRY(dlb__plain_md(&n->bufs[ext].user_md, o));
             n->bufs[ext].cold = o->cold;
+            n->bufs[ext].cold_mib = o->cold_mib;
             n->slot_buf[op][slot] = ext;
             return as_md(n, ext, want, out);
         }
         DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
         DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
         n->bufs[*out].cold = o->cold;
+        n->bufs[*out].cold_mib = o->cold_mib;
         /* Rank padded with leading 1s (a broadcast post-op operand): the plain layout of the
          * wanted dims holds the same elements in the same order, and reorders need equal ranks. */
         if (want->ndims != n->bufs[*out].user_md.ndims &&

@@ -29,6 +29,9 @@ typedef struct dlb__buf {
     bool fixed;   /* DLB__BUF_WEIGHT whose values matter (variances, indices): never rotated */
     bool cold;    /* DLB__BUF_EXTERNAL the model reads from memory: rotated as weights are */
     bool warm;    /* DLB__BUF_WEIGHT the model finds in cache (dlb_op_spec.warm): never rotated */
+    int32_t cold_mib; /* rotated input: its reuse distance in the model (dlb_operand.cold_mib) */
+    int copies;       /* rotated: the copies it cycles through (weights.c, plan_rotation) */
+    size_t pool_off;  /* rotated: where its copies start in the pool */
     int first_step, last_step; /* lifetime, for sharing memory between activations */
 } dlb__buf;
 
@@ -70,6 +73,9 @@ struct dlb_net {
     unsigned char *act_arena; /* memory shared by activations with disjoint lifetimes */
     size_t act_arena_size;
     bool no_reuse;
+    const void *rotation_pool; /* the pool the rotation was planned for (weights.c) */
+    size_t rotation_pool_size;
+    int rotation_cycle; /* the most copies any rotated buffer has; 0: none planned */
 };
 
 /* ---- builder API used by the op compilers (net.c) ---- */

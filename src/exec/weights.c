@@ -110,11 +110,98 @@ size_t dlb_net_weight_bytes(const dlb_net *n) {
     return w;
 }
 
-int dlb_net_weight_copies(const dlb_net *n, const dlb_weight_pool *p) {
-    size_t w = dlb_net_weight_bytes(n);
-    if (!p || w == 0) return 0;
-    size_t k = p->size / w;
-    return k > INT32_MAX ? INT32_MAX : (int)k;
+/* ---- the rotation plan ------------------------------------------------------------------------*/
+
+/* Each rotated buffer i cycles through k_i copies, one per repetition.  Between two reads of one
+ * copy the repetitions touch F + sum_j min(k_i, k_j) * s_j distinct bytes (F: what every
+ * repetition touches in the same place: activations, inputs read warm, weights not rotated; s_j:
+ * rotated sizes), its reuse distance in the brick.  k_i is chosen to bring that nearest (on a
+ * log scale) to the buffer's reuse distance in the model, so that the machine's own caches keep
+ * or lose the data as they do in the model.  A buffer read from memory (cold_mib 0) takes as many
+ * copies as the pool still holds: farther than any cache.  Buffers are planned from the nearest
+ * to the farthest; each gets at least the copies of the one before and its own region of the
+ * pool. */
+
+static size_t fixed_bytes(const dlb_net *n) {
+    size_t f = n->act_arena_size;
+    for (int i = 0; i < n->n_bufs; i++) {
+        const dlb__buf *b = &n->bufs[i];
+        if ((b->kind == DLB__BUF_EXTERNAL || b->kind == DLB__BUF_WEIGHT) && b->data && !rotated(b))
+            f += b->size;
+    }
+    return f;
+}
+
+static double log_gap(double a, double b) {
+    return a > b ? a / b : b / a;
+}
+
+/* The copies of rotated buffer order[at] (distance target bytes; capacity: pool bytes not yet
+ * given to buffers before it), the buffers from order[at] on all having at least k. */
+static int plan_one(const dlb_net *n, const int *order, int m, int at, double f, size_t target,
+                    size_t room, int k_min) {
+    size_t rest = 0; /* bytes of one copy of every buffer not yet planned, this one included */
+    for (int x = at; x < m; x++) rest += aligned(n->bufs[order[x]].size, WEIGHT_ALIGN);
+    size_t k_max = room / rest;
+    if (k_max > INT32_MAX) k_max = INT32_MAX;
+    if (k_max < (size_t)k_min) return k_max < 1 ? 0 : (int)k_max;
+    if (n->bufs[order[at]].cold_mib <= 0) return (int)k_max; /* memory: as far as it goes */
+    for (int x = 0; x < at; x++)
+        f += (double)aligned(n->bufs[order[x]].size, WEIGHT_ALIGN) * n->bufs[order[x]].copies;
+    /* distinct bytes with k copies: f + k * rest (buffers before have fewer copies than k) */
+    double want = ((double)target - f) / (double)rest;
+    size_t lo = want < k_min ? (size_t)k_min : want > (double)k_max ? k_max : (size_t)want;
+    size_t hi = lo < k_max ? lo + 1 : lo;
+    double d_lo = f + (double)lo * (double)rest, d_hi = f + (double)hi * (double)rest;
+    return (int)(log_gap(d_lo, (double)target) <= log_gap(d_hi, (double)target) ? lo : hi);
+}
+
+/* Plan the rotation for pool p (cached per pool).  Returns the longest cycle (0: nothing). */
+static int plan_rotation(dlb_net *n, const dlb_weight_pool *p) {
+    if (n->rotation_pool == p && n->rotation_pool_size == p->size) return n->rotation_cycle;
+    n->rotation_pool = p;
+    n->rotation_pool_size = p->size;
+    n->rotation_cycle = 0;
+    int *order = malloc(sizeof *order * (size_t)(n->n_bufs + 1)), m = 0;
+    if (!order) return 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        n->bufs[i].copies = 0;
+        if (!rotated(&n->bufs[i])) continue;
+        /* insertion by distance: memory (0) last */
+        int at = m++;
+        for (; at > 0; at--) {
+            int32_t a = n->bufs[order[at - 1]].cold_mib, c = n->bufs[i].cold_mib;
+            if (!(a <= 0 && c > 0) && !(a > 0 && c > 0 && a > c)) break;
+            order[at] = order[at - 1];
+        }
+        order[at] = i;
+    }
+    double f = (double)fixed_bytes(n);
+    size_t used = 0;
+    int k = 1;
+    for (int x = 0; x < m; x++) {
+        dlb__buf *b = &n->bufs[order[x]];
+        size_t target = b->cold_mib > 0 ? (size_t)b->cold_mib << 20 : p->size;
+        if (target > p->size) target = p->size;
+        /* data from memory all share the first one's cycle: as many copies as the pool holds */
+        bool memory_after_memory = b->cold_mib <= 0 && x > 0 && n->bufs[order[x - 1]].cold_mib <= 0;
+        if (!memory_after_memory) k = plan_one(n, order, m, x, f, target, p->size - used, k);
+        if (k < 1) { /* the pool cannot hold one copy of the rest: nothing rotates */
+            n->rotation_cycle = 0;
+            break;
+        }
+        b->copies = k;
+        b->pool_off = used;
+        used += (size_t)k * aligned(b->size, WEIGHT_ALIGN);
+        if (k > n->rotation_cycle) n->rotation_cycle = k;
+    }
+    free(order);
+    return n->rotation_cycle;
+}
+
+int dlb_net_weight_copies(dlb_net *n, const dlb_weight_pool *p) {
+    if (!n || !p || dlb_net_weight_bytes(n) == 0) return 0;
+    return plan_rotation(n, p);
 }
 
 /* The buffer an alias finally shares memory with. */
@@ -123,15 +210,15 @@ static int root_of_alias(const dlb_net *n, int b) {
     return b;
 }
 
-dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int copy) {
-    if (!n || (copy >= 0 && (!p || copy >= dlb_net_weight_copies(n, p)))) return DLB_EINVAL;
-    size_t off = copy >= 0 ? (size_t)copy * dlb_net_weight_bytes(n) : 0;
+dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int64_t rep) {
+    if (!n || (rep >= 0 && dlb_net_weight_copies(n, p) < 1)) return DLB_EINVAL;
     for (int i = 0; i < n->n_bufs; i++) {
         dlb__buf *b = &n->bufs[i];
         if (!rotated(b)) continue;
-        void *at = copy >= 0 ? p->data + off : b->data;
+        void *at = rep >= 0 ? p->data + b->pool_off +
+                                  (size_t)(rep % b->copies) * aligned(b->size, WEIGHT_ALIGN)
+                            : b->data;
         if (dnnl_memory_set_data_handle(b->mem, at) != dnnl_success) return DLB_EDNNL;
-        off += aligned(b->size, WEIGHT_ALIGN);
     }
     /* Views of a weight (a matmul's 2-D weights, ...) follow it. */
     for (int i = 0; i < n->n_bufs; i++) {

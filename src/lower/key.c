@@ -144,6 +144,15 @@ static void put_params(kbuf *k, const dlb_op_spec *s) {
     }
 }
 
+/* Cache state of a cold operand: ":cold" from memory, ":cold=NM" at a reuse distance of about
+ * N MiB. */
+static void put_cold(kbuf *k, bool cold, int32_t mib) {
+    if (cold && mib > 0)
+        put(k, ":cold=%dM", (int)mib);
+    else if (cold)
+        put(k, ":cold");
+}
+
 int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     kbuf k = {.p = buf, .size = size};
     if (size > 0) buf[0] = 0;
@@ -155,7 +164,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
         if (s->src[i].layout_groups > 1 && layout_matters(s, &s->src[i]))
             put(&k, ":g%d", (int)s->src[i].layout_groups);
         put_view(&k, &s->src[i]);
-        if (s->src[i].cold) put(&k, ":cold");
+        put_cold(&k, s->src[i].cold, s->src[i].cold_mib);
     }
     for (int i = 0; i < s->n_wei; i++) {
         put_operand(&k, "wei", &s->wei[i]);
@@ -173,7 +182,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
                 dlb_alg_name(po->alg));
             put_operand(&k, "with", &po->operand);
             put_view(&k, &po->operand);
-            if (po->operand.cold) put(&k, ":cold");
+            put_cold(&k, po->operand.cold, po->operand.cold_mib);
         }
     }
     if (s->warm && s->n_wei == 0) put(&k, " warm"); /* a weighted op says it per weight */

@@ -10,6 +10,7 @@ enum { CLASS_NATURAL = 0, CLASS_PLAIN = 1 };
 
 typedef struct layout_ctx {
     const dlb_graph *g;
+    bool cold_distance; /* set dlb_operand.cold_mib (dlb_lower_options.cold_distance) */
     int32_t *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
     int32_t *last;      /* tensor -> last covered layer so far that wrote or read it; -1 */
     int64_t *before;    /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
@@ -23,17 +24,36 @@ static int memory_of(const layout_ctx *c, int t) {
     return s >= 0 ? s : t;
 }
 
-/* Is tensor t cold where layer j reads it?  Its reuse distance: the bytes touched from the last
- * layer that wrote or read it (included: the first bytes it touched were followed by the rest
- * of its traffic) to j (excluded).  A tensor nothing touched yet in this inference (a graph
- * input) was last read one inference ago. */
-static bool is_cold(const layout_ctx *c, int n_layers, int j, int t) {
+/* Reuse distance of tensor t where layer j reads it: the bytes touched from the last layer that
+ * wrote or read it (included: the first bytes it touched were followed by the rest of its
+ * traffic) to j (excluded).  A tensor nothing touched yet in this inference (a graph input) was
+ * last read one inference ago; *fresh says so.  -1: no tensor. */
+static int64_t reuse_distance(const layout_ctx *c, int n_layers, int j, int t, bool *fresh) {
     int m = memory_of(c, t);
-    if (m < 0) return false;
+    *fresh = false;
+    if (m < 0) return -1;
     int p = c->last[m];
-    int64_t d = p >= 0 && p < j ? c->before[j] - c->before[p]
-                                : c->before[n_layers] - (c->before[j + 1] - c->before[j]);
-    return d >= DLB_COLD_DISTANCE;
+    if (p >= 0 && p < j) return c->before[j] - c->before[p];
+    *fresh = true;
+    return c->before[n_layers] - (c->before[j + 1] - c->before[j]);
+}
+
+int32_t dlb_cold_bucket_mib(int64_t bytes) {
+    double mib = (double)bytes / (double)(1 << 20);
+    int32_t b = 1;
+    while (b < DLB_COLD_MEMORY_MIB && mib >= b * 1.4142135623730951) b *= 2;
+    return b >= DLB_COLD_MEMORY_MIB ? 0 : b;
+}
+
+/* Mark operand o (tensor t, read by layer j) cold or not, with its distance bucket.  A graph
+ * input is new data in every inference: cold (from memory) unless the whole model fits in
+ * DLB_COLD_DISTANCE, so its bucket does not depend on the model's size and a first layer
+ * deduplicates across models. */
+static void set_cold(const layout_ctx *c, int n_layers, int j, int t, dlb_operand *o) {
+    bool fresh;
+    int64_t d = reuse_distance(c, n_layers, j, t, &fresh);
+    o->cold = d >= DLB_COLD_DISTANCE;
+    o->cold_mib = c->cold_distance && o->cold && !fresh ? dlb_cold_bucket_mib(d) : 0;
 }
 
 static void touch(layout_ctx *c, int j, int t) {
@@ -186,9 +206,9 @@ static void set_class(dlb_operand *o, int cls) {
     o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
 }
 
-bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
+bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance) {
     const dlb_graph *g = l->graph;
-    layout_ctx c = {.g = g};
+    layout_ctx c = {.g = g, .cold_distance = cold_distance};
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
     c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
@@ -212,13 +232,13 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a) {
         for (int i = 0; i < s->n_src; i++) {
             set_class(&s->src[i], class_of(&c, L->src_tensors[i]));
             set_view(&c, L->src_tensors[i], &s->src[i]);
-            s->src[i].cold = is_cold(&c, l->n_layers, j, L->src_tensors[i]);
+            set_cold(&c, l->n_layers, j, L->src_tensors[i], &s->src[i]);
         }
         for (int k = 0; k < s->n_post; k++)
             if (s->post[k].kind != DLB_POST_ELTWISE && L->post_tensor[k] >= 0) {
                 set_class(&s->post[k].operand, class_of(&c, L->post_tensor[k]));
                 set_view(&c, L->post_tensor[k], &s->post[k].operand);
-                s->post[k].operand.cold = is_cold(&c, l->n_layers, j, L->post_tensor[k]);
+                set_cold(&c, l->n_layers, j, L->post_tensor[k], &s->post[k].operand);
             }
         int cls = output_class(&c, L);
         bool mixed = layout_mixed(&c, L, cls);

@@ -11,10 +11,11 @@
 #include "dlbricks/layer.h"
 #include "dlbricks/timing.h"
 
-/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH]]]
+/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance]]]]
  * Batch BATCH (default 1), one thread, one process.  The whole model runs step by step
  * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
- * as a brick of one layer, for at least MIN_MS / 10 ms, its weights rotating through a pool of
+ * as a brick of one layer, for at least MIN_MS / 10 ms, its weights (and, with "distance", its cold
+ * inputs at their reuse distance, --cold-inputs) rotating through a pool of
  * twice the last-level cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi` times
  * bricks (docs/timing.md).  Each op's time in the model (with the reorders just before it) is
  * printed next to its brick's (with the brick's own reorders), summed per op kind, and the ops with
@@ -41,7 +42,7 @@ static int profile(dlb_net *net, double min_ms, dlb_weight_pool *pool, int copie
     double spent = 0;
     for (int i = 0; i < ns; i++) step_ms[i] = 0;
     while (runs >= 0 && (runs < 10 || spent < min_ms)) {
-        if (copies >= 2) dlb_net_use_weight_copy(net, pool, runs % copies);
+        if (copies >= 2) dlb_net_use_weight_copy(net, pool, runs);
         if (ev) dlb_net_evict_context(net, ev);
         double t = now_ms();
         if (dlb_net_run_profiled(net, step_ms) != DLB_OK) return -1;
@@ -75,7 +76,8 @@ static int by_diff(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB [BATCH]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance]]]]\n",
+                argv[0]);
         return 2;
     }
     double min_ms = argc > 2 ? atof(argv[2]) : 2000;
@@ -96,7 +98,9 @@ int main(int argc, char **argv) {
         return 1;
     dlb_graph_apply_batch(g, batch);
     if (dlb_graph_infer_shapes(g, &d) != DLB_OK) return 1;
-    dlb_lower_options lo = {.fuse = true};
+    /* cold inputs from memory (the default) or at their reuse distance (--cold-inputs) */
+    dlb_lower_options lo = {.fuse = true,
+                            .cold_distance = argc > 5 && !strcmp(argv[5], "distance")};
     if (dlb_lower(g, &lo, &d, &l) != DLB_OK || dlb_netdesc_of_model(l, &d, &nd) != DLB_OK ||
         dlb_net_create(&nd, NULL, &d, &model) != DLB_OK)
         return 1;

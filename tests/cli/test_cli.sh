@@ -127,6 +127,8 @@ usage_cases=(
     "--dry-run -G 1025 $TINY"
     "--dry-run --granularity=two $TINY"
     "--dry-run --csv=yes $TINY"
+    "--dry-run --cold-inputs far $TINY"
+    "--dry-run --cold-inputs $TINY"      # PATH taken as the value: refused
 )
 i=0
 for c in "${usage_cases[@]}"; do
@@ -439,6 +441,22 @@ for j in "$SRC"/jobs/*.ini; do
     (cd "$SRC" && "$BIN" --job "$j" --dry-run >/dev/null 2>"$TMP/jobex.err") ||
         fail "shipped job file $j: $(head -1 "$TMP/jobex.err")" jobex
 done
+check
+
+# --cold-inputs distance (docs/cli.md): the same layers, but cold inputs carry their reuse
+# distance in the key, so some brick ids change; the default is "memory"; the job file key
+# [timing] cold_inputs does the same as the option.
+R18=$SRC/zoo/resnet18.onnx
+run cimem --dry-run --csv "$R18"
+run cidef --dry-run --csv --cold-inputs memory "$R18"
+run cidist --dry-run --csv --cold-inputs distance "$R18"
+printf '[zoo]\npaths = %s\n[timing]\ncold_inputs = distance\n' "$R18" >"$TMP/ci.ini"
+run cijob --dry-run --csv --job "$TMP/ci.ini"
+for n in cimem cidef cidist cijob; do expect_rc $n 0; check_csv $n; done
+cmp -s "$TMP/cimem.out" "$TMP/cidef.out" || fail "--cold-inputs memory is not the default" cidef
+[ "$(rows cidist | wc -l)" -eq "$(rows cimem | wc -l)" ] || fail "layers differ" cidist cimem
+[ "$(ids cidist)" != "$(ids cimem)" ] || fail "distance changed no brick id" cidist cimem
+cmp -s "$TMP/cidist.out" "$TMP/cijob.out" || fail "[timing] cold_inputs differs from the option" cijob
 check
 
 echo "PASS: $N_CHECKS checks"

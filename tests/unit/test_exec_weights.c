@@ -110,8 +110,14 @@ static void test_conv_rotation(void) {
     ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, -1), DLB_OK);
     ASSERT(run_out(net, y2, n));
     ASSERT(memcmp(y0, y2, n * sizeof *y0) == 0);
-    /* Out of range or no pool: refused, and nothing changed. */
-    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_EINVAL);
+    /* Repetition k wraps around to copy 0 (one cycle of k copies: weights and bias alike). */
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
+    ASSERT(run_out(net, y1, n));
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
+    ASSERT(run_out(net, y2, n));
+    ASSERT(memcmp(y1, y2, n * sizeof *y1) == 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, -1), DLB_OK);
+    /* No pool: refused, and nothing changed. */
     ASSERT_EQ_INT(dlb_net_use_weight_copy(net, NULL, 0), DLB_EINVAL);
     ASSERT(run_out(net, y2, n));
     ASSERT(memcmp(y0, y2, n * sizeof *y0) == 0);
@@ -297,6 +303,91 @@ static void test_evict_context(void) {
     dlb_evictor_free(NULL);
 }
 
+/* A 2x2 max pool (stride 2) over a 1 MiB input the model reads cold, nothing else rotated. */
+static dlb_op_spec pool_spec(dlb_operand *src, dlb_operand *dst, int32_t cold_mib) {
+    *src = t4(1, 64, 64, 64); /* 1 MiB of f32 */
+    *dst = t4(1, 64, 32, 32); /* 256 KiB: what every repetition touches in the same place */
+    src->cold = true;
+    src->cold_mib = cold_mib;
+    dlb_op_spec s = {.op = DLB_LOP_POOL,
+                     .alg = DLB_ALG_POOL_MAX,
+                     .n_src = 1,
+                     .n_dst = 1,
+                     .src = src,
+                     .dst = dst};
+    s.p.nsp = 2;
+    for (int i = 0; i < 2; i++) {
+        s.p.kernel[i] = s.p.stride[i] = 2;
+        s.p.dilation[i] = 1;
+    }
+    return s;
+}
+
+/* Data at a reuse distance cycles through as many copies as bring the distinct bytes between
+ * two reads of one copy nearest that distance: the 1 MiB input at 4 MiB takes 4 copies (4.25
+ * MiB with the output; 3 would give 3.25), at 8 MiB 8; from memory (cold_mib 0) as many as the
+ * pool holds (16); at 4 MiB in a 2 MiB pool, the 2 that fit.  Repetition k reads copy 0
+ * again, repetition 1 another copy. */
+static void test_rotation_at_distance(void) {
+    static const struct {
+        int32_t mib;
+        size_t pool;
+        int cycle;
+    } cases[] = {{4, 16 << 20, 4}, {8, 16 << 20, 8}, {0, 16 << 20, 16}, {4, 2 << 20, 2}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        dlb_operand src, dst;
+        dlb_op_spec s = pool_spec(&src, &dst, cases[c].mib);
+        dlb_net *net = net_of(&s, 1);
+        dlb_weight_pool *pool = NULL;
+        ASSERT_EQ_INT(dlb_weight_pool_create(cases[c].pool, &pool), DLB_OK);
+        if (!net || !pool) {
+            dlb_net_free(net);
+            dlb_weight_pool_free(pool);
+            return;
+        }
+        int k = dlb_net_weight_copies(net, pool);
+        if (k != cases[c].cycle)
+            fprintf(stderr, "case %zu: %d MiB in a %zu MiB pool: %d copies, want %d\n", c,
+                    (int)cases[c].mib, cases[c].pool >> 20, k, cases[c].cycle);
+        ASSERT_EQ_INT(k, cases[c].cycle);
+        size_t n = 64 * 32 * 32;
+        float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
+        ASSERT(run_out(net, y0, n));
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
+        ASSERT(run_out(net, y1, n));
+        ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
+        ASSERT(run_out(net, y1, n));
+        ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+        free(y0), free(y1);
+        dlb_net_free(net);
+        dlb_weight_pool_free(pool);
+    }
+}
+
+/* A cold input at a reuse distance and weights from memory: the input gets its own short cycle
+ * and region first, the weights as many copies as the rest of the pool holds, fewer than the
+ * whole pool would give them. */
+static void test_rotation_mixed(void) {
+    dlb_operand src = t4(1, 16, 64, 64), dst = src, wei[2] = {t4(16, 16, 3, 3), t1(16)};
+    src.cold = true;
+    src.cold_mib = 4;
+    dlb_op_spec s = conv_spec(&src, wei, 2, &dst, 3);
+    dlb_net *net = net_of(&s, 1);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(16 << 20, &pool), DLB_OK);
+    if (net && pool) {
+        size_t in = 16 * 64 * 64 * 4, w = dlb_net_weight_bytes(net) - in;
+        int k = dlb_net_weight_copies(net, pool);
+        /* the input takes about (4 MiB - output) / (one copy of everything) ~ 14 copies */
+        ASSERT((size_t)k < (16u << 20) / w);
+        ASSERT((size_t)k >= ((16u << 20) - 20 * in) / w && (size_t)k <= ((16u << 20) - 8 * in) / w);
+    }
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
@@ -305,5 +396,7 @@ int main(void) {
     test_cold_input_rotation();
     test_warm_weights_not_rotated();
     test_evict_context();
+    test_rotation_at_distance();
+    test_rotation_mixed();
     return test_summary("test_exec_weights");
 }

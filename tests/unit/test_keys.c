@@ -196,13 +196,15 @@ static void test_partition_bounds(void) {
     }
 }
 
-/* Key of brick b without its cache-state marks (":cold"). */
+/* Key of brick b without its cache-state marks (":cold", ":cold=NM"). */
 static void without_cold(const char *key, char *out, size_t size) {
     size_t n = 0;
     for (const char *p = key; *p && n + 1 < size;)
-        if (!strncmp(p, ":cold", 5))
+        if (!strncmp(p, ":cold", 5)) { /* and its distance, "=NM" */
             p += 5;
-        else
+            if (*p == '=')
+                for (p++; *p && *p != ' ' && *p != ':';) p++;
+        } else
             out[n++] = *p++;
     out[n] = 0;
 }
@@ -260,12 +262,12 @@ typedef struct lowered_model {
     dlb_lowered *l;
 } lowered_model;
 
-static bool lower_file(const char *rel, lowered_model *m) {
+static bool lower_file_opts(const char *rel, lowered_model *m, bool cold_distance) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", src_dir, rel);
     test_diag_buf buf = {0};
     dlb_diag d = {.file = path, .emit = test_diag_capture, .ctx = &buf};
-    dlb_lower_options o = {.fuse = true};
+    dlb_lower_options o = {.fuse = true, .cold_distance = cold_distance};
     memset(m, 0, sizeof *m);
     if (dlb_graph_load(path, &d, &m->g) != DLB_OK || (dlb_graph_apply_batch(m->g, 0), false) ||
         dlb_graph_infer_shapes(m->g, &d) != DLB_OK || dlb_lower(m->g, &o, &d, &m->l) != DLB_OK) {
@@ -276,6 +278,10 @@ static bool lower_file(const char *rel, lowered_model *m) {
         return false;
     }
     return true;
+}
+
+static bool lower_file(const char *rel, lowered_model *m) {
+    return lower_file_opts(rel, m, false);
 }
 
 static void free_lowered(lowered_model *m) {
@@ -463,15 +469,11 @@ static void test_layout_grouped(void) {
     }
 }
 
-/* Cache state: an input the previous layer wrote is cold exactly when that layer alone touched
- * DLB_COLD_DISTANCE bytes (DenseNet has both kinds); DenseNet's concats read some features
- * written many layers before (cold) and the newest ones (warm), and the key marks exactly the
- * cold inputs; a graph input is cold in a model that touches more than DLB_COLD_DISTANCE
- * bytes per inference and warm in one that touches less. */
-static void test_cold_inputs(void) {
+/* DenseNet-121 lowered with or without reuse distances (dlb_lower_options.cold_distance). */
+static void cold_inputs_of_densenet(bool dist) {
     lowered_model m;
-    if (!lower_file("zoo/densenet121.onnx", &m)) return;
-    int cold_cat = 0, warm_cat = 0, adjacent[2] = {0, 0};
+    if (!lower_file_opts("zoo/densenet121.onnx", &m, dist)) return;
+    int cold_cat = 0, warm_cat = 0, adjacent[2] = {0, 0}, buckets = 0;
     for (int j = 0; j < m.l->n_layers; j++) {
         const dlb_layer *L = &m.l->layers[j];
         if (!L->covered) continue;
@@ -484,6 +486,9 @@ static void test_cold_inputs(void) {
             if (producer_of(m.l, L->src_tensors[i]) == j - 1 && j > 0) {
                 bool big = m.l->layers[j - 1].bytes >= DLB_COLD_DISTANCE;
                 ASSERT_EQ_INT(L->spec.src[i].cold, big);
+                /* its reuse distance: that layer's bytes, bucketed (only when asked for) */
+                ASSERT_EQ_INT(L->spec.src[i].cold_mib,
+                              big && dist ? dlb_cold_bucket_mib(m.l->layers[j - 1].bytes) : 0);
                 adjacent[big]++;
             }
             if (L->spec.op == DLB_LOP_CONCAT) {
@@ -493,10 +498,34 @@ static void test_cold_inputs(void) {
         }
         for (int k = 0; k < L->spec.n_post; k++) cold += L->spec.post[k].operand.cold;
         ASSERT_EQ_INT(marks, cold);
+        /* ":cold=NM" on exactly the cold sources with a bucket, with that bucket */
+        for (int i = 0; i < L->spec.n_src; i++) {
+            char want[32];
+            snprintf(want, sizeof want, ":cold=%dM", (int)L->spec.src[i].cold_mib);
+            if (L->spec.src[i].cold_mib > 0) ASSERT(strstr(key, want) != NULL);
+            ASSERT(L->spec.src[i].cold_mib == 0 || L->spec.src[i].cold);
+            buckets += L->spec.src[i].cold_mib > 0;
+        }
+        if (!dist) ASSERT(strstr(key, ":cold=") == NULL);
     }
     ASSERT(adjacent[0] > 100 && adjacent[1] > 0 && cold_cat > 100 && warm_cat > 50);
+    ASSERT(dist ? buckets > 100 : buckets == 0);
     ASSERT(m.l->layers[0].spec.src[0].cold);
+    ASSERT_EQ_INT(m.l->layers[0].spec.src[0].cold_mib, 0); /* new data: from memory */
     free_lowered(&m);
+}
+
+/* Cache state: an input the previous layer wrote is cold exactly when that layer alone touched
+ * DLB_COLD_DISTANCE bytes (DenseNet has both kinds); DenseNet's concats read some features
+ * written many layers before (cold) and the newest ones (warm), and the key marks exactly the
+ * cold inputs; a graph input is cold in a model that touches more than DLB_COLD_DISTANCE
+ * bytes per inference and warm in one that touches less.  With --cold-inputs distance a cold
+ * input also carries its distance, bucketed (":cold=NM"); a graph input is new data (from
+ * memory, no bucket); without, no key has a bucket. */
+static void test_cold_inputs(void) {
+    cold_inputs_of_densenet(false);
+    cold_inputs_of_densenet(true);
+    lowered_model m;
     if (!lower_file("zoo/tiny/tiny_resnet.onnx", &m)) return;
     int64_t total = 0;
     for (int j = 0; j < m.l->n_layers; j++)
@@ -506,6 +535,20 @@ static void test_cold_inputs(void) {
         for (int i = 0; m.l->layers[j].covered && i < m.l->layers[j].spec.n_src; i++)
             ASSERT(!m.l->layers[j].spec.src[i].cold);
     free_lowered(&m);
+}
+
+/* Reuse-distance buckets: the nearest power of two MiB on a log scale (the boundary between N
+ * and 2N is N * sqrt 2), 0 from DLB_COLD_MEMORY_MIB up. */
+static void test_cold_buckets(void) {
+    const int64_t MiB = 1 << 20;
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(DLB_COLD_DISTANCE), 4);
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(5 * MiB + 600 * 1024), 4); /* 5.59 < 4 sqrt 2 = 5.657 */
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(5 * MiB + 700 * 1024), 8); /* 5.68 */
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(45 * MiB), 32);            /* 45 < 45.25 */
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(46 * MiB), 64);
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(180 * MiB), 128); /* 180 < 181.02 */
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(182 * MiB), 0);   /* memory */
+    ASSERT_EQ_INT(dlb_cold_bucket_mib(INT64_MAX), 0);
 }
 
 /* An op last ran one inference ago: it is warm (weights not rotated, context not evicted;
@@ -531,6 +574,11 @@ static void test_warm(void) {
             bool want = total - L->bytes < DLB_COLD_DISTANCE;
             ASSERT_EQ_INT(L->spec.warm, want);
             ASSERT_EQ_INT(marks, want ? L->spec.n_wei : 0);
+            /* weights carry no cache state but warm (docs/bricks.md, section 3) */
+            for (const char *p = key; (p = strstr(p, " wei=")) != NULL; p++) {
+                const char *end = strchr(p + 1, ' '), *c = strstr(p, ":cold");
+                ASSERT(c == NULL || (end && c > end));
+            }
             size_t len = strlen(key);
             bool tail = len >= 5 && !strcmp(key + len - 5, " warm");
             ASSERT_EQ_INT(tail, want && L->spec.n_wei == 0);
@@ -594,6 +642,7 @@ int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
     test_layout_grouped();
     test_cold_inputs();
+    test_cold_buckets();
     test_warm();
     test_layout_transformer();
     test_layout_cnn();

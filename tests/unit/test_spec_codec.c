@@ -72,13 +72,13 @@ static void round_trip(const dlb_brick *b, int *n_built) {
     dlb_brick_decoded_free(d);
 }
 
-/* The layout class (plain_layout, layout_groups), cache state (cold) and view source (view_of,
- * view_groups) of an external input travel with the brick, and where they can change what the
- * executor runs they are part of the key, so of the id. */
+/* The layout class (plain_layout, layout_groups), cache state (cold, cold_mib) and view source
+ * (view_of, view_groups) of an external input travel with the brick, and where they can change what
+ * the executor runs they are part of the key, so of the id. */
 static void test_layout_class(void) {
-    enum { N = 6 }; /* natural, plain, grouped 2, cold, view, view of grouped 4 */
-    static const char *const marks[N] = {NULL,    ":plain",          ":g2",
-                                         ":cold", ":view=1x16x8x8 ", ":view=1x16x8x8:g4"};
+    enum { N = 7 }; /* natural, plain, grouped 2, cold, view, view of grouped 4, cold at 16 MiB */
+    static const char *const marks[N] = {
+        NULL, ":plain", ":g2", ":cold ", ":view=1x16x8x8 ", ":view=1x16x8x8:g4", ":cold=16M"};
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {1, 4, 16, 16}}}, y = x;
     dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
                      .alg = DLB_ALG_SOFTMAX,
@@ -91,7 +91,8 @@ static void test_layout_class(void) {
     for (int v = 0; v < N; v++) {
         x.plain_layout = v == 1;
         x.layout_groups = v == 2 ? 2 : 0;
-        x.cold = v == 3;
+        x.cold = v == 3 || v == 6;
+        x.cold_mib = v == 6 ? 16 : 0;
         x.view_of = v >= 4 ? (dlb_shape){.rank = 4, .dims = {1, 16, 8, 8}} : (dlb_shape){0};
         x.view_groups = v == 5 ? 4 : 0;
         char key[512];
@@ -111,6 +112,7 @@ static void test_layout_class(void) {
             ASSERT_EQ_INT(c->ops[0].src[0].plain_layout, x.plain_layout);
             ASSERT_EQ_INT(c->ops[0].src[0].layout_groups, x.layout_groups);
             ASSERT_EQ_INT(c->ops[0].src[0].cold, x.cold);
+            ASSERT_EQ_INT(c->ops[0].src[0].cold_mib, x.cold_mib);
             ASSERT(dlb_shape_equal(&c->ops[0].src[0].view_of, &x.view_of));
             ASSERT_EQ_INT(c->ops[0].src[0].view_groups, x.view_groups);
             ASSERT_EQ_INT(c->ops[0].dst[0].plain_layout, 0);

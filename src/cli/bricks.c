@@ -73,8 +73,8 @@ static dlb_status run_net(void *ctx) {
 }
 
 /* Before each timed repetition (not timed): the next cold copies of the weights and cold inputs
- * (each at its own reuse distance, dlb_net_weight_copies), then the
- * context eviction; --cold-cache evicts everything instead. */
+ * (each cycling at its own reuse distance, dlb_net_weight_copies), then the context eviction;
+ * --cold-cache evicts everything instead. */
 static void before_rep(void *ctx) {
     brick_run *br = ctx;
     if (br->cold_cache) {

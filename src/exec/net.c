@@ -273,6 +273,12 @@ cleanup:
     return st;
 }
 
+/* An external input's cache state in the model (rotated through the pool when cold). */
+static void set_cache_state(dlb__buf *b, const dlb_operand *o) {
+    b->cold = o->cold;
+    b->cold_mib = o->cold_mib;
+}
+
 /* An external input that the whole model gets through a view of a tensor in a natural layout
  * (o->view_of): created in that layout with that tensor's dims, then viewed as the model does,
  * so the reorder to plain before the view runs inside the brick too. */
@@ -285,8 +291,7 @@ static dlb_status external_view_buf(dlb_net *n, int op, int slot, const dlb_oper
     if (st == DLB_OK) st = dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext);
     if (st == DLB_OK) st = dlb__plain_md(&n->bufs[ext].user_md, &src);
     if (st != DLB_OK) return st;
-    n->bufs[ext].cold = o->cold;
-    n->bufs[ext].cold_mib = o->cold_mib;
+    set_cache_state(&n->bufs[ext], o);
     n->slot_buf[op][slot] = ext;
     return view_buf(n, op, slot, ext, src, o, want, out);
 }
@@ -307,15 +312,13 @@ dlb_status dlb__slot_buf(dlb_net *n, int op, int slot, const dnnl_memory_desc_t 
             int ext;
             DLB_TRY(dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext));
             DLB_TRY(dlb__plain_md(&n->bufs[ext].user_md, o));
-            n->bufs[ext].cold = o->cold;
-            n->bufs[ext].cold_mib = o->cold_mib;
+            set_cache_state(&n->bufs[ext], o);
             n->slot_buf[op][slot] = ext;
             return as_md(n, ext, want, out);
         }
         DLB_TRY(dlb__new_buf(n, want, DLB__BUF_EXTERNAL, out));
         DLB_TRY(dlb__plain_md(&n->bufs[*out].user_md, o));
-        n->bufs[*out].cold = o->cold;
-        n->bufs[*out].cold_mib = o->cold_mib;
+        set_cache_state(&n->bufs[*out], o);
         /* Rank padded with leading 1s (a broadcast post-op operand): the plain layout of the
          * wanted dims holds the same elements in the same order, and reorders need equal ranks. */
         if (want->ndims != n->bufs[*out].user_md.ndims &&

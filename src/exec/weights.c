@@ -200,8 +200,7 @@ static int plan_rotation(dlb_net *n, const dlb_weight_pool *p) {
 }
 
 int dlb_net_weight_copies(dlb_net *n, const dlb_weight_pool *p) {
-    if (!n || !p || dlb_net_weight_bytes(n) == 0) return 0;
-    return plan_rotation(n, p);
+    return n && p ? plan_rotation(n, p) : 0; /* nothing rotated: an empty plan, cycle 0 */
 }
 
 /* The buffer an alias finally shares memory with. */

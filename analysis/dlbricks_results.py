@@ -407,6 +407,46 @@ def accuracy(est):
             "main_geomean": math.exp(np.log(v["estimate_ms"] / meas).mean())}
 
 
+REPEAT_COLUMNS = ["system", "model", "batch", "error_a_pct", "error_b_pct", "diff_pct",
+                  "mean_error_pct", "noise_a_pct", "noise_b_pct"]
+
+
+def repeatability(est_a, est_b):
+    """Two validations of the same models (est_a, est_b: select_estimates rows of two runs with
+    the same settings) split each model's error into what the method gets wrong and what the
+    host adds.  With error = bias + noise, noise independent between runs, diff = b - a carries
+    the noise alone: one run's noise has the spread of diff / sqrt(2).
+
+    Returns (rows, summary).  rows: REPEAT_COLUMNS, one per (system, model, batch) validated in
+    both.  summary (None without rows): models; noise_sd_pct (sqrt(mean(diff^2) / 2));
+    median_abs_diff_pct; ceiling5 / ceiling10 (share of |diff| / sqrt(2) <= 5 / 10: what a
+    method without bias would score in one run at this noise); bias_mean_pct (mean of
+    mean_error); bias_sd_pct (spread of the models' own errors with the noise taken out:
+    sqrt(max(0, var(mean_error) - mean(diff^2) / 4)), NaN under two models)."""
+    keys = ["system", "model", "batch"]
+    cols = keys + ["error_pct", "noise_floor_pct"]
+    m = validated(est_a)[cols].merge(validated(est_b)[cols], on=keys, suffixes=("_a", "_b"))
+    rows = pd.DataFrame({
+        "system": m["system"], "model": m["model"], "batch": m["batch"],
+        "error_a_pct": m["error_pct_a"], "error_b_pct": m["error_pct_b"],
+        "diff_pct": m["error_pct_b"] - m["error_pct_a"],
+        "mean_error_pct": (m["error_pct_a"] + m["error_pct_b"]) / 2,
+        "noise_a_pct": m["noise_floor_pct_a"], "noise_b_pct": m["noise_floor_pct_b"]},
+        columns=REPEAT_COLUMNS).reset_index(drop=True)
+    if rows.empty:
+        return rows, None
+    d = rows["diff_pct"].to_numpy()
+    half = np.abs(d) / math.sqrt(2)
+    msq = float(np.mean(d * d))
+    me = rows["mean_error_pct"].to_numpy()
+    bias_sd = (math.sqrt(max(0.0, float(np.var(me, ddof=1)) - msq / 4)) if len(me) >= 2
+               else math.nan)
+    return rows, {"models": len(rows), "noise_sd_pct": math.sqrt(msq / 2),
+                  "median_abs_diff_pct": float(np.median(np.abs(d))),
+                  "ceiling5": float(np.mean(half <= 5)), "ceiling10": float(np.mean(half <= 10)),
+                  "bias_mean_pct": float(me.mean()), "bias_sd_pct": bias_sd}
+
+
 def system_settings(results, system, est=None):
     """The settings whose bricks a report shows for a system: those of its newest selected
     estimate row (est: select_estimates rows, all systems or this one; default all), else of

@@ -6,6 +6,7 @@ import importlib.machinery
 import importlib.util
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -513,6 +514,90 @@ def test_summary_validated(validated):
         line = [x.split() for x in text.splitlines() if x.split()[:2] == ["v", row.model]]
         assert len(line) == 1 and line[0][4:6] == [f"{row.measured_median_ms:.4f}",
                                                    f"{row.error_pct:+.1f}"]
+
+
+def with_errors(src, dst, errors, unvalidated=()):
+    """A copy of a validated file whose estimate rows carry these error_pct values (in row
+    order), the models named in unvalidated with measured_reps 0 (not validated)."""
+    def edit(h):
+        ds = h["systems/v/estimates"]
+        a = ds[()]
+        assert len(a) == len(errors)
+        a["error_pct"] = errors
+        for i, m in enumerate(a["model"]):
+            if m.decode() in unvalidated:
+                a["measured_reps"][i] = 0
+        ds[...] = a
+    return copy_with(src, dst, edit)
+
+
+def test_repeat_hand_computed(validated, tmp):
+    """Four models, errors chosen by hand: diff = 2, -7, 0, 10 gives mean(diff^2) = 38.25,
+    noise_sd = sqrt(19.125), |diff|/sqrt(2) = 1.41, 4.95, 0, 7.07 (3 of 4 within 5, all within
+    10); mean errors 2, -5.5, 4, 5: bias_mean 1.375, sample variance 22.5625, minus 38.25 / 4
+    leaves 13, bias_sd sqrt(13)."""
+    f, _ = validated
+    assert len(MODELS) == 4
+    a = with_errors(f, tmp / "rep_a.h5", [1.0, -2.0, 4.0, 0.0])
+    b = with_errors(f, tmp / "rep_b.h5", [3.0, -9.0, 4.0, 10.0])
+    with dr.open_results(a) as ra, dr.open_results(b) as rb:
+        rows, s = dr.repeatability(dr.select_estimates(ra, "v"), dr.select_estimates(rb, "v"))
+        models = list(stored(a, "v")["model"])
+    assert list(rows.columns) == dr.REPEAT_COLUMNS and list(rows["model"]) == models
+    assert list(rows["diff_pct"]) == [2.0, -7.0, 0.0, 10.0]
+    assert list(rows["mean_error_pct"]) == [2.0, -5.5, 4.0, 5.0]
+    assert s["models"] == 4
+    assert s["noise_sd_pct"] == pytest.approx(math.sqrt(19.125))
+    assert s["median_abs_diff_pct"] == pytest.approx(4.5)
+    assert (s["ceiling5"], s["ceiling10"]) == (0.75, 1.0)
+    assert s["bias_mean_pct"] == pytest.approx(1.375)
+    assert s["bias_sd_pct"] == pytest.approx(math.sqrt(13.0))
+    text = ok("repeat", a, b).stdout
+    line = [x for x in text.splitlines() if x.startswith("repeat: system=v ")]
+    assert line == ["repeat: system=v models=4 noise_sd_pct=4.37 median_abs_diff_pct=4.50 "
+                    "ceiling5=0.750 ceiling10=1.000 bias_mean_pct=+1.38 bias_sd_pct=3.61"]
+    csv = read_csv(ok("repeat", "--csv", a, b).stdout)
+    assert list(csv.columns) == dr.REPEAT_COLUMNS and list(csv["diff_pct"]) == [2, -7, 0, 10]
+
+
+def test_repeat_only_models_validated_in_both(validated, tmp):
+    f, _ = validated
+    models = list(stored(f, "v")["model"])
+    a = with_errors(f, tmp / "rep_c.h5", [1.0, 2.0, 3.0, 4.0])
+    b = with_errors(f, tmp / "rep_d.h5", [1.0, 2.0, 3.0, 4.0], unvalidated={models[1]})
+    with dr.open_results(a) as ra, dr.open_results(b) as rb:
+        rows, s = dr.repeatability(dr.select_estimates(ra, "v"), dr.select_estimates(rb, "v"))
+    assert list(rows["model"]) == [m for m in models if m != models[1]]
+    # the same errors twice: no noise, every model within the ceiling, the bias their spread
+    assert s["noise_sd_pct"] == 0 and s["ceiling5"] == 1.0
+    assert s["bias_sd_pct"] == pytest.approx(float(np.std([1.0, 3.0, 4.0], ddof=1)))
+
+
+def test_repeat_errors(validated, two, tmp):
+    f, _ = validated
+    p = report("repeat", f, two)  # systems v and a, b: none in both
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.startswith(f"error: {f}: no model validated in both") and \
+        p.stderr.count("\n") == 1, p.stderr
+    p = report("repeat", "--system", "zz", f, f)
+    assert p.returncode == 1 and "system 'zz' is not in both files" in p.stderr, p.stderr
+    p = report("repeat", two, two)  # not validated
+    assert p.returncode == 1 and "no model validated in both" in p.stderr, p.stderr
+
+
+def test_repeat_warns_about_other_settings(validated, tmp):
+    f, _ = validated
+
+    def other(h):
+        ds = h["systems/v/estimates"]
+        a = ds[()]
+        a["settings"] = [x + b" G=9" for x in a["settings"]]
+        ds[...] = a
+    g = copy_with(f, tmp / "rep_other.h5", other)
+    p = ok("repeat", f, g)
+    assert p.stderr.startswith(f"warning: {g}: system v: other settings than {f} (") and \
+        p.stderr.rstrip().endswith("diff is not noise alone"), p.stderr
+    assert ok("repeat", f, f).stderr == ""
 
 
 def test_summary_picks_the_newest_run_or_the_filter(tmp):

@@ -366,7 +366,7 @@ def test_compose_takes_the_rows_of_its_settings(tmp):
 
 def test_compose_refuses_a_replaced_decomposition(tmp):
     f = tmp / "g12.h5"
-    dlb("--system-name", "g", "-o", f, ZOO)
+    dlb("--system-name", "g", "-G", "1", "-o", f, ZOO)
     dlb("--system-name", "g", "-G", "2", "--resume", "-o", f, ZOO)
     with dr.open_results(f) as r:
         est = r.estimates("g")
@@ -396,7 +396,7 @@ def test_models_batch_and_view_attributes(two, tmp):
         assert "batch" not in list(m.columns)[3:] and m["batch"].dtype == np.int64
         views = dict(zip(zip(m["model"], m["batch"]), m["view"]))
         assert views.pop((MODELS[1], 2)) == "fuse=0 G=3"
-        assert set(views.values()) == {"fuse=1 G=1"}  # made from fuse / granularity
+        assert set(views.values()) == {"fuse=1 G=2"}  # from fuse / granularity (default G=2)
         assert len(r.layers(MODELS[0], 1)) > 0
         row = r.estimates("a").iloc[0]
         c = dr.compose(r, MODELS[0], 1, "a")

@@ -88,7 +88,7 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                    "2147483647; default: the size stored in the file)"},
     [OPT_GRANULARITY] = {"granularity", 'G', true, "k",
                          "bricks of up to k connected layers (1 to 1024;\n"
-                         "default 1)"},
+                         "default 2; 1: one layer per brick, as in the paper)"},
     [OPT_NO_FUSE] = {"no-fuse", 0, false, NULL,
                      "raw view: one layer per ONNX node, no fused post-ops"},
     [OPT_CSV] = {"csv", 0, false, NULL,
@@ -280,7 +280,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     opt->min_time_ms = -1;
     opt->dtype = DLB_DT_F32;
     opt->bind = DLB_BIND_CORE;
-    opt->granularity = 1;
+    opt->granularity = 2;
     opt->stat = "median";
     opt->checkpoint_s = 5;
     opt->progress_s = 10;

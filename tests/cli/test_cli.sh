@@ -269,6 +269,7 @@ s_g3=$(summary g3)
 [ "$(rows g3csv | cut -d, -f1,2,3,5)" = "$(rows csv | cut -d, -f1,2,3,5)" ] ||
     fail "-G 3 changed the layers" g3csv csv
 grep -q '^brick registry (granularity 3, fused view):' "$TMP/g3.out" || fail "G not shown" g3
+grep -q '^brick registry (granularity 2, fused view):' "$TMP/text.out" || fail "default granularity is not 2" text
 check
 
 # ---- skipped models: exit 3, the good ones still reported ---------------------------------
@@ -321,9 +322,9 @@ if [ -d "$MODELS" ]; then
 fi
 
 # ---- main job with the deterministic dummy backend ----------------------------------------
-run dummy1 --backend dummy --quiet --bricks-out "$TMP/dummy1.csv" "$TINY"
+run dummy1 --backend dummy --quiet -G 1 --bricks-out "$TMP/dummy1.csv" "$TINY"
 expect_rc dummy1 0
-run dummy2 --backend dummy --quiet "$TINY"
+run dummy2 --backend dummy --quiet -G 1 "$TINY"
 # identical but for the wall-clock figure (a loaded machine may round it differently)
 cmp -s <(sed 's/ wall_s=[0-9.]* / /' "$TMP/dummy1.out") <(sed 's/ wall_s=[0-9.]* / /' "$TMP/dummy2.out") ||
     fail "dummy runs differ" dummy2
@@ -335,7 +336,7 @@ u=$(sed -n 's/^bricks: .* unique=\([0-9]*\) timed=\([0-9]*\) .*/\1 \2/p' "$TMP/d
 check
 # Composition: each model's estimate is the sum of its layers' brick times (G=1: one brick
 # occurrence per covered layer), from the brick table and the dry run's layer list.
-run dummycsv --dry-run --csv "$TINY"
+run dummycsv --dry-run --csv -G 1 "$TINY"
 /usr/bin/python3 - "$TMP/dummy1.csv" "$TMP/dummycsv.out" "$TMP/dummy1.out" <<'PY' ||
 import csv, sys
 t = {r["brick"]: float(r["median_ms"]) for r in csv.DictReader(open(sys.argv[1]))}
@@ -353,7 +354,7 @@ PY
 check
 # A failing brick is reported with its id and skipped; the run goes on; its models are partial.
 first=$(awk -F, 'NR == 2 {print $1}' "$TMP/dummy1.csv")
-DLB_DUMMY_FAIL=$first run dummyfail --backend dummy --quiet "$TINY"
+DLB_DUMMY_FAIL=$first run dummyfail --backend dummy --quiet -G 1 "$TINY"
 expect_rc dummyfail 3
 grep -q "^error: dummy: brick $first (" "$TMP/dummyfail.err" || fail "failure not reported" dummyfail
 grep -Eq "^timing: system=[^ ]+ failed=1 " "$TMP/dummyfail.out" || fail "failure not counted" dummyfail

@@ -45,7 +45,7 @@ expect_err() {
     grep -q -- "$1" "$TMP/$LAST.err" || fail "stderr lacks '$1'"
     N=$((N + 1))
 }
-D=(--backend dummy --quiet --threads 1)
+D=(--backend dummy --quiet --threads 1 -G 1) # G=1 first, then G=2 into the same file (r3)
 
 # ---- the results files: system s1 (G=1, then G=2 into the same file), s2 -------------------------
 run r1 "${D[@]}" --system-name s1 -o "$TMP/r.h5" "$TINY"
@@ -57,17 +57,17 @@ run r3 "${D[@]}" --system-name s1 -G 2 -o "$TMP/r.h5" --resume "$TINY"
 expect_rc 0
 
 # ---- decomposition-only files ------------------------------------------------------------------
-run d1 --dry-run --decompose-out "$TMP/d.h5" "$TINY"
+run d1 --dry-run -G 1 --decompose-out "$TMP/d.h5" "$TINY"
 expect_rc 0
 grep -q '^summary: models=4 ' "$TMP/d1.out" || fail "the dry-run report is still printed"
 run d2 --dry-run -G 2 --decompose-out "$TMP/d2.h5" "$TINY"
 expect_rc 0
-run dp --dry-run --decompose-out "$TMP/dp.h5" "$TINY" "$SQZ"
+run dp --dry-run -G 1 --decompose-out "$TMP/dp.h5" "$TINY" "$SQZ"
 expect_rc 0
-run dbf --dry-run --dtype bf16 --decompose-out "$TMP/dbf.h5" "$TINY"
+run dbf --dry-run -G 1 --dtype bf16 --decompose-out "$TMP/dbf.h5" "$TINY"
 expect_rc 0
 sum=$(md5sum <"$TMP/d.h5")
-run exists --dry-run --decompose-out "$TMP/d.h5" "$TINY"
+run exists --dry-run -G 1 --decompose-out "$TMP/d.h5" "$TINY"
 expect_rc 1
 expect_err "^error: $TMP/d.h5: file exists; never overwritten$"
 [ -z "$(cat "$TMP/exists.out")" ] || fail "a refused dry run printed its report"
@@ -202,8 +202,8 @@ grep -q '^s2 .* 100\.0% *0 *0$' "$TMP/text.out" || fail "complete rows: 100.0%, 
 N=$((N + 4))
 
 # ---- partial: a model whose bricks are not all in the results file --------------------------------
-"$BIN" --dry-run --csv "$SQZ" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/sqz.ids"
-"$BIN" --dry-run --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/tiny.ids"
+"$BIN" --dry-run -G 1 --csv "$SQZ" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/sqz.ids"
+"$BIN" --dry-run -G 1 --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/tiny.ids"
 want=$(comm -23 "$TMP/sqz.ids" "$TMP/tiny.ids" | wc -l)
 run p1 --compose "$TMP/dp.h5" "$TMP/r.h5" --system s1 -v
 expect_rc 3

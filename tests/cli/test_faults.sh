@@ -56,7 +56,7 @@ launch() {
     shift
     rm -f "$TMP/$name.sid"
     setsid -w bash -c 'echo $$ >"$0"; exec "$@"' "$TMP/$name.sid" "$MPIEXEC" -np 3 --oversubscribe \
-        "$BIN" --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 "$@" \
+        "$BIN" --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 -G 1 "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     LPID=$!
     local t
@@ -146,7 +146,7 @@ print(len(b))
 PY
 }
 
-"$BIN" --dry-run --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/ids"
+"$BIN" --dry-run -G 1 --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/ids"
 unique=$(wc -l <"$TMP/ids")
 [ "$unique" -gt 10 ] || fail "dry run: $unique unique bricks"
 

@@ -20,7 +20,7 @@ fail() {
     exit 1
 }
 field() { sed -n "/^bricks: system=$2 /s/.* $3=\([0-9]*\).*/\1/p" "$1"; }
-D="$BIN --backend dummy --quiet --system-name s1 --threads 1"
+D="$BIN --backend dummy --quiet --system-name s1 --threads 1 -G 1" # -G 1: 44 bricks, the kill windows below
 
 # ---- a fresh file: layout, schema, one row per brick, composition by hand -------------------
 $D -o "$TMP/r.h5" "$TINY" >"$TMP/a.out" 2>"$TMP/a.err" || fail "first run" "$D -o r.h5"
@@ -98,8 +98,8 @@ diff <(grep -Ev '^(bricks|timing):' "$TMP/a.out") <(grep -Ev '^(bricks|timing):'
 mkdir -p "$TMP/zoo2"
 cp "$TINY"/*.onnx "$TMP/zoo2/"
 cp "$SRC/zoo/squeezenet1_0.onnx" "$TMP/zoo2/"
-$BIN --dry-run --csv "$TMP/zoo2" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/all.ids"
-$BIN --dry-run --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/old.ids"
+$BIN --dry-run -G 1 --csv "$TMP/zoo2" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/all.ids"
+$BIN --dry-run -G 1 --csv "$TINY" 2>/dev/null | tail -n +2 | cut -d, -f4 | grep . | sort -u >"$TMP/old.ids"
 new=$(comm -23 "$TMP/all.ids" "$TMP/old.ids" | wc -l)
 $D -o "$TMP/r.h5" --resume "$TMP/zoo2" >"$TMP/d.out" 2>"$TMP/d.err" || fail "resume with a new model"
 [ "$(field "$TMP/d.out" s1 timed)" = "$new" ] && [ "$new" -gt 0 ] ||
@@ -272,7 +272,7 @@ N=$((N + 3))
 
 # ---- under mpirun: kill -9 of a worker; the file holds every flushed brick; resume finishes --
 export DLB_DUMMY_SLEEP_MS=250
-cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 --checkpoint-s 0.1 -o $TMP/m.h5 $TINY"
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s1 --threads 1 -G 1 --checkpoint-s 0.1 -o $TMP/m.h5 $TINY"
 $cmd >"$TMP/m.out" 2>"$TMP/m.err" &
 mpid=$!
 sleep 2.5

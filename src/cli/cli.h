@@ -44,6 +44,7 @@ typedef struct dlb_cli_options {
     int min_reps;             /* --min-reps; 0: default */
     bool cold_cache;          /* --cold-cache */
     bool warm_weights;        /* --weights warm: brick weights stay in cache (default cold) */
+    bool weights_distance;    /* --weights distance: cold weights rotate at their reuse distance */
     bool cold_distance;       /* --cold-inputs distance (default memory) */
     int evict_mib;            /* --evict-mib N: context eviction per brick repetition, MiB
                                  (default 0: none) */

@@ -109,9 +109,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                        "other data and read its inputs back, as the rest of a\n"
                        "model does between two runs of a layer (default 0: off;\n"
                        "docs/timing.md)"},
-    [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm",
-                     "brick weights read from memory in every repetition, as in a\n"
-                     "whole model (cold, the default), or left in cache (warm)"},
+    [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm|distance",
+                     "brick weights read from memory in every repetition (cold,\n"
+                     "the default), left in cache (warm), or from as far as in\n"
+                     "the model: rotated at their reuse distance (docs/timing.md)"},
     [OPT_COLD_INPUTS] = {"cold-inputs", 0, true, "memory|distance",
                          "brick inputs the model reads cold come from memory (the\n"
                          "default), or from as far as in the model: rotated at their\n"
@@ -380,9 +381,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->cold_cache = true;
             break;
         case OPT_WEIGHTS:
-            if (strcmp(optarg, "cold") && strcmp(optarg, "warm"))
-                return usage_error(err, "--weights: invalid value '%s' (cold or warm)", optarg);
+            if (strcmp(optarg, "cold") && strcmp(optarg, "warm") && strcmp(optarg, "distance"))
+                return usage_error(err, "--weights: invalid value '%s' (cold, warm or distance)",
+                                   optarg);
             opt->warm_weights = !strcmp(optarg, "warm");
+            opt->weights_distance = !strcmp(optarg, "distance");
             break;
         case OPT_COLD_INPUTS:
             if (strcmp(optarg, "memory") && strcmp(optarg, "distance"))

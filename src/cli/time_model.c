@@ -37,7 +37,9 @@ dlb_status dlb_cli_model_open(const char *path, const void *buf, size_t len, int
                         : dlb_graph_load(path, &m->diag, &m->g);
     if (st == DLB_OK) dlb_graph_apply_batch(m->g, batch);
     if (st == DLB_OK) st = dlb_graph_infer_shapes(m->g, &m->diag);
-    dlb_lower_options lo = {.fuse = opt->fuse, .cold_distance = opt->cold_distance};
+    dlb_lower_options lo = {.fuse = opt->fuse,
+                            .cold_distance = opt->cold_distance,
+                            .weights_distance = opt->weights_distance};
     if (st == DLB_OK) st = dlb_lower(m->g, &lo, &m->diag, &m->l);
     if (st == DLB_OK) {
         int64_t all = 0, covered = 0;

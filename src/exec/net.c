@@ -344,6 +344,7 @@ dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *
     dlb_status st = dlb__new_buf(n, md, DLB__BUF_WEIGHT, out);
     if (st != DLB_OK) return st;
     n->bufs[*out].warm = n->desc->ops[op].warm;
+    if (w < n->desc->ops[op].n_wei) n->bufs[*out].cold_mib = n->desc->ops[op].wei[w].cold_mib;
     if (user_md)
         n->bufs[*out].user_md = *user_md;
     else if (w < n->desc->ops[op].n_wei)

@@ -169,6 +169,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     for (int i = 0; i < s->n_wei; i++) {
         put_operand(&k, "wei", &s->wei[i]);
         if (s->warm) put(&k, ":warm");
+        if (s->wei[i].cold_mib > 0) put_cold(&k, true, s->wei[i].cold_mib); /* memory: unsaid */
     }
     for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
     put_params(&k, s);

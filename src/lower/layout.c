@@ -10,11 +10,12 @@ enum { CLASS_NATURAL = 0, CLASS_PLAIN = 1 };
 
 typedef struct layout_ctx {
     const dlb_graph *g;
-    bool cold_distance; /* set dlb_operand.cold_mib (dlb_lower_options.cold_distance) */
-    int32_t *out_class; /* tensor -> class of a covered layer's output; -1 if not one */
-    int32_t *last;      /* tensor -> last covered layer so far that wrote or read it; -1 */
-    int64_t *before;    /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
-    bool *mixed;        /* tensor -> output of a concat of plain and natural sources */
+    bool cold_distance;    /* set dlb_operand.cold_mib (dlb_lower_options.cold_distance) */
+    bool weights_distance; /* and the weights' (dlb_lower_options.weights_distance) */
+    int32_t *out_class;    /* tensor -> class of a covered layer's output; -1 if not one */
+    int32_t *last;         /* tensor -> last covered layer so far that wrote or read it; -1 */
+    int64_t *before;       /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
+    bool *mixed;           /* tensor -> output of a concat of plain and natural sources */
 } layout_ctx;
 
 /* Tensor t as the layers touch it: a view is its source's memory. */
@@ -206,9 +207,31 @@ static void set_class(dlb_operand *o, int cls) {
     o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
 }
 
-bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance) {
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+static int64_t operand_bytes(const dlb_operand *o) {
+    int64_t n = dlb_shape_numel(&o->shape), r;
+    return n <= 0 || __builtin_mul_overflow(n, (int64_t)dlb_dtype_size(o->dtype), &r) ? 0 : r;
+}
+
+static int64_t weight_bytes(const dlb_op_spec *s) {
+    int64_t b = 0;
+    for (int i = 0; i < s->n_wei; i++) b = sat_add(b, operand_bytes(&s->wei[i]));
+    return b;
+}
+
+static int64_t output_bytes(const dlb_op_spec *s) {
+    int64_t b = 0;
+    for (int i = 0; i < s->n_dst; i++) b = sat_add(b, operand_bytes(&s->dst[i]));
+    return b;
+}
+
+bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool weights_distance) {
     const dlb_graph *g = l->graph;
-    layout_ctx c = {.g = g, .cold_distance = cold_distance};
+    layout_ctx c = {.g = g, .cold_distance = cold_distance, .weights_distance = weights_distance};
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
     c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
@@ -221,6 +244,14 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance) {
         int64_t b = L->covered && L->bytes > 0 ? L->bytes : 0;
         c.before[j + 1] = c.before[j] > INT64_MAX - b ? INT64_MAX : c.before[j] + b;
     }
+    /* Bytes of one inference: every layer's weights and outputs, each once (--weights distance).
+     * More than the executor's distinct bytes (it reuses dead activations' memory), and measured
+     * closer to where the model finds its weights (docs/timing.md). */
+    int64_t footprint = 0;
+    for (int j = 0; j < l->n_layers && weights_distance; j++)
+        if (l->layers[j].covered)
+            footprint = sat_add(sat_add(footprint, weight_bytes(&l->layers[j].spec)),
+                                output_bytes(&l->layers[j].spec));
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
         dlb_layer *L = &l->layers[j];
@@ -229,6 +260,12 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance) {
         /* The op last ran one inference ago: since then, everything else the model touches. */
         int64_t rest = c.before[l->n_layers] - (c.before[j + 1] - c.before[j]);
         s->warm = rest < DLB_COLD_DISTANCE;
+        /* Its weights come back after one inference (--weights distance; bucket 0: memory). */
+        int64_t away = footprint - weight_bytes(s);
+        for (int i = 0; i < s->n_wei; i++) {
+            s->wei[i].cold_mib = c.weights_distance && !s->warm ? dlb_cold_bucket_mib(away) : 0;
+            s->wei[i].cold = s->wei[i].cold_mib > 0;
+        }
         for (int i = 0; i < s->n_src; i++) {
             set_class(&s->src[i], class_of(&c, L->src_tensors[i]));
             set_view(&c, L->src_tensors[i], &s->src[i]);

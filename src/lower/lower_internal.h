@@ -50,7 +50,7 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes);
  * (dlb_operand.cold) of every source and sum/binary post-op operand of the covered layers, and
  * whether the model keeps their data in cache (dlb_op_spec.warm), in topological
  * order, from their bytes (layout.c, docs/bricks.md section 3). */
-bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance);
+bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool weights_distance);
 
 /* Allocate operand arrays. */
 bool dlb__spec_alloc(dlb_arena *a, dlb_op_spec *s, int n_src, int n_wei, int n_dst);

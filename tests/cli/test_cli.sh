@@ -128,6 +128,7 @@ usage_cases=(
     "--dry-run --granularity=two $TINY"
     "--dry-run --csv=yes $TINY"
     "--dry-run --cold-inputs far $TINY"
+    "--dry-run --weights hot $TINY"
     "--dry-run --cold-inputs $TINY"      # PATH taken as the value: refused
 )
 i=0
@@ -270,6 +271,21 @@ s_g3=$(summary g3)
     fail "-G 3 changed the layers" g3csv csv
 grep -q '^brick registry (granularity 3, fused view):' "$TMP/g3.out" || fail "G not shown" g3
 grep -q '^brick registry (granularity 2, fused view):' "$TMP/text.out" || fail "default granularity is not 2" text
+check
+
+# ---- --weights distance: the same layers, the weights' reuse distance in the brick keys ------
+# (a model that touches more than DLB_COLD_DISTANCE per inference; tiny models are warm: no change)
+run wdist --dry-run --csv --weights distance "$SRC/zoo/mobilenet_v3_small.onnx"
+run wmem --dry-run --csv "$SRC/zoo/mobilenet_v3_small.onnx"
+expect_rc wdist 0
+[ "$(rows wdist | cut -d, -f1,2,3,5)" = "$(rows wmem | cut -d, -f1,2,3,5)" ] ||
+    fail "--weights distance changed the layers" wdist wmem
+# every brick holding a weighted layer gets a new id; weightless pieces keep theirs
+[ -z "$(comm -12 <(rows wdist | awk -F, '$3 ~ /^(Conv|Gemm)$/ {print $4}' | sort -u) <(ids wmem))" ] ||
+    fail "--weights distance: a weighted brick kept its id" wdist wmem
+[ -n "$(comm -12 <(ids wdist) <(ids wmem))" ] || fail "--weights distance: no weightless brick shared" wdist
+run wtiny --dry-run --csv --weights distance "$TINY"
+[ "$(ids wtiny)" = "$(ids csv)" ] || fail "--weights distance changed warm bricks" wtiny csv
 check
 
 # ---- skipped models: exit 3, the good ones still reported ---------------------------------

@@ -388,6 +388,48 @@ static void test_rotation_mixed(void) {
     dlb_weight_pool_free(pool);
 }
 
+/* Weights at a reuse distance (--weights distance) rotate like an input at one: a 3x3 conv
+ * with 144 KiB of weights over a 256 KiB input, whose output (256 KiB) and input stay in place,
+ * takes the few copies that bring the distinct bytes between two reads of one weight copy
+ * nearest 2 MiB (about 10), and many more from memory (cold_mib 0: what the 16 MiB pool holds).
+ * Copy 1 gives another output than copy 0, copy k the same. */
+static void test_weights_at_distance(void) {
+    int cycle[2] = {0, 0};
+    for (int c = 0; c < 2; c++) {
+        dlb_operand src = t4(1, 64, 32, 32), dst = src, wei[2] = {t4(64, 64, 3, 3), t1(64)};
+        for (int i = 0; i < 2; i++) wei[i].cold_mib = c == 0 ? 2 : 0;
+        for (int i = 0; i < 2; i++) wei[i].cold = c == 0;
+        dlb_op_spec s = conv_spec(&src, wei, 2, &dst, 3);
+        dlb_net *net = net_of(&s, 1);
+        dlb_weight_pool *pool = NULL;
+        ASSERT_EQ_INT(dlb_weight_pool_create(16 << 20, &pool), DLB_OK);
+        if (net && pool) {
+            size_t w = dlb_net_weight_bytes(net);
+            ASSERT_EQ_INT(w, 64 * 64 * 9 * 4 + 256);
+            int k = cycle[c] = dlb_net_weight_copies(net, pool);
+            if (c == 0) { /* F >= 512 KiB: (2 MiB - F) / w <= 10.7 copies, and F is under 1 MiB */
+                ASSERT(k >= (int)(((2u << 20) - (1u << 20)) / w) && k <= 11);
+            } else {
+                ASSERT_EQ_INT(k, (int)((16u << 20) / w));
+            }
+            size_t n = 64 * 32 * 32;
+            float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
+            ASSERT(run_out(net, y0, n));
+            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
+            ASSERT(run_out(net, y1, n));
+            ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
+            ASSERT(run_out(net, y1, n));
+            ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+            free(y0), free(y1);
+        }
+        dlb_net_free(net);
+        dlb_weight_pool_free(pool);
+    }
+    ASSERT(cycle[0] > 1 && cycle[0] < cycle[1]);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
@@ -398,5 +440,6 @@ int main(void) {
     test_evict_context();
     test_rotation_at_distance();
     test_rotation_mixed();
+    test_weights_at_distance();
     return test_summary("test_exec_weights");
 }

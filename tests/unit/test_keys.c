@@ -262,15 +262,15 @@ typedef struct lowered_model {
     dlb_lowered *l;
 } lowered_model;
 
-static bool lower_file_opts(const char *rel, lowered_model *m, bool cold_distance) {
+static bool lower_file_with(const char *rel, lowered_model *m, const dlb_lower_options *o,
+                            int64_t batch) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", src_dir, rel);
     test_diag_buf buf = {0};
     dlb_diag d = {.file = path, .emit = test_diag_capture, .ctx = &buf};
-    dlb_lower_options o = {.fuse = true, .cold_distance = cold_distance};
     memset(m, 0, sizeof *m);
-    if (dlb_graph_load(path, &d, &m->g) != DLB_OK || (dlb_graph_apply_batch(m->g, 0), false) ||
-        dlb_graph_infer_shapes(m->g, &d) != DLB_OK || dlb_lower(m->g, &o, &d, &m->l) != DLB_OK) {
+    if (dlb_graph_load(path, &d, &m->g) != DLB_OK || (dlb_graph_apply_batch(m->g, batch), false) ||
+        dlb_graph_infer_shapes(m->g, &d) != DLB_OK || dlb_lower(m->g, o, &d, &m->l) != DLB_OK) {
         fprintf(stderr, "pipeline failed for %s:\n%s", path, buf.text);
         test_failures++;
         dlb_lowered_free(m->l);
@@ -278,6 +278,11 @@ static bool lower_file_opts(const char *rel, lowered_model *m, bool cold_distanc
         return false;
     }
     return true;
+}
+
+static bool lower_file_opts(const char *rel, lowered_model *m, bool cold_distance) {
+    dlb_lower_options o = {.fuse = true, .cold_distance = cold_distance};
+    return lower_file_with(rel, m, &o, 0);
 }
 
 static bool lower_file(const char *rel, lowered_model *m) {
@@ -593,6 +598,97 @@ static void test_warm(void) {
     }
 }
 
+static int64_t operand_bytes(const dlb_operand *o) {
+    return dlb_shape_numel(&o->shape) * dlb_dtype_size(o->dtype);
+}
+
+/* A weight's reuse distance in bytes, for comparing buckets: bucket 0 is memory, the farthest. */
+static int64_t bucket_order(int32_t mib) {
+    return mib > 0 ? mib : INT64_MAX;
+}
+
+/* --weights distance (dlb_lower_options.weights_distance): the weights of an op that is not warm
+ * carry their reuse distance, bucketed: one inference's bytes beside the op's own weights, every
+ * other weight and every layer's output once.  It grows with the batch (batch 16 against 1).  The
+ * key says ":cold=NM" after each such weight; bucket 0 (beyond DLB_COLD_MEMORY_MIB) says
+ * nothing, so such a brick keeps the id it has without the option.  mobilenet_v3_small's weights
+ * (10 MB) have a bucket; wide_resnet101_2's (500 MB over 100 layers) come from memory;
+ * tiny_resnet is warm.  Without the option no weight has a distance. */
+static void test_weights_distance(void) {
+    static const struct {
+        const char *file;
+        int cold; /* weighted layers: 1 all with a bucket, 0 all from memory, -1 all warm */
+    } cases[] = {{"zoo/mobilenet_v3_small.onnx", 1},
+                 {"zoo/wide_resnet101_2.onnx", 0},
+                 {"zoo/tiny/tiny_resnet.onnx", -1}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        dlb_lower_options on = {.fuse = true, .weights_distance = true}, off = {.fuse = true};
+        lowered_model m, d, b16;
+        if (!lower_file_with(cases[c].file, &m, &on, 0)) return;
+        if (!lower_file_with(cases[c].file, &d, &off, 0)) {
+            free_lowered(&m);
+            return;
+        }
+        if (!lower_file_with(cases[c].file, &b16, &on, 16)) {
+            free_lowered(&m);
+            free_lowered(&d);
+            return;
+        }
+        ASSERT_EQ_INT(m.l->n_layers, d.l->n_layers);
+        ASSERT_EQ_INT(m.l->n_layers, b16.l->n_layers);
+        int64_t weights = 0, outputs = 0;
+        for (int j = 0; j < m.l->n_layers; j++) {
+            const dlb_op_spec *s = &m.l->layers[j].spec;
+            if (!m.l->layers[j].covered) continue;
+            for (int i = 0; i < s->n_wei; i++) weights += operand_bytes(&s->wei[i]);
+            for (int i = 0; i < s->n_dst; i++) outputs += operand_bytes(&s->dst[i]);
+        }
+        int weighted = 0, changed = 0, grew = 0;
+        for (int j = 0; j < m.l->n_layers; j++) {
+            const dlb_op_spec *s = &m.l->layers[j].spec, *t = &d.l->layers[j].spec,
+                              *u = &b16.l->layers[j].spec;
+            if (!m.l->layers[j].covered) continue;
+            int64_t own = 0;
+            for (int i = 0; i < s->n_wei; i++) own += operand_bytes(&s->wei[i]);
+            int32_t got = s->n_wei > 0 ? s->wei[0].cold_mib : 0;
+            if (s->warm) {
+                ASSERT_EQ_INT(got, 0);
+            } else if (s->n_wei > 0) {
+                ASSERT_EQ_INT(got, dlb_cold_bucket_mib(weights - own + outputs));
+                ASSERT(u->warm || bucket_order(u->wei[0].cold_mib) >= bucket_order(got));
+                grew += !u->warm && bucket_order(u->wei[0].cold_mib) > bucket_order(got);
+            }
+            char key[16384], plain[16384], mark[32];
+            dlb_op_spec_key(s, key, sizeof key);
+            dlb_op_spec_key(t, plain, sizeof plain);
+            snprintf(mark, sizeof mark, ":cold=%dM", (int)got);
+            int marks = 0;
+            for (const char *p = key; (p = strstr(p, " wei=")) != NULL; p++) {
+                const char *e = strchr(p + 1, ' '), *at = strstr(p, mark);
+                marks += got > 0 && at && (!e || at < e);
+            }
+            for (int i = 0; i < s->n_wei; i++) {
+                ASSERT_EQ_INT(s->wei[i].cold_mib, got);
+                ASSERT_EQ_INT(s->wei[i].cold, got > 0);
+                ASSERT_EQ_INT(t->wei[i].cold_mib, 0);
+                ASSERT(!t->wei[i].cold);
+            }
+            ASSERT_EQ_INT(marks, got > 0 ? s->n_wei : 0);
+            ASSERT_EQ_INT(strcmp(key, plain) != 0, got > 0);
+            if (s->n_wei > 0) {
+                weighted++;
+                ASSERT_EQ_INT(s->warm ? -1 : got > 0, cases[c].cold);
+            }
+            changed += strcmp(key, plain) != 0;
+        }
+        ASSERT(weighted > 0);
+        ASSERT(cases[c].cold == 1 ? changed == weighted && grew > 0 : changed == 0);
+        free_lowered(&m);
+        free_lowered(&d);
+        free_lowered(&b16);
+    }
+}
+
 /* G > 1: the class belongs to the brick's external inputs only.  Operands fed from inside the
  * piece carry none, in the stored specs and in the key (each op's key, as stored, is part of
  * the piece key). */
@@ -644,6 +740,7 @@ int main(int argc, char **argv) {
     test_cold_inputs();
     test_cold_buckets();
     test_warm();
+    test_weights_distance();
     test_layout_transformer();
     test_layout_cnn();
     test_layout_pieces();

@@ -126,9 +126,10 @@ static void test_layout_class(void) {
         for (int b = a + 1; b < N; b++) ASSERT(ids[a] != ids[b]);
 }
 
-/* Warm weights (dlb_op_spec.warm) travel with the brick and mark every weight in the
- * key, so the id; an op without the flag decodes without it. */
-static void test_warm_weights(void) {
+/* Warm weights (dlb_op_spec.warm) and weights at a reuse distance (--weights distance: cold,
+ * cold_mib on each weight operand) travel with the brick and mark every weight in the key, so
+ * the id; an op without them decodes without them. */
+static void test_weight_cache_state(void) {
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {1, 8}}};
     dlb_operand w[2] = {{.dtype = DLB_DT_F32, .shape = {.rank = 2, .dims = {4, 8}}},
                         {.dtype = DLB_DT_F32, .shape = {.rank = 1, .dims = {4}}}};
@@ -141,13 +142,20 @@ static void test_warm_weights(void) {
                      .wei = w,
                      .dst = &y,
                      .p = {.has_bias = true, .trans_b = true}};
-    uint64_t ids[2];
-    for (int v = 0; v < 2; v++) {
+    uint64_t ids[3];
+    for (int v = 0; v < 3; v++) { /* from memory, warm, 32 MiB away */
         s.warm = v == 1;
+        for (int i = 0; i < 2; i++) {
+            w[i].cold = v == 2;
+            w[i].cold_mib = v == 2 ? 32 : 0;
+        }
         char key[512];
-        int n = dlb_op_spec_key(&s, key, sizeof key), marks = 0;
-        for (const char *p = key; (p = strstr(p, ":warm")) != NULL; p++) marks++;
-        ASSERT_EQ_INT(marks, v ? 2 : 0);
+        int n = dlb_op_spec_key(&s, key, sizeof key), warm = 0, far = 0;
+        for (const char *p = key; (p = strstr(p, ":warm")) != NULL; p++) warm++;
+        for (const char *p = key; (p = strstr(p, ":cold=32M")) != NULL; p++) far++;
+        ASSERT_EQ_INT(warm, v == 1 ? 2 : 0);
+        ASSERT_EQ_INT(far, v == 2 ? 2 : 0);
+        ASSERT(v == 2 || !strstr(key, ":cold"));
         dlb_brick b = {
             .id = dlb_brick_id_of_key(key, (size_t)n), .key = key, .n_ops = 1, .ops = &s};
         ids[v] = b.id;
@@ -156,11 +164,18 @@ static void test_warm_weights(void) {
         dlb_brick_decoded *d = NULL;
         ASSERT_EQ_INT(dlb_brick_encode(&b, &m, &len), DLB_OK);
         ASSERT_EQ_INT(dlb_brick_decode(m, len, &d), DLB_OK);
-        if (d) ASSERT_EQ_INT(dlb_brick_decoded_brick(d)->ops[0].warm, s.warm);
+        if (d) {
+            const dlb_op_spec *c = &dlb_brick_decoded_brick(d)->ops[0];
+            ASSERT_EQ_INT(c->warm, s.warm);
+            for (int i = 0; i < 2; i++) {
+                ASSERT_EQ_INT(c->wei[i].cold, w[i].cold);
+                ASSERT_EQ_INT(c->wei[i].cold_mib, w[i].cold_mib);
+            }
+        }
         dlb_brick_decoded_free(d);
         free(m);
     }
-    ASSERT(ids[0] != ids[1]);
+    ASSERT(ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2]);
 }
 
 int main(int argc, char **argv) {
@@ -188,7 +203,7 @@ int main(int argc, char **argv) {
     ASSERT(total > 40);
     ASSERT(n_plain > 0); /* tiny_transformer's softmax, transposes, ... */
     test_layout_class();
-    test_warm_weights();
+    test_weight_cache_state();
     printf("spec codec: %d bricks round-tripped, %d built from decoded specs\n", total, built);
     return test_summary("test_spec_codec");
 }

@@ -323,6 +323,21 @@ static dlb_op_spec pool_spec(dlb_operand *src, dlb_operand *dst, int32_t cold_mi
     return s;
 }
 
+/* Copy 1 of the rotated data gives another output (n values) than copy 0; copy k, the cycle's
+ * length, the same. */
+static void copies_cycle(dlb_net *net, const dlb_weight_pool *pool, int k, size_t n) {
+    float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
+    ASSERT(run_out(net, y0, n));
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
+    ASSERT(run_out(net, y1, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
+    ASSERT(run_out(net, y1, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+    free(y0), free(y1);
+}
+
 /* Data at a reuse distance cycles through as many copies as bring the distinct bytes between
  * two reads of one copy nearest that distance: the 1 MiB input at 4 MiB takes 4 copies (4.25
  * MiB with the output; 3 would give 3.25), at 8 MiB 8; from memory (cold_mib 0) as many as the
@@ -350,17 +365,7 @@ static void test_rotation_at_distance(void) {
             fprintf(stderr, "case %zu: %d MiB in a %zu MiB pool: %d copies, want %d\n", c,
                     (int)cases[c].mib, cases[c].pool >> 20, k, cases[c].cycle);
         ASSERT_EQ_INT(k, cases[c].cycle);
-        size_t n = 64 * 32 * 32;
-        float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
-        ASSERT(run_out(net, y0, n));
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
-        ASSERT(run_out(net, y1, n));
-        ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
-        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
-        ASSERT(run_out(net, y1, n));
-        ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
-        free(y0), free(y1);
+        copies_cycle(net, pool, k, 64 * 32 * 32);
         dlb_net_free(net);
         dlb_weight_pool_free(pool);
     }
@@ -412,17 +417,7 @@ static void test_weights_at_distance(void) {
             } else {
                 ASSERT_EQ_INT(k, (int)((16u << 20) / w));
             }
-            size_t n = 64 * 32 * 32;
-            float *y0 = malloc(n * sizeof *y0), *y1 = malloc(n * sizeof *y1);
-            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 0), DLB_OK);
-            ASSERT(run_out(net, y0, n));
-            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
-            ASSERT(run_out(net, y1, n));
-            ASSERT(memcmp(y0, y1, n * sizeof *y0) != 0);
-            ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, k), DLB_OK);
-            ASSERT(run_out(net, y1, n));
-            ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
-            free(y0), free(y1);
+            copies_cycle(net, pool, k, 64 * 32 * 32);
         }
         dlb_net_free(net);
         dlb_weight_pool_free(pool);

@@ -16,9 +16,15 @@ static int64_t nbytes(const dlb_operand *o) {
     return mul_sat(numel(o), dlb_dtype_size(o->dtype));
 }
 
-static int64_t add_sat(int64_t a, int64_t b) {
+int64_t dlb__add_sat(int64_t a, int64_t b) {
     int64_t r;
     return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+int64_t dlb__operands_bytes(const dlb_operand *o, int n) {
+    int64_t b = 0;
+    for (int i = 0; i < n; i++) b = dlb__add_sat(b, nbytes(&o[i]));
+    return b;
 }
 
 static int64_t prod(const int64_t *v, int n) {
@@ -65,7 +71,7 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes) {
     case DLB_LOP_DECONV:
     case DLB_LOP_MATMUL:
     case DLB_LOP_INNER_PRODUCT:
-        if (s->p.has_bias) f = add_sat(f, out);
+        if (s->p.has_bias) f = dlb__add_sat(f, out);
         break;
     case DLB_LOP_POOL: /* one op per window element */
         f = mul_sat(out, prod(s->p.kernel, s->p.nsp));
@@ -82,7 +88,7 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes) {
         f = mul_sat(5, in);
         break;
     case DLB_LOP_LRN:
-        f = mul_sat(in, add_sat(s->p.size, 3));
+        f = mul_sat(in, dlb__add_sat(s->p.size, 3));
         break;
     case DLB_LOP_SOFTMAX: /* max, exp, sum, divide */
         f = mul_sat(4, in);
@@ -96,13 +102,12 @@ void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes) {
     default: /* concat, transpose, pad, slice, split, gather, expand: data movement only */
         f = 0;
     }
-    for (int i = 0; i < s->n_post; i++) f = add_sat(f, out);
-    int64_t b = 0;
-    for (int i = 0; i < s->n_src; i++) b = add_sat(b, nbytes(&s->src[i]));
-    for (int i = 0; i < s->n_wei; i++) b = add_sat(b, nbytes(&s->wei[i]));
-    for (int i = 0; i < s->n_dst; i++) b = add_sat(b, nbytes(&s->dst[i]));
+    for (int i = 0; i < s->n_post; i++) f = dlb__add_sat(f, out);
+    int64_t b = dlb__add_sat(
+        dlb__add_sat(dlb__operands_bytes(s->src, s->n_src), dlb__operands_bytes(s->wei, s->n_wei)),
+        dlb__operands_bytes(s->dst, s->n_dst));
     for (int i = 0; i < s->n_post; i++)
-        if (s->post[i].kind != DLB_POST_ELTWISE) b = add_sat(b, nbytes(&s->post[i].operand));
+        if (s->post[i].kind != DLB_POST_ELTWISE) b = dlb__add_sat(b, nbytes(&s->post[i].operand));
     *flops = f;
     *bytes = b;
 }

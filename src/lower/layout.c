@@ -207,31 +207,11 @@ static void set_class(dlb_operand *o, int cls) {
     o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
 }
 
-static int64_t sat_add(int64_t a, int64_t b) {
-    int64_t r;
-    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
-
-static int64_t operand_bytes(const dlb_operand *o) {
-    int64_t n = dlb_shape_numel(&o->shape), r;
-    return n <= 0 || __builtin_mul_overflow(n, (int64_t)dlb_dtype_size(o->dtype), &r) ? 0 : r;
-}
-
-static int64_t weight_bytes(const dlb_op_spec *s) {
-    int64_t b = 0;
-    for (int i = 0; i < s->n_wei; i++) b = sat_add(b, operand_bytes(&s->wei[i]));
-    return b;
-}
-
-static int64_t output_bytes(const dlb_op_spec *s) {
-    int64_t b = 0;
-    for (int i = 0; i < s->n_dst; i++) b = sat_add(b, operand_bytes(&s->dst[i]));
-    return b;
-}
-
-bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool weights_distance) {
+bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *opt) {
     const dlb_graph *g = l->graph;
-    layout_ctx c = {.g = g, .cold_distance = cold_distance, .weights_distance = weights_distance};
+    layout_ctx c = {.g = g,
+                    .cold_distance = opt && opt->cold_distance,
+                    .weights_distance = opt && opt->weights_distance};
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
     c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
@@ -248,10 +228,13 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool 
      * More than the executor's distinct bytes (it reuses dead activations' memory), and measured
      * closer to where the model finds its weights (docs/timing.md). */
     int64_t footprint = 0;
-    for (int j = 0; j < l->n_layers && weights_distance; j++)
+    for (int j = 0; j < l->n_layers && c.weights_distance; j++) {
+        const dlb_op_spec *s = &l->layers[j].spec;
         if (l->layers[j].covered)
-            footprint = sat_add(sat_add(footprint, weight_bytes(&l->layers[j].spec)),
-                                output_bytes(&l->layers[j].spec));
+            footprint =
+                dlb__add_sat(footprint, dlb__add_sat(dlb__operands_bytes(s->wei, s->n_wei),
+                                                     dlb__operands_bytes(s->dst, s->n_dst)));
+    }
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
         dlb_layer *L = &l->layers[j];
@@ -261,7 +244,7 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool 
         int64_t rest = c.before[l->n_layers] - (c.before[j + 1] - c.before[j]);
         s->warm = rest < DLB_COLD_DISTANCE;
         /* Its weights come back after one inference (--weights distance; bucket 0: memory). */
-        int64_t away = footprint - weight_bytes(s);
+        int64_t away = footprint - dlb__operands_bytes(s->wei, s->n_wei);
         for (int i = 0; i < s->n_wei; i++) {
             s->wei[i].cold_mib = c.weights_distance && !s->warm ? dlb_cold_bucket_mib(away) : 0;
             s->wei[i].cold = s->wei[i].cold_mib > 0;

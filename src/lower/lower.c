@@ -384,8 +384,7 @@ dlb_status dlb_lower(const dlb_graph *g, const dlb_lower_options *opt, dlb_diag 
         dlb_layer *L = &l->layers[i];
         if (L->covered) dlb__op_cost(&L->spec, &L->flops, &L->bytes);
     }
-    if (!dlb__assign_layouts(l, c.a, opt && opt->cold_distance, opt && opt->weights_distance))
-        goto oom;
+    if (!dlb__assign_layouts(l, c.a, opt)) goto oom;
     *out = l;
     return DLB_OK;
 oom:

@@ -45,12 +45,14 @@ bool dlb__match_pattern(const dlb_graph *g, int x, const char *assigned, bool ex
 
 /* FLOPs and bytes of a lowered op (formulas in docs/bricks.md). */
 void dlb__op_cost(const dlb_op_spec *s, int64_t *flops, int64_t *bytes);
+int64_t dlb__add_sat(int64_t a, int64_t b);               /* INT64_MAX on overflow */
+int64_t dlb__operands_bytes(const dlb_operand *o, int n); /* their elements' bytes, saturating */
 
 /* Set the layout class (dlb_operand.plain_layout, layout_groups) and the cache state
  * (dlb_operand.cold) of every source and sum/binary post-op operand of the covered layers, and
  * whether the model keeps their data in cache (dlb_op_spec.warm), in topological
  * order, from their bytes (layout.c, docs/bricks.md section 3). */
-bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, bool cold_distance, bool weights_distance);
+bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *opt);
 
 /* Allocate operand arrays. */
 bool dlb__spec_alloc(dlb_arena *a, dlb_op_spec *s, int n_src, int n_wei, int n_dst);

@@ -20,7 +20,7 @@ fail() {
     exit 1
 }
 field() { sed -n "/^bricks: system=$2 /s/.* $3=\([0-9]*\).*/\1/p" "$1"; }
-D="$BIN --backend dummy --quiet --system-name s1 --threads 1 -G 1" # -G 1: 44 bricks, the kill windows below
+D="$BIN --backend dummy --quiet --system-name s1 --threads 1 -G 1" # -G 1: 38 bricks, the kill windows below
 
 # ---- a fresh file: layout, schema, one row per brick, composition by hand -------------------
 $D -o "$TMP/r.h5" "$TINY" >"$TMP/a.out" 2>"$TMP/a.err" || fail "first run" "$D -o r.h5"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dlbricks/exec.h"
+#include "dlbricks/store.h"
 #include "dlbricks/timing.h"
 
 typedef dlb_cli_brick_result brick_result;
@@ -281,25 +282,26 @@ void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_setting
         time_brick(b, ts, r, t);
 }
 
-dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
-    dlb_thread_info ti;
-    dlb_status st = dlb_threads_setup(opt->threads, &ti);
-    if (st != DLB_OK) return st;
+/* One job in this process over opt's models.  With err (a calibration pass) nothing is
+ * reported: the models' errors come back. */
+static dlb_status run_pass(const dlb_cli_options *opt, const dlb_thread_info *ti, FILE *out,
+                           dlb_cli_run_info *info, dlb_cli_check_error *err) {
     dlb_registry *reg;
-    st = dlb_cli_build_registry(opt, &reg, info);
+    dlb_status st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
-    dlb_cli_set_brick_mem_limit(opt, 1);
-    dlb_cli_set_weight_pool(&ti);
-    dlb_cli_set_eviction(opt);
     dlb_cli_set_largest_brick(dlb_cli_largest_brick(reg));
     dlb_rank_info ri;
-    dlb_cli_rank_info(opt, &ti, false, true, &ri);
+    dlb_cli_rank_info(opt, ti, false, true, &ri);
     dlb_job job;
     st = dlb_job_init(&job, opt, reg, &ri, 1);
+    if (st == DLB_OK && opt->calibration)
+        st = dlb_results_run_attr(job.doc, job.run_id, "weights_calibration", opt->calibration);
     if (st == DLB_OK) {
         dlb_job_system *s = &job.sys[0];
-        fprintf(stderr, "note: %d unique bricks (%d to time), system %s, threads %d, binding %s\n",
-                dlb_registry_n_bricks(reg), s->n_todo, s->name, ti.threads, ti.binding);
+        fprintf(stderr,
+                "note: %s%d unique bricks (%d to time), system %s, threads %d, binding %s\n",
+                err ? "calibration: " : "", dlb_registry_n_bricks(reg), s->n_todo, s->name,
+                ti->threads, ti->binding);
         dlb_timing_settings ts;
         dlb_cli_timing_settings(opt, &ts);
         for (int i; st == DLB_OK && !dlb_cli_stop && (i = dlb_job_next(&job, 0, false)) >= 0;) {
@@ -323,12 +325,44 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             dlb_status s2 = dlb_job_save(&job);
             (void)s2;
         } else {
-            dlb_status s2 = dlb_job_finish(&job, out, info);
+            dlb_status s2 = err ? dlb_job_check_error(&job, err) : dlb_job_finish(&job, out, info);
             if (st == DLB_OK) st = s2;
         }
     }
     dlb_job_free(&job);
     dlb_registry_free(reg);
+    return st;
+}
+
+dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
+    dlb_thread_info ti;
+    dlb_status st = dlb_threads_setup(opt->threads, &ti);
+    if (st != DLB_OK) return st;
+    dlb_cli_set_brick_mem_limit(opt, 1);
+    dlb_cli_set_weight_pool(&ti);
+    dlb_cli_set_eviction(opt);
+    dlb_cli_options run_opt = *opt;
+    dlb_cli_calibration cal = {0};
+    if (opt->weights_auto) { /* --weights auto: two calibration passes, then the choice */
+        bool ok = dlb_cli_calibration_models(opt, &cal) == DLB_OK;
+        double t0 = now_s();
+        for (int pass = 0; pass < 2 && ok && st == DLB_OK; pass++) {
+            dlb_cli_options po;
+            dlb_cli_calibration_options(opt, &cal, pass == 1, &po);
+            dlb_cli_run_info scratch = {0};
+            dlb_status ps = run_pass(&po, &ti, out, &scratch, &cal.err[pass]);
+            if (ps == DLB_EINTR || dlb_cli_stop) st = DLB_EINTR;
+            ok = ps == DLB_OK;
+        }
+        cal.wall_s = now_s() - t0;
+        if (st == DLB_OK && !ok)
+            fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
+                  stderr);
+        dlb_cli_weights_choice(&run_opt, ok && dlb_cli_calibration_choose(&cal, out));
+        run_opt.calibration = ok ? cal.summary : NULL;
+    }
+    if (st == DLB_OK) st = run_pass(&run_opt, &ti, out, info, NULL);
+    dlb_cli_calibration_free(&cal);
     dlb_cli_release_weight_pool();
     return st;
 }

@@ -12,6 +12,7 @@
 #include "messages.h"
 #include "dlbricks/binding.h"
 #include "dlbricks/exec.h"
+#include "dlbricks/store.h"
 
 enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3, TAG_CHECK = 4, TAG_CHECK_RESULT = 5 };
 /* A worker holds at least MIN_IN_HAND bricks and at least IN_HAND_S seconds of predicted work
@@ -448,16 +449,125 @@ cleanup:
     return st;
 }
 
+/* What every pass of a run shares: this rank, its threads and every rank's info (rank 0). */
+typedef struct pass_env {
+    int rank, size;
+    bool dedicated;
+    const dlb_thread_info *ti;
+    const dlb_rank_info *all; /* rank 0 */
+} pass_env;
+
+/* One job over opt's models on every rank: registry and hand-out (rank 0), timing, report.
+ * With err (a calibration pass, rank 0) nothing is reported: the models' errors come back. */
+static dlb_status run_pass(const dlb_cli_options *opt, const pass_env *e, FILE *out,
+                           dlb_cli_run_info *info, dlb_cli_check_error *err) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    int rank = e->rank, size = e->size, go = 0;
+    dlb_registry *reg = NULL;
+    double *timing = NULL;
+    dlb_job job;
+    bool have_job = false;
+    if (rank == 0) {
+        timing = calloc(4 * (size_t)size, sizeof *timing);
+        if (!timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+        st = dlb_cli_build_registry(opt, &reg, info);
+        if (st == DLB_OK) {
+            st = dlb_job_init(&job, opt, reg, e->all, size);
+            have_job = true;
+        }
+        if (st == DLB_OK && opt->calibration)
+            st = dlb_results_run_attr(job.doc, job.run_id, "weights_calibration", opt->calibration);
+        go = st == DLB_OK;
+    }
+    DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
+    int64_t largest = rank == 0 ? dlb_cli_largest_brick(reg) : 0;
+    DLB_MPI_CHECK(MPI_Bcast(&largest, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    dlb_cli_set_largest_brick(largest);
+    dlb_cli_brick_times bt = {0};
+    double idle_s = 0, model_s = 0, mine2[4];
+    if (rank == 0) {
+        for (int k = 0; k < job.n_systems; k++)
+            fprintf(stderr, "note: %ssystem %s: %d unique bricks, %d to time, %d ranks\n",
+                    err ? "calibration: " : "", job.sys[k].name, dlb_registry_n_bricks(reg),
+                    job.sys[k].n_todo, job.sys[k].n_ranks);
+        st = coordinator(&job, size, !e->dedicated, &bt, &idle_s, &model_s);
+    } else {
+        st = worker(opt, rank, e->ti, &bt, &idle_s, &model_s);
+    }
+    if (opt->verbose)
+        fprintf(stderr, "rank: %d timing_s=%.2f setup_s=%.2f idle_s=%.2f\n", rank, bt.timing_s,
+                bt.setup_s, idle_s);
+    mine2[0] = bt.timing_s;
+    mine2[1] = idle_s;
+    mine2[2] = model_s;
+    mine2[3] = bt.setup_s;
+    DLB_MPI_CHECK(MPI_Gather(mine2, 4, MPI_DOUBLE, timing, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        for (int r = 0; r < size; r++) {
+            int k = job.rank_system[r];
+            if (k < 0) continue;
+            job.sys[k].timing_s += timing[4 * r];
+            job.sys[k].idle_s += timing[4 * r + 1];
+            job.sys[k].model_s += timing[4 * r + 2];
+            job.sys[k].setup_s += timing[4 * r + 3];
+        }
+        dlb_status s2 = st == DLB_EINTR ? dlb_job_save(&job)
+                        : err           ? dlb_job_check_error(&job, err)
+                                        : dlb_job_finish(&job, out, info);
+        if (st == DLB_OK) st = s2;
+    }
+cleanup:
+    if (have_job) dlb_job_free(&job);
+    free(timing);
+    dlb_registry_free(reg);
+    return st;
+}
+
+/* --weights auto: both calibration passes on every rank, then rank 0's choice for all.  A pass
+ * that fails (its models do not load) leaves the weights cold; an interrupt stops the run. */
+static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE *out,
+                            dlb_cli_options *run_opt, dlb_cli_calibration *cal) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    int ok = 1, distance = 0;
+    if (e->rank == 0) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
+    DLB_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    double t0 = MPI_Wtime();
+    for (int pass = 0; pass < 2 && ok; pass++) {
+        dlb_cli_options po;
+        dlb_cli_calibration_options(opt, cal, pass == 1, &po);
+        dlb_cli_run_info scratch = {0};
+        dlb_status ps = run_pass(&po, e, out, &scratch, e->rank == 0 ? &cal->err[pass] : NULL);
+        int mine = ps == DLB_EINTR || dlb_cli_stop ? 2 : ps != DLB_OK, worst = 0;
+        DLB_MPI_CHECK(MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        if (worst == 2) return DLB_EINTR;
+        ok = worst == 0;
+    }
+    cal->wall_s = MPI_Wtime() - t0;
+    if (e->rank == 0) {
+        if (ok)
+            distance = dlb_cli_calibration_choose(cal, out);
+        else
+            fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
+                  stderr);
+    }
+    DLB_MPI_CHECK(MPI_Bcast(&distance, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    dlb_cli_weights_choice(run_opt, distance != 0);
+    run_opt->calibration = e->rank == 0 && ok ? cal->summary : NULL;
+cleanup:
+    return st;
+}
+
 dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    int rank = 0, size = 1, go = 0;
-    dlb_registry *reg = NULL;
+    int rank = 0, size = 1;
     dlb_rank_info *all = NULL;
-    double *timing = NULL;
-    dlb_job job;
-    bool have_job = false;
     DLB_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     DLB_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
     bool over = false;
@@ -479,60 +589,18 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     dlb_cli_rank_info(opt, &ti, over, !(rank == 0 && dedicated), &mine);
     if (rank == 0) {
         all = calloc((size_t)size, sizeof *all);
-        timing = calloc(4 * (size_t)size, sizeof *timing);
-        if (!all || !timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+        if (!all) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
     }
     DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
                              MPI_COMM_WORLD));
-    if (rank == 0) {
-        st = dlb_cli_build_registry(opt, &reg, info);
-        if (st == DLB_OK) {
-            st = dlb_job_init(&job, opt, reg, all, size);
-            have_job = true;
-        }
-        go = st == DLB_OK;
-    }
-    DLB_MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    if (!go) goto cleanup; /* rank 0 reported why; nothing was timed */
-    int64_t largest = rank == 0 ? dlb_cli_largest_brick(reg) : 0;
-    DLB_MPI_CHECK(MPI_Bcast(&largest, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
-    dlb_cli_set_largest_brick(largest);
-    dlb_cli_brick_times bt = {0};
-    double idle_s = 0, model_s = 0, mine2[4];
-    if (rank == 0) {
-        for (int k = 0; k < job.n_systems; k++)
-            fprintf(stderr, "note: system %s: %d unique bricks, %d to time, %d ranks\n",
-                    job.sys[k].name, dlb_registry_n_bricks(reg), job.sys[k].n_todo,
-                    job.sys[k].n_ranks);
-        st = coordinator(&job, size, !dedicated, &bt, &idle_s, &model_s);
-    } else {
-        st = worker(opt, rank, &ti, &bt, &idle_s, &model_s);
-    }
-    if (opt->verbose)
-        fprintf(stderr, "rank: %d timing_s=%.2f setup_s=%.2f idle_s=%.2f\n", rank, bt.timing_s,
-                bt.setup_s, idle_s);
-    mine2[0] = bt.timing_s;
-    mine2[1] = idle_s;
-    mine2[2] = model_s;
-    mine2[3] = bt.setup_s;
-    DLB_MPI_CHECK(MPI_Gather(mine2, 4, MPI_DOUBLE, timing, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD));
-    if (rank == 0) {
-        for (int r = 0; r < size; r++) {
-            int k = job.rank_system[r];
-            if (k < 0) continue;
-            job.sys[k].timing_s += timing[4 * r];
-            job.sys[k].idle_s += timing[4 * r + 1];
-            job.sys[k].model_s += timing[4 * r + 2];
-            job.sys[k].setup_s += timing[4 * r + 3];
-        }
-        dlb_status s2 = st == DLB_EINTR ? dlb_job_save(&job) : dlb_job_finish(&job, out, info);
-        if (st == DLB_OK) st = s2;
-    }
+    pass_env e = {.rank = rank, .size = size, .dedicated = dedicated, .ti = &ti, .all = all};
+    dlb_cli_options run_opt = *opt;
+    dlb_cli_calibration cal = {0};
+    if (opt->weights_auto) st = calibrate(opt, &e, out, &run_opt, &cal);
+    if (st == DLB_OK) st = run_pass(&run_opt, &e, out, info, NULL);
 cleanup:
-    if (have_job) dlb_job_free(&job);
+    dlb_cli_calibration_free(&cal);
     free(all);
-    free(timing);
-    dlb_registry_free(reg);
     dlb_cli_release_weight_pool();
     return st;
 }

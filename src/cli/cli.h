@@ -45,7 +45,10 @@ typedef struct dlb_cli_options {
     bool cold_cache;          /* --cold-cache */
     bool warm_weights;        /* --weights warm: brick weights stay in cache (default cold) */
     bool weights_distance;    /* --weights distance: cold weights rotate at their reuse distance */
+    bool weights_auto;        /* --weights auto: a calibration picks cold or distance */
     bool cold_distance;       /* --cold-inputs distance (default memory) */
+    bool cold_inputs_given;   /* --cold-inputs was given (--weights auto leaves it alone) */
+    const char *calibration;  /* --weights auto: the calibration's summary (provenance) */
     int evict_mib;            /* --evict-mib N: context eviction per brick repetition, MiB
                                  (default 0: none) */
     bool validate;            /* --validate: also time every model whole */
@@ -375,6 +378,44 @@ void dlb_job_progress(dlb_job *j, bool final);
 /** \brief Compose, validate (--validate), report and save the file a last time. */
 dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info);
 void dlb_job_free(dlb_job *j);
+/** \brief A job's validated models, summed over its systems: how many, and their
+ *  Σ ln(estimate/measured) and Σ |ln(estimate/measured)| (the estimates from the bricks timed
+ *  beside each whole model).  For --weights auto's calibration. */
+typedef struct dlb_cli_check_error {
+    int models;
+    double log_ratio, abs_log_ratio;
+} dlb_cli_check_error;
+dlb_status dlb_job_check_error(dlb_job *j, dlb_cli_check_error *err);
+/* calibrate.c: --weights auto */
+#define DLB_CALIBRATION_MODELS 3
+#define DLB_CALIBRATION_MIN_FLOPS 10000000LL /* per batch-1 inference: no toys */
+#define DLB_CALIBRATION_MARGIN 0.01 /* distance must be this much nearer (ln units: ~1 %) */
+typedef struct dlb_cli_calibration {
+    dlb_cli_files files;                 /* the zoo's model files (paths point into them) */
+    char *paths[DLB_CALIBRATION_MODELS]; /* the calibration models */
+    int n;
+    dlb_cli_check_error err[2]; /* their errors: [0] weights cold, [1] distance */
+    bool distance;              /* the choice */
+    double wall_s;              /* the two passes took (set by the caller) */
+    char summary[320];          /* the calibration line without its label (provenance) */
+} dlb_cli_calibration;
+/** \brief Pick the calibration models of opt's PATHs: the DLB_CALIBRATION_MODELS with the
+ *  fewest FLOPs of at least DLB_CALIBRATION_MIN_FLOPS (the largest smaller ones where there
+ *  are too few; models that do not load are left out quietly).  \return DLB_OK, DLB_ENOTFOUND (no
+ * model file), DLB_ENOMEM */
+dlb_status dlb_cli_calibration_models(const dlb_cli_options *opt, dlb_cli_calibration *c);
+/** \brief The options of a calibration pass: opt on c's models, validated, with weights cold
+ *  or at their distance (cold inputs too unless --cold-inputs was given), nothing stored. */
+void dlb_cli_calibration_options(const dlb_cli_options *opt, const dlb_cli_calibration *c,
+                                 bool distance, dlb_cli_options *out);
+/** \brief Set the weights (and cold inputs, unless given) to cold or distance. */
+void dlb_cli_weights_choice(dlb_cli_options *o, bool distance);
+/** \brief Choose from c->err: distance when its mean |ln(estimate/measured)| is smaller than
+ *  cold's by DLB_CALIBRATION_MARGIN or more (cold when either pass validated nothing); print
+ * "calibration: ..." to \p out.  */
+bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out);
+void dlb_cli_calibration_free(dlb_cli_calibration *c);
+
 /** \brief Save the results file now (no-op without -o). */
 dlb_status dlb_job_save(dlb_job *j);
 /** \brief Write the run's provenance (/runs/<id>) and the models' decompositions. */

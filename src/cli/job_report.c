@@ -126,7 +126,7 @@ static double imbalance(const dlb_job *j, int sys) {
 
 typedef struct accuracy {
     int validated, w5, w10;
-    double log_ratio, log_ratio_main, sum_measured, max_noise;
+    double log_ratio, abs_log_ratio, log_ratio_main, sum_measured, max_noise;
     double *noise; /* per validated model, for the median */
 } accuracy;
 
@@ -183,6 +183,7 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     a->w5 += fabs(e->error_pct) <= 5;
     a->w10 += fabs(e->error_pct) <= 10;
     a->log_ratio += log(close / meas);
+    a->abs_log_ratio += fabs(log(close / meas));
     a->log_ratio_main += log(e->estimate_ms / meas);
     a->sum_measured += meas;
     a->max_noise = fmax(a->max_noise, e->noise_floor_pct);
@@ -268,6 +269,29 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
     }
     free(a.noise);
     return st;
+}
+
+dlb_status dlb_job_check_error(dlb_job *j, dlb_cli_check_error *err) {
+    *err = (dlb_cli_check_error){0};
+    for (int k = 0; k < j->n_systems; k++) {
+        if (!j->opt->validate || !j->sys[k].check) continue;
+        int dsys = dlb_results_system(j->doc, j->sys[k].name, true);
+        if (dsys < 0) return DLB_ENOMEM;
+        accuracy a = {0};
+        a.noise = calloc((size_t)dlb_registry_n_models(j->reg) + 1, sizeof *a.noise);
+        if (!a.noise) return DLB_ENOMEM;
+        dlb_status st = DLB_OK;
+        for (int i = 0; i < dlb_registry_n_models(j->reg) && st == DLB_OK; i++) {
+            dlb_estimate_row e;
+            st = put_estimate(j, k, dsys, i, &a, &e);
+        }
+        free(a.noise);
+        if (st != DLB_OK) return st;
+        err->models += a.validated;
+        err->abs_log_ratio += a.abs_log_ratio;
+        err->log_ratio += a.log_ratio;
+    }
+    return DLB_OK;
 }
 
 dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info) {

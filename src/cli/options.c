@@ -109,10 +109,13 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                        "other data and read its inputs back, as the rest of a\n"
                        "model does between two runs of a layer (default 0: off;\n"
                        "docs/timing.md)"},
-    [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm|distance",
+    [OPT_WEIGHTS] = {"weights", 0, true, "cold|warm|distance|auto",
                      "brick weights read from memory in every repetition (cold,\n"
                      "the default), left in cache (warm), or from as far as in\n"
-                     "the model: rotated at their reuse distance (docs/timing.md)"},
+                     "the model: rotated at their reuse distance (docs/timing.md);\n"
+                     "auto: a calibration on the zoo's smallest models picks\n"
+                     "cold or distance for this run, and the same for\n"
+                     "--cold-inputs unless it is given"},
     [OPT_COLD_INPUTS] = {"cold-inputs", 0, true, "memory|distance",
                          "brick inputs the model reads cold come from memory (the\n"
                          "default), or from as far as in the model: rotated at their\n"
@@ -381,17 +384,20 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->cold_cache = true;
             break;
         case OPT_WEIGHTS:
-            if (strcmp(optarg, "cold") && strcmp(optarg, "warm") && strcmp(optarg, "distance"))
-                return usage_error(err, "--weights: invalid value '%s' (cold, warm or distance)",
-                                   optarg);
+            if (strcmp(optarg, "cold") && strcmp(optarg, "warm") && strcmp(optarg, "distance") &&
+                strcmp(optarg, "auto"))
+                return usage_error(
+                    err, "--weights: invalid value '%s' (cold, warm, distance or auto)", optarg);
             opt->warm_weights = !strcmp(optarg, "warm");
             opt->weights_distance = !strcmp(optarg, "distance");
+            opt->weights_auto = !strcmp(optarg, "auto");
             break;
         case OPT_COLD_INPUTS:
             if (strcmp(optarg, "memory") && strcmp(optarg, "distance"))
                 return usage_error(err, "--cold-inputs: invalid value '%s' (memory or distance)",
                                    optarg);
             opt->cold_distance = !strcmp(optarg, "distance");
+            opt->cold_inputs_given = true;
             break;
         case OPT_VALIDATE:
             opt->validate = true;
@@ -538,6 +544,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                            "--system needs --compose (--system-name names this rank's system)");
     if (opt->decomp_out && opt->mode != DLB_MODE_DRY_RUN)
         return usage_error(err, "--decompose-out needs --dry-run");
+    if (opt->weights_auto && (opt->mode == DLB_MODE_DRY_RUN || opt->mode == DLB_MODE_COMPOSE))
+        return usage_error(err, "--weights auto calibrates while timing: with --dry-run or "
+                                "--compose give cold or distance");
+    if (opt->weights_auto && opt->cold_cache)
+        return usage_error(err, "--weights auto and --cold-cache exclude each other");
     if (opt->mode == DLB_MODE_SIMULATE) {
         if (!opt->costs) return usage_error(err, "--simulate-ranks needs --costs FILE");
         if (optind < argc) return usage_error(err, "--simulate-ranks takes no PATH arguments");

@@ -14,10 +14,10 @@
 /* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance]]]]
  * Batch BATCH (default 1), one thread, one process.  The whole model runs step by step
  * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
- * as a brick of one layer, for at least MIN_MS / 10 ms, its weights (and, with "distance", its cold
- * inputs at their reuse distance, --cold-inputs) rotating through a pool of
- * twice the last-level cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi` times
- * bricks (docs/timing.md).  Each op's time in the model (with the reorders just before it) is
+ * as a brick of one layer, for at least MIN_MS / 10 ms, its weights and cold inputs (with
+ * "distance" at their reuse distance, --weights and --cold-inputs distance) rotating through a pool
+ * of twice the last-level cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi`
+ * times bricks (docs/timing.md).  Each op's time in the model (with the reorders just before it) is
  * printed next to its brick's (with the brick's own reorders), summed per op kind, and the ops with
  * the largest differences are listed.  Both sides come from the same process minutes apart, so host
  * drift moves them less than it moves two separate runs: the differences show where the sum
@@ -98,9 +98,10 @@ int main(int argc, char **argv) {
         return 1;
     dlb_graph_apply_batch(g, batch);
     if (dlb_graph_infer_shapes(g, &d) != DLB_OK) return 1;
-    /* cold inputs from memory (the default) or at their reuse distance (--cold-inputs) */
-    dlb_lower_options lo = {.fuse = true,
-                            .cold_distance = argc > 5 && !strcmp(argv[5], "distance")};
+    /* weights and cold inputs from memory (the default) or at their reuse distance
+     * (--weights distance --cold-inputs distance) */
+    bool distance = argc > 5 && !strcmp(argv[5], "distance");
+    dlb_lower_options lo = {.fuse = true, .cold_distance = distance, .weights_distance = distance};
     if (dlb_lower(g, &lo, &d, &l) != DLB_OK || dlb_netdesc_of_model(l, &d, &nd) != DLB_OK ||
         dlb_net_create(&nd, NULL, &d, &model) != DLB_OK)
         return 1;

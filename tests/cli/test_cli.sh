@@ -129,6 +129,8 @@ usage_cases=(
     "--dry-run --csv=yes $TINY"
     "--dry-run --cold-inputs far $TINY"
     "--dry-run --weights hot $TINY"
+    "--dry-run --weights auto $TINY"     # auto calibrates while timing
+    "--weights auto --cold-cache $TINY"
     "--dry-run --cold-inputs $TINY"      # PATH taken as the value: refused
 )
 i=0

@@ -92,4 +92,42 @@ grep -Eq "^bricks: system=[^ ]+ unique=$unique timed=$((unique - 1)) reused=0 ra
     grep -Eq "^timing: system=[^ ]+ failed=1 " "$TMP/fail.out" ||
     fail "failure not counted" "$cmd"
 N=$((N + 3))
+# --weights auto: two calibration passes on the three smallest models (validated; nothing of them
+# stored), one calibration line, then the main pass with the chosen rule: its brick ids are the
+# dry run's under that rule and not under the other one.  The same without a launcher.
+CAL="$TMP/calzoo"
+mkdir -p "$CAL"
+for m in shufflenet_v2_x0_5 mobilenet_v3_small mnasnet0_5 resnet18; do ln -s "$SRC/zoo/$m.onnx" "$CAL/"; done
+cmd="$MPIEXEC -np 2 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name cal --weights auto --min-time-ms 5 -o $TMP/auto.h5 $CAL"
+$cmd >"$TMP/auto.out" 2>"$TMP/auto.err" || fail "--weights auto: exit status $?" "$cmd"
+[ "$(grep -c '^calibration: ' "$TMP/auto.out")" -eq 1 ] || fail "--weights auto: not one calibration line" "$cmd"
+line=$(grep '^calibration: ' "$TMP/auto.out")
+[[ "$line" =~ ^calibration:\ models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5\ validated=3,3\ cold_error_pct=[0-9.]+\ distance_error_pct=[0-9.]+\ weights=(cold|distance)\ wall_s=[0-9.]+$ ]] ||
+    fail "--weights auto: calibration line: $line" "$cmd"
+chosen=${BASH_REMATCH[1]}
+other=cold
+[ "$chosen" = cold ] && other=distance
+rule() { [ "$1" = distance ] && echo "--weights distance --cold-inputs distance" || echo "--weights cold"; }
+# shellcheck disable=SC2046
+"$BIN" --dry-run --csv $(rule "$chosen") "$CAL" | tail -n +2 | awk -F, '{print $4}' | sort -u >"$TMP/auto.want"
+# shellcheck disable=SC2046
+"$BIN" --dry-run --csv $(rule "$other") "$CAL" | tail -n +2 | awk -F, '{print $4}' | sort -u >"$TMP/auto.other"
+/usr/bin/python3 - "$TMP/auto.h5" "${line#calibration: }" >"$TMP/auto.ids" <<'PY' || fail "--weights auto: results file" "$cmd"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+for b in f["/systems/cal/bricks"][()]:
+    print("%016x" % b["id"])
+runs = list(f["/runs"])
+assert len(runs) == 1, runs  # the calibration passes store nothing
+assert f["/runs"][runs[0]].attrs["weights_calibration"] == sys.argv[2], dict(f["/runs"][runs[0]].attrs)
+PY
+sort -u "$TMP/auto.ids" | cmp -s - "$TMP/auto.want" ||
+    fail "--weights auto: the stored bricks are not the dry run's under weights=$chosen" "$cmd"
+cmp -s "$TMP/auto.want" "$TMP/auto.other" && fail "--weights auto: both rules give the same bricks" "$cmd"
+[ "$(grep -c "^cal " "$TMP/auto.out")" -eq 4 ] || fail "--weights auto: not 4 models in the table" "$cmd"
+cmd="$BIN --backend dummy --quiet --weights auto --min-time-ms 5 $CAL"
+$cmd >"$TMP/auto1.out" 2>"$TMP/auto1.err" || fail "--weights auto without a launcher: exit status $?" "$cmd"
+grep -Eq '^calibration: models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 validated=3,3 ' "$TMP/auto1.out" ||
+    fail "--weights auto without a launcher: no calibration line" "$cmd"
+N=$((N + 7))
 echo "PASS: $N checks"

@@ -343,10 +343,13 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     dlb_cli_set_eviction(opt);
     dlb_cli_options run_opt = *opt;
     dlb_cli_calibration cal = {0};
-    if (opt->weights_auto) { /* --weights auto: two calibration passes, then the choice */
-        bool ok = dlb_cli_calibration_models(opt, &cal) == DLB_OK;
+    if (opt->weights_auto) { /* --weights auto: an earlier run's choice, or calibration passes */
+        dlb_rank_info ri;
+        dlb_cli_rank_info(opt, &ti, false, true, &ri);
+        bool reused = dlb_cli_calibration_reuse(opt, ri.system, &cal, out);
+        bool ok = reused || dlb_cli_calibration_models(opt, &cal) == DLB_OK;
         double t0 = now_s();
-        for (int pass = 0; pass < 2 && ok && st == DLB_OK; pass++) {
+        for (int pass = 0; pass < 2 && ok && !reused && st == DLB_OK; pass++) {
             dlb_cli_options po;
             dlb_cli_calibration_options(opt, &cal, pass == 1, &po);
             dlb_cli_run_info scratch = {0};
@@ -354,11 +357,12 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             if (ps == DLB_EINTR || dlb_cli_stop) st = DLB_EINTR;
             ok = ps == DLB_OK;
         }
-        cal.wall_s = now_s() - t0;
+        if (!reused) cal.wall_s = now_s() - t0;
         if (st == DLB_OK && !ok)
             fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
                   stderr);
-        dlb_cli_weights_choice(&run_opt, ok && dlb_cli_calibration_choose(&cal, out));
+        bool distance = reused ? cal.distance : ok && dlb_cli_calibration_choose(&cal, out);
+        dlb_cli_weights_choice(&run_opt, distance);
         run_opt.calibration = ok ? cal.summary : NULL;
     }
     if (st == DLB_OK) st = run_pass(&run_opt, &ti, out, info, NULL);

@@ -526,18 +526,41 @@ cleanup:
     return st;
 }
 
-/* --weights auto: both calibration passes on every rank, then rank 0's choice for all.  A pass
- * that fails (its models do not load) leaves the weights cold; an interrupt stops the run. */
+/* The "systems" attribute this run's provenance will carry: the timing ranks' systems, each
+ * once, in rank order (as dlb_job_init numbers them). */
+static void systems_list(const pass_env *e, char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int r = 0; r < e->size; r++) {
+        if (!e->all[r].times_bricks) continue;
+        bool seen = false;
+        for (int q = 0; q < r && !seen; q++)
+            seen = e->all[q].times_bricks && !strcmp(e->all[q].system, e->all[r].system);
+        int k = seen ? 0 : snprintf(buf + n, size - n, "%s%s", n ? "," : "", e->all[r].system);
+        if (k > 0 && n + (size_t)k < size) n += (size_t)k;
+    }
+}
+
+/* --weights auto: the choice of an earlier run of the --resume file, or both calibration passes
+ * on every rank; rank 0's choice holds for all.  A pass that fails (its models do not load)
+ * leaves the weights cold; an interrupt stops the run. */
 static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE *out,
                             dlb_cli_options *run_opt, dlb_cli_calibration *cal) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    int ok = 1, distance = 0;
-    if (e->rank == 0) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
+    int ok = 1, distance = 0, reused = 0;
+    if (e->rank == 0) {
+        char systems[1024];
+        systems_list(e, systems, sizeof systems);
+        reused = dlb_cli_calibration_reuse(opt, systems, cal, out);
+        distance = reused && cal->distance;
+        if (!reused) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
+    }
+    DLB_MPI_CHECK(MPI_Bcast(&reused, 1, MPI_INT, 0, MPI_COMM_WORLD));
     DLB_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
     double t0 = MPI_Wtime();
-    for (int pass = 0; pass < 2 && ok; pass++) {
+    for (int pass = 0; pass < 2 && ok && !reused; pass++) {
         dlb_cli_options po;
         dlb_cli_calibration_options(opt, cal, pass == 1, &po);
         dlb_cli_run_info scratch = {0};
@@ -548,7 +571,7 @@ static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE 
         ok = worst == 0;
     }
     cal->wall_s = MPI_Wtime() - t0;
-    if (e->rank == 0) {
+    if (e->rank == 0 && !reused) {
         if (ok)
             distance = dlb_cli_calibration_choose(cal, out);
         else

@@ -2,12 +2,15 @@
  * whether brick weights (and cold inputs) come from memory or from their reuse distance. */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlbricks/graph.h"
 #include "dlbricks/layer.h"
+#include "dlbricks/store.h"
 
 typedef struct sized_path {
     char *path;
@@ -42,8 +45,19 @@ static int64_t model_flops(const char *path, const dlb_cli_options *opt) {
     return flops;
 }
 
+/* "1,16", or "stored" without --batch: the batch sizes a calibration holds for. */
+static void batch_list(const dlb_cli_options *opt, char *buf, size_t size) {
+    snprintf(buf, size, "%s", opt->n_batches > 0 ? "" : "stored");
+    size_t n = strlen(buf);
+    for (int i = 0; i < opt->n_batches && n + 1 < size; i++) {
+        int k = snprintf(buf + n, size - n, "%s%" PRId64, i ? "," : "", opt->batches[i]);
+        if (k > 0) n += (size_t)k;
+    }
+}
+
 dlb_status dlb_cli_calibration_models(const dlb_cli_options *opt, dlb_cli_calibration *c) {
     memset(c, 0, sizeof *c);
+    batch_list(opt, c->batches, sizeof c->batches);
     dlb_status st = dlb_cli_collect_files(opt->paths, opt->n_paths, &c->files);
     if (st != DLB_OK) return st;
     sized_path *v = calloc((size_t)c->files.n + 1, sizeof *v);
@@ -109,9 +123,9 @@ bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out) {
     }
     if (used >= sizeof names) used = sizeof names - 1;
     snprintf(c->summary, sizeof c->summary,
-             "models=%s validated=%d,%d cold_error_pct=%.1f distance_error_pct=%.1f weights=%s "
-             "wall_s=%.1f",
-             names, cold->models, dist->models, as_pct(cold), as_pct(dist),
+             "models=%s batch=%s validated=%d,%d cold_error_pct=%.1f distance_error_pct=%.1f "
+             "weights=%s wall_s=%.1f",
+             names, c->batches, cold->models, dist->models, as_pct(cold), as_pct(dist),
              c->distance ? "distance" : "cold", c->wall_s);
     fprintf(out, "calibration: %s\n", c->summary);
     if (cold->models == 0 || dist->models == 0)
@@ -120,6 +134,52 @@ bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out) {
                 "weights stay cold\n",
                 cold->models == 0 ? "cold weights" : "distance");
     return c->distance;
+}
+
+/* The value of " key=" in a calibration summary, up to the next space, or NULL. */
+static const char *field(const char *summary, const char *key, char *buf, size_t size) {
+    char pat[32];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *p = strstr(summary, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    snprintf(buf, size, "%.*s", (int)strcspn(p, " "), p);
+    return buf;
+}
+
+bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
+                               dlb_cli_calibration *c, FILE *out) {
+    memset(c, 0, sizeof *c);
+    if (!opt->resume || !opt->output) return false;
+    dlb_diag d = {.file = opt->output, .emit = discard};
+    dlb_results *doc = NULL;
+    if (access(opt->output, F_OK) != 0 || dlb_results_load(opt->output, &d, &doc) != DLB_OK) {
+        dlb_results_free(doc);
+        return false; /* a file that cannot be read is reported by the main pass */
+    }
+    char batches[sizeof c->batches], b[64], w[16], orig[64];
+    batch_list(opt, batches, sizeof batches);
+    for (int i = dlb_results_n_runs(doc) - 1; i >= 0 && !c->reused; i--) {
+        const char *id = dlb_results_run_id(doc, i);
+        const char *sum = dlb_results_run_get(doc, id, "weights_calibration");
+        const char *sys = dlb_results_run_get(doc, id, "systems");
+        if (!sum || !sys || strcmp(sys, systems) != 0) continue;
+        if (!field(sum, "batch", b, sizeof b) || strcmp(b, batches) != 0) continue;
+        if (!field(sum, "weights", w, sizeof w) || (strcmp(w, "cold") && strcmp(w, "distance")))
+            continue;
+        /* the run that calibrated: this one, or the one it reused */
+        if (!field(sum, "reused", orig, sizeof orig)) snprintf(orig, sizeof orig, "%s", id);
+        size_t keep = strcspn(sum, "\n");
+        const char *r = strstr(sum, " reused=");
+        if (r && (size_t)(r - sum) < keep) keep = (size_t)(r - sum);
+        snprintf(c->summary, sizeof c->summary, "%.*s reused=%s", (int)keep, sum, orig);
+        snprintf(c->batches, sizeof c->batches, "%s", batches);
+        c->distance = !strcmp(w, "distance");
+        c->reused = true;
+    }
+    dlb_results_free(doc);
+    if (c->reused) fprintf(out, "calibration: %s\n", c->summary);
+    return c->reused;
 }
 
 void dlb_cli_calibration_free(dlb_cli_calibration *c) {

@@ -396,6 +396,8 @@ typedef struct dlb_cli_calibration {
     int n;
     dlb_cli_check_error err[2]; /* their errors: [0] weights cold, [1] distance */
     bool distance;              /* the choice */
+    bool reused;                /* taken from an earlier run of the --resume file */
+    char batches[128];          /* "1,16" or "stored" (no --batch) */
     double wall_s;              /* the two passes took (set by the caller) */
     char summary[320];          /* the calibration line without its label (provenance) */
 } dlb_cli_calibration;
@@ -414,6 +416,12 @@ void dlb_cli_weights_choice(dlb_cli_options *o, bool distance);
  *  cold's by DLB_CALIBRATION_MARGIN or more (cold when either pass validated nothing); print
  * "calibration: ..." to \p out.  */
 bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out);
+/** \brief --resume: take the choice of the latest run of the results file that calibrated
+ *  for the same systems (\p systems: the "systems" attribute this run will get) and batch
+ *  sizes; print its calibration line with " reused=RUN_ID" (the run that calibrated).
+ *  \return whether one was found (then c is filled, and nothing needs calibrating). */
+bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
+                               dlb_cli_calibration *c, FILE *out);
 void dlb_cli_calibration_free(dlb_cli_calibration *c);
 
 /** \brief Save the results file now (no-op without -o). */

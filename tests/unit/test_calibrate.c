@@ -25,6 +25,15 @@ static void test_models_of_zoo(const char *src) {
     ASSERT_STREQ(base(c.paths[0]), "shufflenet_v2_x0_5.onnx");
     ASSERT_STREQ(base(c.paths[1]), "mobilenet_v3_small.onnx");
     ASSERT_STREQ(base(c.paths[2]), "mnasnet0_5.onnx");
+    ASSERT_STREQ(c.batches, "stored");
+    dlb_cli_calibration_free(&c);
+    /* the batch sizes a calibration holds for go into its line */
+    opt.n_batches = 2;
+    opt.batches[0] = 1;
+    opt.batches[1] = 16;
+    ASSERT_EQ_INT(dlb_cli_calibration_models(&opt, &c), DLB_OK);
+    ASSERT_STREQ(c.batches, "1,16");
+    ASSERT_STREQ(base(c.paths[0]), "shufflenet_v2_x0_5.onnx"); /* chosen at batch 1 either way */
     dlb_cli_calibration_free(&c);
 }
 
@@ -108,7 +117,8 @@ static void test_choice(const char *src) {
     c.wall_s = 12.5;
     ASSERT(dlb_cli_calibration_choose(&c, out));
     ASSERT(c.distance);
-    ASSERT_CONTAINS(c.summary, "models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5");
+    ASSERT_CONTAINS(c.summary, "models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 "
+                               "batch=stored validated=3,3");
     ASSERT_CONTAINS(c.summary, "validated=3,3 cold_error_pct=20.0 distance_error_pct=2.0");
     ASSERT_CONTAINS(c.summary, "weights=distance wall_s=12.5");
     /* within the margin: cold stays */

@@ -399,7 +399,7 @@ typedef struct dlb_cli_calibration {
     bool reused;                /* taken from an earlier run of the --resume file */
     char batches[128];          /* "1,16" or "stored" (no --batch) */
     double wall_s;              /* the two passes took (set by the caller) */
-    char summary[320];          /* the calibration line without its label (provenance) */
+    char summary[512];          /* the calibration line without its label (provenance) */
 } dlb_cli_calibration;
 /** \brief Pick the calibration models of opt's PATHs: the DLB_CALIBRATION_MODELS with the
  *  fewest FLOPs of at least DLB_CALIBRATION_MIN_FLOPS (the largest smaller ones where there

@@ -13,14 +13,23 @@ static const char *base(const char *path) {
     return s ? s + 1 : path;
 }
 
+/* The calibration models of the default zoo (SRC/zoo) under opt, which names that zoo. */
+static dlb_status default_zoo_models(const char *src, char *dir, size_t size, char **paths,
+                                     dlb_cli_options *opt, dlb_cli_calibration *c) {
+    snprintf(dir, size, "%s/zoo", src);
+    paths[0] = dir;
+    opt->fuse = true;
+    opt->paths = paths;
+    opt->n_paths = 1;
+    return dlb_cli_calibration_models(opt, c);
+}
+
 /* The default zoo: the three models with the fewest FLOPs above the toy floor, fewest first. */
 static void test_models_of_zoo(const char *src) {
-    char zoo[4096];
-    snprintf(zoo, sizeof zoo, "%s/zoo", src);
-    char *paths[] = {zoo};
-    dlb_cli_options opt = {.fuse = true, .paths = paths, .n_paths = 1};
+    char zoo[4096], *paths[1];
+    dlb_cli_options opt = {0};
     dlb_cli_calibration c;
-    ASSERT_EQ_INT(dlb_cli_calibration_models(&opt, &c), DLB_OK);
+    ASSERT_EQ_INT(default_zoo_models(src, zoo, sizeof zoo, paths, &opt, &c), DLB_OK);
     ASSERT_EQ_INT(c.n, DLB_CALIBRATION_MODELS);
     ASSERT_STREQ(base(c.paths[0]), "shufflenet_v2_x0_5.onnx");
     ASSERT_STREQ(base(c.paths[1]), "mobilenet_v3_small.onnx");
@@ -102,12 +111,10 @@ static void test_pass_options(void) {
 
 /* The choice: distance only when its mean |ln(estimate/measured)| is smaller by the margin. */
 static void test_choice(const char *src) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/zoo", src);
-    char *zoo[] = {dir};
-    dlb_cli_options opt = {.fuse = true, .paths = zoo, .n_paths = 1};
+    char zoo[4096], *paths[1];
+    dlb_cli_options opt = {0};
     dlb_cli_calibration c;
-    ASSERT_EQ_INT(dlb_cli_calibration_models(&opt, &c), DLB_OK);
+    ASSERT_EQ_INT(default_zoo_models(src, zoo, sizeof zoo, paths, &opt, &c), DLB_OK);
     FILE *out = tmpfile();
     ASSERT(out != NULL);
     if (!out) return;

@@ -347,9 +347,9 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
         dlb_rank_info ri;
         dlb_cli_rank_info(opt, &ti, false, true, &ri);
         bool reused = dlb_cli_calibration_reuse(opt, ri.system, &cal, out);
-        bool ok = reused || dlb_cli_calibration_models(opt, &cal) == DLB_OK;
+        bool ok = !reused && dlb_cli_calibration_models(opt, &cal) == DLB_OK;
         double t0 = now_s();
-        for (int pass = 0; pass < 2 && ok && !reused && st == DLB_OK; pass++) {
+        for (int pass = 0; pass < 2 && ok && st == DLB_OK; pass++) {
             dlb_cli_options po;
             dlb_cli_calibration_options(opt, &cal, pass == 1, &po);
             dlb_cli_run_info scratch = {0};
@@ -358,12 +358,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             ok = ps == DLB_OK;
         }
         if (!reused) cal.wall_s = now_s() - t0;
-        if (st == DLB_OK && !ok)
-            fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
-                  stderr);
-        bool distance = reused ? cal.distance : ok && dlb_cli_calibration_choose(&cal, out);
-        dlb_cli_weights_choice(&run_opt, distance);
-        run_opt.calibration = ok ? cal.summary : NULL;
+        if (st == DLB_OK) dlb_cli_calibration_apply(&cal, ok && !reused, out, &run_opt);
     }
     if (st == DLB_OK) st = run_pass(&run_opt, &ti, out, info, NULL);
     dlb_cli_calibration_free(&cal);

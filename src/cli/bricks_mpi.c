@@ -554,7 +554,6 @@ static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE 
         char systems[1024];
         systems_list(e, systems, sizeof systems);
         reused = dlb_cli_calibration_reuse(opt, systems, cal, out);
-        distance = reused && cal->distance;
         if (!reused) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
     }
     DLB_MPI_CHECK(MPI_Bcast(&reused, 1, MPI_INT, 0, MPI_COMM_WORLD));
@@ -570,17 +569,13 @@ static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE 
         if (worst == 2) return DLB_EINTR;
         ok = worst == 0;
     }
-    cal->wall_s = MPI_Wtime() - t0;
-    if (e->rank == 0 && !reused) {
-        if (ok)
-            distance = dlb_cli_calibration_choose(cal, out);
-        else
-            fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
-                  stderr);
+    if (!reused) cal->wall_s = MPI_Wtime() - t0;
+    if (e->rank == 0) {
+        dlb_cli_calibration_apply(cal, ok && !reused, out, run_opt);
+        distance = run_opt->weights_distance;
     }
     DLB_MPI_CHECK(MPI_Bcast(&distance, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    dlb_cli_weights_choice(run_opt, distance != 0);
-    run_opt->calibration = e->rank == 0 && ok ? cal->summary : NULL;
+    if (e->rank != 0) dlb_cli_weights_choice(run_opt, distance != 0);
 cleanup:
     return st;
 }

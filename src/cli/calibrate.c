@@ -136,6 +136,16 @@ bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out) {
     return c->distance;
 }
 
+void dlb_cli_calibration_apply(dlb_cli_calibration *c, bool ran, FILE *out,
+                               dlb_cli_options *run_opt) {
+    if (!c->reused && !ran)
+        fputs("warning: --weights auto: the calibration could not run; weights stay cold\n",
+              stderr);
+    bool distance = c->reused ? c->distance : ran && dlb_cli_calibration_choose(c, out);
+    dlb_cli_weights_choice(run_opt, distance);
+    run_opt->calibration = c->reused || ran ? c->summary : NULL;
+}
+
 /* The value of " key=" in a calibration summary, up to the next space, or NULL. */
 static const char *field(const char *summary, const char *key, char *buf, size_t size) {
     char pat[32];

@@ -379,11 +379,11 @@ void dlb_job_progress(dlb_job *j, bool final);
 dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info);
 void dlb_job_free(dlb_job *j);
 /** \brief A job's validated models, summed over its systems: how many, and their
- *  Σ ln(estimate/measured) and Σ |ln(estimate/measured)| (the estimates from the bricks timed
- *  beside each whole model).  For --weights auto's calibration. */
+ *  Σ |ln(estimate/measured)| (the estimates from the bricks timed beside each whole model).
+ *  For --weights auto's calibration. */
 typedef struct dlb_cli_check_error {
     int models;
-    double log_ratio, abs_log_ratio;
+    double abs_log_ratio;
 } dlb_cli_check_error;
 dlb_status dlb_job_check_error(dlb_job *j, dlb_cli_check_error *err);
 /* calibrate.c: --weights auto */
@@ -416,6 +416,11 @@ void dlb_cli_weights_choice(dlb_cli_options *o, bool distance);
  *  cold's by DLB_CALIBRATION_MARGIN or more (cold when either pass validated nothing); print
  * "calibration: ..." to \p out.  */
 bool dlb_cli_calibration_choose(dlb_cli_calibration *c, FILE *out);
+/** \brief After the passes (\p ran: both ran): the choice (reused, or
+ *  dlb_cli_calibration_choose), or cold with a warning when they could not run; applied to
+ *  \p run_opt with the summary for its provenance. */
+void dlb_cli_calibration_apply(dlb_cli_calibration *c, bool ran, FILE *out,
+                               dlb_cli_options *run_opt);
 /** \brief --resume: take the choice of the latest run of the results file that calibrated
  *  for the same systems (\p systems: the "systems" attribute this run will get) and batch
  *  sizes; print its calibration line with " reused=RUN_ID" (the run that calibrated).

@@ -289,7 +289,6 @@ dlb_status dlb_job_check_error(dlb_job *j, dlb_cli_check_error *err) {
         if (st != DLB_OK) return st;
         err->models += a.validated;
         err->abs_log_ratio += a.abs_log_ratio;
-        err->log_ratio += a.log_ratio;
     }
     return DLB_OK;
 }

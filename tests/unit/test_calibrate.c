@@ -119,8 +119,8 @@ static void test_choice(const char *src) {
     ASSERT(out != NULL);
     if (!out) return;
     /* cold 20 % high on all three, distance 2 % low on all three */
-    c.err[0] = (dlb_cli_check_error){3, 3 * log(1.2), 3 * log(1.2)};
-    c.err[1] = (dlb_cli_check_error){3, 3 * log(0.98), 3 * fabs(log(0.98))};
+    c.err[0] = (dlb_cli_check_error){3, 3 * log(1.2)};
+    c.err[1] = (dlb_cli_check_error){3, 3 * fabs(log(0.98))};
     c.wall_s = 12.5;
     ASSERT(dlb_cli_calibration_choose(&c, out));
     ASSERT(c.distance);
@@ -129,15 +129,15 @@ static void test_choice(const char *src) {
     ASSERT_CONTAINS(c.summary, "validated=3,3 cold_error_pct=20.0 distance_error_pct=2.0");
     ASSERT_CONTAINS(c.summary, "weights=distance wall_s=12.5");
     /* within the margin: cold stays */
-    c.err[1] = (dlb_cli_check_error){3, 0, 3 * (log(1.2) - DLB_CALIBRATION_MARGIN / 2)};
+    c.err[1] = (dlb_cli_check_error){3, 3 * (log(1.2) - DLB_CALIBRATION_MARGIN / 2)};
     ASSERT(!dlb_cli_calibration_choose(&c, out));
     ASSERT_CONTAINS(c.summary, "weights=cold");
     /* cold nearer: cold */
-    c.err[1] = (dlb_cli_check_error){3, 0, 3 * log(1.3)};
+    c.err[1] = (dlb_cli_check_error){3, 3 * log(1.3)};
     ASSERT(!dlb_cli_calibration_choose(&c, out));
     /* a pass that validated nothing: cold, whatever the other says */
-    c.err[0] = (dlb_cli_check_error){0, 0, 0};
-    c.err[1] = (dlb_cli_check_error){3, 0, 0};
+    c.err[0] = (dlb_cli_check_error){0, 0};
+    c.err[1] = (dlb_cli_check_error){3, 0};
     ASSERT(!dlb_cli_calibration_choose(&c, out));
     ASSERT_CONTAINS(c.summary, "validated=0,3");
     /* the line printed is "calibration: " and the summary */

@@ -202,13 +202,17 @@ typedef struct dlb_lowered {
 } dlb_lowered;
 
 typedef struct dlb_lower_options {
-    bool fuse;             /* fusion view (default) vs the raw one-node-per-layer view */
-    bool cold_distance;    /* cold inputs carry their reuse distance (dlb_operand.cold_mib), so a
-                            * brick reads them from as far as the model does; false (default):
-                            * every cold input is read from memory (docs/bricks.md, section 3) */
-    bool weights_distance; /* weights of ops the model does not keep in cache carry their reuse
-                            * distance too (dlb_operand.cold_mib of dlb_op_spec.wei), so a brick
-                            * rotates them at it; false (default): from memory */
+    bool fuse;                /* fusion view (default) vs the raw one-node-per-layer view */
+    bool cold_distance;       /* cold inputs carry their reuse distance (dlb_operand.cold_mib), so a
+                               * brick reads them from as far as the model does; false (default):
+                               * every cold input is read from memory (docs/bricks.md, section 3) */
+    bool weights_distance;    /* weights of ops the model does not keep in cache carry their reuse
+                               * distance too (dlb_operand.cold_mib of dlb_op_spec.wei), so a brick
+                               * rotates them at it; false (default): from memory */
+    bool bnorm_cached_output; /* the executor's batch normalisations leave their output in
+                               * cache (dtypes other than f32); false (default, f32): oneDNN's
+                               * JIT kernel writes it with non-temporal stores, so its first
+                               * reader finds it in memory (docs/bricks.md, section 3) */
 } dlb_lower_options;
 
 /** \brief Lower a shape-inferred graph into layers.  Nodes that cannot be lowered become

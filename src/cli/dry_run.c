@@ -42,7 +42,8 @@ static dlb_status register_batch(dlb_registry *reg, dlb_graph *g, const dlb_cli_
     if (batch <= 0) batch = stored_batch(g);
     dlb_lower_options lo = {.fuse = opt->fuse,
                             .cold_distance = opt->cold_distance,
-                            .weights_distance = opt->weights_distance};
+                            .weights_distance = opt->weights_distance,
+                            .bnorm_cached_output = opt->dtype != DLB_DT_F32};
     dlb_lowered *l = NULL;
     if ((st = dlb_lower(g, &lo, d, &l)) != DLB_OK) {
         ensure_reported(d, before, st, "lowering");

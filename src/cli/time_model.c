@@ -39,7 +39,8 @@ dlb_status dlb_cli_model_open(const char *path, const void *buf, size_t len, int
     if (st == DLB_OK) st = dlb_graph_infer_shapes(m->g, &m->diag);
     dlb_lower_options lo = {.fuse = opt->fuse,
                             .cold_distance = opt->cold_distance,
-                            .weights_distance = opt->weights_distance};
+                            .weights_distance = opt->weights_distance,
+                            .bnorm_cached_output = opt->dtype != DLB_DT_F32};
     if (st == DLB_OK) st = dlb_lower(m->g, &lo, &m->diag, &m->l);
     if (st == DLB_OK) {
         int64_t all = 0, covered = 0;

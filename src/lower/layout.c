@@ -16,6 +16,8 @@ typedef struct layout_ctx {
     int32_t *last;         /* tensor -> last covered layer so far that wrote or read it; -1 */
     int64_t *before;       /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
     bool *mixed;           /* tensor -> output of a concat of plain and natural sources */
+    bool *streamed;        /* tensor -> last touched by a write with non-temporal stores */
+    bool bnorm_cached;     /* dlb_lower_options.bnorm_cached_output */
 } layout_ctx;
 
 /* Tensor t as the layers touch it: a view is its source's memory. */
@@ -55,11 +57,29 @@ static void set_cold(const layout_ctx *c, int n_layers, int j, int t, dlb_operan
     int64_t d = reuse_distance(c, n_layers, j, t, &fresh);
     o->cold = d >= DLB_COLD_DISTANCE;
     o->cold_mib = c->cold_distance && o->cold && !fresh ? dlb_cold_bucket_mib(d) : 0;
+    int m = memory_of(c, t);
+    if (m >= 0 && c->streamed[m]) { /* written past the caches and not read since: memory */
+        o->cold = true;
+        o->cold_mib = 0;
+    }
 }
 
-static void touch(layout_ctx *c, int j, int t) {
+/* Layer j touched tensor t: read it (bringing it into cache) or wrote it, with non-temporal
+ * stores when streamed. */
+static void touch(layout_ctx *c, int j, int t, bool streamed) {
     int m = memory_of(c, t);
-    if (m >= 0) c->last[m] = j;
+    if (m < 0) return;
+    c->last[m] = j;
+    c->streamed[m] = streamed;
+}
+
+/* Does layer L (output class cls) write its output past the caches?  oneDNN's JIT batch
+ * normalisation (blocked and nhwc layouts, f32) stores with non-temporal stores whenever the
+ * destination is vector-aligned, as the executor's buffers are (ONEDNN_JIT_DUMP shows movntps in
+ * every bnorm kernel and in no other kernel of the zoo); a plain layout runs the ncsp kernel,
+ * which does not. */
+static bool writes_streamed(const layout_ctx *c, const dlb_layer *L, int cls) {
+    return !c->bnorm_cached && L->spec.op == DLB_LOP_BNORM && cls != CLASS_PLAIN;
 }
 
 /* Class of tensor t where a layer reads it (operand dims = t's shape).  The model executor
@@ -211,12 +231,14 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
     const dlb_graph *g = l->graph;
     layout_ctx c = {.g = g,
                     .cold_distance = opt && opt->cold_distance,
-                    .weights_distance = opt && opt->weights_distance};
+                    .weights_distance = opt && opt->weights_distance,
+                    .bnorm_cached = opt && opt->bnorm_cached_output};
     c.out_class = dlb__arena_alloc(a, sizeof *c.out_class * ((size_t)g->n_tensors + 1));
     c.last = dlb__arena_alloc(a, sizeof *c.last * ((size_t)g->n_tensors + 1));
     c.before = dlb__arena_alloc(a, sizeof *c.before * ((size_t)l->n_layers + 1));
     c.mixed = dlb__arena_calloc(a, (size_t)g->n_tensors + 1, sizeof *c.mixed);
-    if (!c.out_class || !c.last || !c.before || !c.mixed) return false;
+    c.streamed = dlb__arena_calloc(a, (size_t)g->n_tensors + 1, sizeof *c.streamed);
+    if (!c.out_class || !c.last || !c.before || !c.mixed || !c.streamed) return false;
     for (int t = 0; t <= g->n_tensors; t++) c.out_class[t] = c.last[t] = -1;
     c.before[0] = 0;
     for (int j = 0; j < l->n_layers; j++) {
@@ -267,10 +289,11 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
                 c.out_class[L->dst_tensors[o]] = cls;
                 c.mixed[L->dst_tensors[o]] = mixed;
             }
-        for (int i = 0; i < s->n_src; i++) touch(&c, j, L->src_tensors[i]);
+        for (int i = 0; i < s->n_src; i++) touch(&c, j, L->src_tensors[i], false);
         for (int k = 0; k < s->n_post; k++)
-            if (s->post[k].kind != DLB_POST_ELTWISE) touch(&c, j, L->post_tensor[k]);
-        for (int o = 0; o < s->n_dst; o++) touch(&c, j, L->dst_tensors[o]);
+            if (s->post[k].kind != DLB_POST_ELTWISE) touch(&c, j, L->post_tensor[k], false);
+        for (int o = 0; o < s->n_dst; o++)
+            touch(&c, j, L->dst_tensors[o], writes_streamed(&c, L, cls));
     }
     return true;
 }

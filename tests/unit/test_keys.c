@@ -532,8 +532,8 @@ static void cold_inputs_of_densenet(bool dist) {
 /* Outputs written past the caches (dlb_lower_options.bnorm_cached_output): in DenseNet-121
  * every pre-activation batch normalisation (blocked layout) streams its output to memory, so the
  * convolution reading it is cold, from memory (no bucket), under either input rule, whatever its
- * distance; an input a layer read in between is not.  With bnorm_cached_output (bf16, int8) the
- * same inputs follow the distance rule again, and with it the key of every such reader changes
+ * distance (a later reader: test_streamed_second_reader).  With bnorm_cached_output (bf16, int8)
+ * the same inputs follow the distance rule again, and with it the key of every such reader changes
  * and nothing else does. */
 static void test_streamed_outputs(void) {
     for (int dist = 0; dist <= 1; dist++) {
@@ -575,6 +575,33 @@ static void test_streamed_outputs(void) {
         ASSERT(changed >= near && changed <= readers);
         free_lowered(&a);
         free_lowered(&b);
+    }
+}
+
+/* A later reader is not affected: the first read brought the data into cache.  The model
+ * (tests/data/gen_bn_two_readers.py) has a standalone bnorm after a concat of two convolutions,
+ * read by two convolutions; it touches far less than DLB_COLD_DISTANCE, so only the stream makes
+ * an input cold. */
+static void test_streamed_second_reader(void) {
+    for (int cached = 0; cached <= 1; cached++) {
+        lowered_model m;
+        dlb_lower_options o = {.fuse = true, .bnorm_cached_output = cached};
+        if (!lower_file_with("tests/data/models/bn_two_readers.onnx", &m, &o, 0)) return;
+        int bn = -1, readers = 0;
+        for (int j = 0; j < m.l->n_layers; j++)
+            if (m.l->layers[j].covered && m.l->layers[j].spec.op == DLB_LOP_BNORM) bn = j;
+        ASSERT(bn >= 0 && is_streamed_bnorm(&m.l->layers[bn]));
+        for (int j = bn + 1; bn >= 0 && j < m.l->n_layers; j++) {
+            const dlb_layer *L = &m.l->layers[j];
+            for (int i = 0; i < L->spec.n_src; i++) {
+                if (producer_of(m.l, L->src_tensors[i]) != bn) continue;
+                bool first = readers++ == 0;
+                ASSERT_EQ_INT(L->spec.src[i].cold, first && !cached);
+                ASSERT_EQ_INT(L->spec.src[i].cold_mib, 0);
+            }
+        }
+        ASSERT_EQ_INT(readers, 2);
+        free_lowered(&m);
     }
 }
 
@@ -797,6 +824,7 @@ int main(int argc, char **argv) {
     test_layout_grouped();
     test_cold_inputs();
     test_streamed_outputs();
+    test_streamed_second_reader();
     test_cold_buckets();
     test_warm();
     test_weights_distance();

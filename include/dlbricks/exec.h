@@ -119,6 +119,18 @@ size_t dlb_evictor_size(const dlb_evictor *e);
  *  weights).  \return the bytes of inputs read */
 size_t dlb_net_evict_context(dlb_net *n, dlb_evictor *e);
 
+/* Outputs written with non-temporal stores (dlb_operand.streamed; docs/bricks.md, section 3).
+ * In the model such an output lands on arena bytes another layer wrote a few MiB of traffic
+ * before: dirty lines in the shared cache, which each non-temporal store must first evict.  A
+ * brick writes its own output with the same stores, so the lines would always be gone; before
+ * each repetition it dirties them and then reads other data through the private caches. */
+/** \brief The bytes of the network's streamed outputs (0: nothing to age). */
+size_t dlb_net_streamed_output_bytes(const dlb_net *n);
+/** \brief Write every cache line of the streamed outputs, then read every cache line of \p e
+ *  (NULL: none; DLB_COLD_DISTANCE bytes, as far as an operand must be to be cold).
+ *  \return the bytes of streamed outputs written */
+size_t dlb_net_age_streamed_outputs(dlb_net *n, const dlb_evictor *e);
+
 /* Data access for tests and validation (outside any timing; plain row-major f32 layouts of the
  * spec's shapes).  Slot numbering as in dlb_netdesc. */
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);

@@ -110,6 +110,9 @@ typedef struct dlb_operand {
                        * touched it (docs/bricks.md, section 3) */
     int32_t cold_mib; /* cold: that reuse distance in MiB, rounded to a power of two below
                        * DLB_COLD_MEMORY_MIB; 0: farther (from memory on any cache) */
+    bool streamed;    /* an output the op writes with non-temporal stores onto bytes another layer
+                       * of the model wrote before: a brick dirties them and ages them out of the
+                       * core's private caches before each repetition (docs/bricks.md, 3) */
     dlb_shape view_of;
     int32_t view_groups;
 } dlb_operand;

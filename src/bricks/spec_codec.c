@@ -54,6 +54,7 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     m->has_cold = m->cold = o->cold;
     m->has_cold_mib = o->cold && o->cold_mib > 0;
     m->cold_mib = m->has_cold_mib ? o->cold_mib : 0;
+    m->has_streamed = m->streamed = o->streamed; /* absent for ordinary stores */
     m->n_view_dims = (size_t)(o->view_of.rank > 0 ? o->view_of.rank : 0);
     if (m->n_view_dims) {
         m->view_dims = ealloc(e, sizeof(int64_t) * m->n_view_dims);
@@ -202,6 +203,7 @@ static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
     o->layout_groups = m->has_groups && m->groups > 1 && !o->plain_layout ? m->groups : 0;
     o->cold = m->has_cold && m->cold;
     o->cold_mib = o->cold && m->has_cold_mib && m->cold_mib > 0 ? m->cold_mib : 0;
+    o->streamed = m->has_streamed && m->streamed;
     o->view_of.rank = (int)m->n_view_dims;
     for (size_t i = 0; i < m->n_view_dims; i++) o->view_of.dims[i] = m->view_dims[i];
     o->view_groups =

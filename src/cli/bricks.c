@@ -38,6 +38,10 @@ void dlb_cli_set_weight_pool(const dlb_thread_info *ti) {
 static dlb_evictor *evictor;
 static size_t evict_bytes;
 
+/* Streamed outputs' ageing (dlb_net_age_streamed_outputs): one per process, DLB_COLD_DISTANCE
+ * bytes, allocated when a brick first has such an output. */
+static dlb_evictor *ager;
+
 void dlb_cli_set_eviction(const dlb_cli_options *opt) {
     evict_bytes = opt->evict_mib > 0 ? (size_t)opt->evict_mib << 20 : 0;
 }
@@ -59,6 +63,14 @@ void dlb_cli_release_weight_pool(void) {
     weight_pool = NULL;
     dlb_evictor_free(evictor);
     evictor = NULL;
+    dlb_evictor_free(ager);
+    ager = NULL;
+}
+
+static dlb_evictor *brick_ager(dlb_net *net, const dlb_timing_settings *ts) {
+    if (ts->cold_cache || dlb_net_streamed_output_bytes(net) == 0) return NULL;
+    if (!ager && dlb_evictor_create((size_t)DLB_COLD_DISTANCE, &ager) != DLB_OK) return NULL;
+    return ager; /* out of memory: the outputs are not aged */
 }
 
 typedef struct brick_run {
@@ -67,6 +79,7 @@ typedef struct brick_run {
     int copies;         /* the rotation's longest cycle (>= 2 when rotating) */
     int64_t rep;        /* repetitions so far: each rotated buffer's copy is rep modulo its own */
     dlb_evictor *evict; /* context eviction before each repetition, or NULL */
+    dlb_evictor *age;   /* streamed outputs dirtied and aged before each repetition, or NULL */
 } brick_run;
 
 static dlb_status run_net(void *ctx) {
@@ -74,8 +87,8 @@ static dlb_status run_net(void *ctx) {
 }
 
 /* Before each timed repetition (not timed): the next cold copies of the weights and cold inputs
- * (each cycling at its own reuse distance, dlb_net_weight_copies), then the context eviction;
- * --cold-cache evicts everything instead. */
+ * (each cycling at its own reuse distance, dlb_net_weight_copies), then the context eviction,
+ * then the streamed outputs dirtied and aged; --cold-cache evicts everything instead. */
 static void before_rep(void *ctx) {
     brick_run *br = ctx;
     if (br->cold_cache) {
@@ -87,6 +100,7 @@ static void before_rep(void *ctx) {
         (void)st; /* cannot fail once dlb_net_weight_copies planned a rotation */
     }
     if (br->evict) dlb_net_evict_context(br->net, br->evict);
+    if (br->age) dlb_net_age_streamed_outputs(br->net, br->age);
 }
 
 /* A brick is evicted unless the model keeps its data in cache (every op warm), and not under
@@ -148,10 +162,12 @@ static void time_brick(const dlb_brick *b, const dlb_timing_settings *ts, brick_
     t_setup = now_s();
     br.copies = weight_copies(b, net, ts);
     br.evict = brick_evictor(b, ts);
+    br.age = brick_ager(net, ts);
     t->setup_s += now_s() - t_setup;
     dlb_timing_settings bts = *ts;
-    bts.cold_weights = br.copies >= 2 || br.evict; /* the hook runs before every repetition */
-    bts.flush_counts = br.evict != NULL;           /* and an eviction's cost counts */
+    /* the hook runs before every repetition, and an eviction's or ageing's cost counts */
+    bts.cold_weights = br.copies >= 2 || br.evict || br.age;
+    bts.flush_counts = br.evict != NULL || br.age != NULL;
     for (int attempt = 0; attempt <= DLB_REMEASURE; attempt++) {
         dlb_timing_result res = {0};
         double t0 = now_s();

@@ -366,6 +366,7 @@ dlb_status dlb__set_dst_view(dlb_net *n, int op, int buf) {
 
 void dlb__set_dst(dlb_net *n, int op, int k, int buf) {
     n->dst_buf[op][k] = buf;
+    n->bufs[buf].streamed = n->bufs[buf].streamed || n->desc->ops[op].dst[k].streamed;
     dlb__plain_md(&n->bufs[buf].user_md, &n->desc->ops[op].dst[k]);
 }
 

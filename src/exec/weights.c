@@ -277,3 +277,28 @@ size_t dlb_net_evict_context(dlb_net *n, dlb_evictor *e) {
     __asm__ volatile("" : : "r"(sum)); /* keep the reads */
     return bytes;
 }
+
+/* ---- outputs written with non-temporal stores -------------------------------------------------*/
+
+size_t dlb_net_streamed_output_bytes(const dlb_net *n) {
+    size_t bytes = 0;
+    for (int i = 0; n && i < n->n_bufs; i++)
+        if (n->bufs[i].streamed && n->bufs[i].data) bytes += n->bufs[i].size;
+    return bytes;
+}
+
+size_t dlb_net_age_streamed_outputs(dlb_net *n, const dlb_evictor *e) {
+    size_t bytes = 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        const dlb__buf *b = &n->bufs[i];
+        if (!b->streamed || !b->data) continue;
+        volatile unsigned char *d = b->data; /* one write per line: fetched and dirtied */
+        for (size_t k = 0; k < b->size; k += 64) d[k] = (unsigned char)(d[k] + 1);
+        bytes += b->size;
+    }
+    if (bytes == 0 || !e) return bytes;
+    uint64_t sum = 0; /* then other data through the private caches: the dirty lines move on */
+    for (size_t k = 0; k < e->size; k += 64) sum += e->data[k];
+    __asm__ volatile("" : : "r"(sum));
+    return bytes;
+}

@@ -171,7 +171,10 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
         if (s->warm) put(&k, ":warm");
         if (s->wei[i].cold_mib > 0) put_cold(&k, true, s->wei[i].cold_mib); /* memory: unsaid */
     }
-    for (int i = 0; i < s->n_dst; i++) put_operand(&k, "dst", &s->dst[i]);
+    for (int i = 0; i < s->n_dst; i++) {
+        put_operand(&k, "dst", &s->dst[i]);
+        if (s->dst[i].streamed) put(&k, ":nt"); /* non-temporal stores onto dirty bytes */
+    }
     put_params(&k, s);
     for (int i = 0; i < s->n_post; i++) {
         const dlb_postop *po = &s->post[i];

@@ -292,8 +292,10 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
         for (int i = 0; i < s->n_src; i++) touch(&c, j, L->src_tensors[i], false);
         for (int k = 0; k < s->n_post; k++)
             if (s->post[k].kind != DLB_POST_ELTWISE) touch(&c, j, L->post_tensor[k], false);
-        for (int o = 0; o < s->n_dst; o++)
-            touch(&c, j, L->dst_tensors[o], writes_streamed(&c, L, cls));
+        for (int o = 0; o < s->n_dst; o++) {
+            s->dst[o].streamed = writes_streamed(&c, L, cls);
+            touch(&c, j, L->dst_tensors[o], s->dst[o].streamed);
+        }
     }
     return true;
 }

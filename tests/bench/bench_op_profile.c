@@ -16,12 +16,13 @@
  * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
  * as a brick of one layer, for at least MIN_MS / 10 ms, its weights and cold inputs (with
  * "distance" at their reuse distance, --weights and --cold-inputs distance) rotating through a pool
- * of twice the last-level cache and, with EVICT_MIB > 0, its context evicted, as `dlbricks-mpi`
- * times bricks (docs/timing.md).  Each op's time in the model (with the reorders just before it) is
- * printed next to its brick's (with the brick's own reorders), summed per op kind, and the ops with
- * the largest differences are listed.  Both sides come from the same process minutes apart, so host
- * drift moves them less than it moves two separate runs: the differences show where the sum
- * of bricks and the whole model part.  Not a test: no pass/fail. */
+ * of twice the last-level cache and, with EVICT_MIB > 0, its context evicted, and its streamed
+ * outputs aged, as `dlbricks-mpi` times bricks (docs/timing.md, docs/bricks.md).  Each op's time in
+ * the model (with the reorders just before it) is printed next to its brick's (with the brick's own
+ * reorders), summed per op kind, and the ops with the largest differences are listed.  Both sides
+ * come from the same process minutes apart, so host drift moves them less than it moves two
+ * separate runs: the differences show where the sum of bricks and the whole model part.  Not a
+ * test: no pass/fail. */
 
 static double now_ms(void) {
     struct timespec t;
@@ -30,9 +31,10 @@ static double now_ms(void) {
 }
 
 /* Mean time per step of net over runs taking at least min_ms (at least 10), after 2 warm-up
- * runs; before each run, the next weight copy (when copies >= 2) and the eviction. */
+ * runs; before each run, the next weight copy (when copies >= 2), the eviction and the
+ * streamed outputs' ageing (age: NULL for none). */
 static int profile(dlb_net *net, double min_ms, dlb_weight_pool *pool, int copies, dlb_evictor *ev,
-                   double *step_ms) {
+                   const dlb_evictor *age, double *step_ms) {
     int ns = dlb_net_n_steps(net), runs = 0;
     double *warm = calloc((size_t)ns + 1, sizeof *warm);
     if (!warm) return -1;
@@ -44,6 +46,7 @@ static int profile(dlb_net *net, double min_ms, dlb_weight_pool *pool, int copie
     while (runs >= 0 && (runs < 10 || spent < min_ms)) {
         if (copies >= 2) dlb_net_use_weight_copy(net, pool, runs);
         if (ev) dlb_net_evict_context(net, ev);
+        if (age) dlb_net_age_streamed_outputs(net, age);
         double t = now_ms();
         if (dlb_net_run_profiled(net, step_ms) != DLB_OK) return -1;
         spent += now_ms() - t;
@@ -107,16 +110,17 @@ int main(int argc, char **argv) {
         return 1;
     size_t pool_bytes = ti.llc_bytes > 0 ? 2 * ti.llc_bytes : (size_t)64 << 20;
     dlb_weight_pool *pool = NULL;
-    dlb_evictor *ev = NULL;
+    dlb_evictor *ev = NULL, *age = NULL;
     if (dlb_weight_pool_create(pool_bytes, &pool) != DLB_OK ||
-        (evict_mib > 0 && dlb_evictor_create(evict_mib << 20, &ev) != DLB_OK))
+        (evict_mib > 0 && dlb_evictor_create(evict_mib << 20, &ev) != DLB_OK) ||
+        dlb_evictor_create((size_t)DLB_COLD_DISTANCE, &age) != DLB_OK)
         return 1;
 
     int ns = dlb_net_n_steps(model);
     double *model_ms = calloc((size_t)ns + 1, sizeof *model_ms);
     op_row *rows = calloc((size_t)nd.n_ops + 1, sizeof *rows);
     if (!model_ms || !rows) return 1;
-    int runs = profile(model, min_ms, NULL, 0, NULL, model_ms);
+    int runs = profile(model, min_ms, NULL, 0, NULL, NULL, model_ms);
     if (runs < 0) return 1;
     double whole = 0, pending = 0;
     for (int i = 0; i < ns; i++) {
@@ -155,7 +159,7 @@ int main(int argc, char **argv) {
         double *bms = calloc((size_t)bs + 1, sizeof *bms);
         int copies = dlb_net_weight_copies(b, pool);
         bool warm = nd.ops[j].warm;
-        if (bms && profile(b, min_ms / 10, pool, copies, warm ? NULL : ev, bms) > 0)
+        if (bms && profile(b, min_ms / 10, pool, copies, warm ? NULL : ev, age, bms) > 0)
             for (int i = 0; i < bs; i++)
                 *(dlb_net_step_op(b, i) < 0 ? &rows[j].brick_reorder_us : &rows[j].brick_us) +=
                     bms[i] * 1e3;

@@ -425,6 +425,49 @@ static void test_weights_at_distance(void) {
     ASSERT(cycle[0] > 1 && cycle[0] < cycle[1]);
 }
 
+/* Streamed outputs (dlb_operand.streamed): a batch norm's output, alone and read by a 1x1
+ * convolution in the same network (a brick of two layers), is counted and aged; an output
+ * without the mark is not; ageing before a run leaves the results bit for bit the same (the run
+ * writes every byte it dirtied). */
+static void test_age_streamed_outputs(void) {
+    int64_t C = 32;
+    dlb_operand src = t4(1, C, 6, 6), mid = src, wei[4] = {t1(C), t1(C), t1(C), t1(C)};
+    dlb_operand cw = t4(16, C, 1, 1), out = t4(1, 16, 6, 6);
+    dlb_op_spec s[2] = {{.op = DLB_LOP_BNORM,
+                         .n_src = 1,
+                         .n_wei = 4,
+                         .n_dst = 1,
+                         .src = &src,
+                         .wei = wei,
+                         .dst = &mid},
+                        conv_spec(&mid, &cw, 1, &out, 1)};
+    s[0].p.eps = 1e-5;
+    dlb_evictor *e = NULL;
+    ASSERT_EQ_INT(dlb_evictor_create(1 << 20, &e), DLB_OK);
+    for (int streamed = 0; streamed <= 1; streamed++) {
+        mid.streamed = streamed;
+        for (int n_ops = 1; n_ops <= 2; n_ops++) {
+            dlb_net *net = net_of(s, n_ops);
+            if (!net) continue;
+            size_t bytes = streamed ? (size_t)C * 36 * 4 : 0;
+            ASSERT_EQ_INT((int)dlb_net_streamed_output_bytes(net), (int)bytes);
+            ASSERT_EQ_INT((int)dlb_net_age_streamed_outputs(net, e), (int)bytes);
+            ASSERT_EQ_INT((int)dlb_net_age_streamed_outputs(net, NULL), (int)bytes);
+            size_t n = n_ops == 1 ? (size_t)C * 36 : 16 * 36;
+            static float y0[32 * 36], y1[32 * 36];
+            ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+            ASSERT_EQ_INT(dlb_net_get_output(net, n_ops - 1, 0, y0, n), DLB_OK);
+            for (int i = 0; i < 3; i++) dlb_net_age_streamed_outputs(net, e);
+            ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+            ASSERT_EQ_INT(dlb_net_get_output(net, n_ops - 1, 0, y1, n), DLB_OK);
+            ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+            dlb_net_free(net);
+        }
+    }
+    mid.streamed = false;
+    dlb_evictor_free(e);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
@@ -436,5 +479,6 @@ int main(void) {
     test_rotation_at_distance();
     test_rotation_mixed();
     test_weights_at_distance();
+    test_age_streamed_outputs();
     return test_summary("test_exec_weights");
 }

@@ -534,7 +534,8 @@ static void cold_inputs_of_densenet(bool dist) {
  * convolution reading it is cold, from memory (no bucket), under either input rule, whatever its
  * distance (a later reader: test_streamed_second_reader).  With bnorm_cached_output (bf16, int8)
  * the same inputs follow the distance rule again, and with it the key of every such reader changes
- * and nothing else does. */
+ * and nothing else does.  The batch normalisations' own outputs are streamed (":nt": the brick
+ * dirties and ages them, dlb_net_age_streamed_outputs) exactly then. */
 static void test_streamed_outputs(void) {
     for (int dist = 0; dist <= 1; dist++) {
         lowered_model a, b;
@@ -546,10 +547,15 @@ static void test_streamed_outputs(void) {
             return;
         }
         ASSERT_EQ_INT(a.l->n_layers, b.l->n_layers);
-        int readers = 0, near = 0, changed = 0;
+        int readers = 0, near = 0, changed = 0, streamed = 0;
         for (int j = 1; j < a.l->n_layers && a.l->n_layers == b.l->n_layers; j++) {
             const dlb_layer *L = &a.l->layers[j], *M = &b.l->layers[j];
-            bool reads_stream = false;
+            bool reads_stream = false, streams = L->covered && is_streamed_bnorm(L);
+            for (int o = 0; L->covered && o < L->spec.n_dst; o++) {
+                ASSERT_EQ_INT(L->spec.dst[o].streamed, streams);
+                ASSERT(!M->spec.dst[o].streamed);
+            }
+            streamed += streams;
             for (int i = 0; i < L->spec.n_src; i++) {
                 int p = producer_of(a.l, L->src_tensors[i]);
                 if (p < 0 || !is_streamed_bnorm(&a.l->layers[p])) continue;
@@ -567,11 +573,14 @@ static void test_streamed_outputs(void) {
             dlb_op_spec_key(&L->spec, ka, sizeof ka);
             dlb_op_spec_key(&M->spec, kb, sizeof kb);
             bool differ = strcmp(ka, kb) != 0;
-            changed += differ;
-            if (!reads_stream) ASSERT(!differ);
+            changed += differ && !streams;
+            ASSERT_EQ_INT(strstr(ka, ":nt") != NULL, streams);
+            ASSERT(strstr(kb, ":nt") == NULL);
+            if (!reads_stream) ASSERT_EQ_INT(differ, streams);
         }
         ASSERT_EQ_INT(readers, 62); /* norm1 of 58 dense layers, 3 transitions, norm5 */
-        ASSERT(near > 30);          /* the 28x28, 14x14 and 7x7 blocks */
+        ASSERT_EQ_INT(streamed, 62);
+        ASSERT(near > 30); /* the 28x28, 14x14 and 7x7 blocks */
         ASSERT(changed >= near && changed <= readers);
         free_lowered(&a);
         free_lowered(&b);
@@ -591,6 +600,7 @@ static void test_streamed_second_reader(void) {
         for (int j = 0; j < m.l->n_layers; j++)
             if (m.l->layers[j].covered && m.l->layers[j].spec.op == DLB_LOP_BNORM) bn = j;
         ASSERT(bn >= 0 && is_streamed_bnorm(&m.l->layers[bn]));
+        ASSERT_EQ_INT(bn >= 0 && m.l->layers[bn].spec.dst[0].streamed, !cached);
         for (int j = bn + 1; bn >= 0 && j < m.l->n_layers; j++) {
             const dlb_layer *L = &m.l->layers[j];
             for (int i = 0; i < L->spec.n_src; i++) {

@@ -73,12 +73,17 @@ static void round_trip(const dlb_brick *b, int *n_built) {
 }
 
 /* The layout class (plain_layout, layout_groups), cache state (cold, cold_mib) and view source
- * (view_of, view_groups) of an external input travel with the brick, and where they can change what
- * the executor runs they are part of the key, so of the id. */
+ * (view_of, view_groups) of an external input, and an output's non-temporal stores (streamed),
+ * travel with the brick, and where they can change what the executor runs they are part of the
+ * key, so of the id. */
 static void test_layout_class(void) {
-    enum { N = 7 }; /* natural, plain, grouped 2, cold, view, view of grouped 4, cold at 16 MiB */
+    enum {
+        N = 8
+    }; /* natural, plain, grouped 2, cold, view, view of grouped 4, cold at 16 MiB,
+        * streamed output */
     static const char *const marks[N] = {
-        NULL, ":plain", ":g2", ":cold ", ":view=1x16x8x8 ", ":view=1x16x8x8:g4", ":cold=16M"};
+        NULL,        ":plain", ":g2", ":cold ", ":view=1x16x8x8 ", ":view=1x16x8x8:g4",
+        ":cold=16M", ":nt"};
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {1, 4, 16, 16}}}, y = x;
     dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
                      .alg = DLB_ALG_SOFTMAX,
@@ -93,8 +98,10 @@ static void test_layout_class(void) {
         x.layout_groups = v == 2 ? 2 : 0;
         x.cold = v == 3 || v == 6;
         x.cold_mib = v == 6 ? 16 : 0;
-        x.view_of = v >= 4 ? (dlb_shape){.rank = 4, .dims = {1, 16, 8, 8}} : (dlb_shape){0};
+        x.view_of =
+            v >= 4 && v <= 6 ? (dlb_shape){.rank = 4, .dims = {1, 16, 8, 8}} : (dlb_shape){0};
         x.view_groups = v == 5 ? 4 : 0;
+        y.streamed = v == 7;
         char key[512];
         int n = dlb_op_spec_key(&s, key, sizeof key);
         dlb_brick b = {
@@ -118,6 +125,8 @@ static void test_layout_class(void) {
             ASSERT_EQ_INT(c->ops[0].dst[0].plain_layout, 0);
             ASSERT_EQ_INT(c->ops[0].dst[0].view_of.rank, 0);
             ASSERT_EQ_INT(c->ops[0].dst[0].cold, 0);
+            ASSERT_EQ_INT(c->ops[0].dst[0].streamed, y.streamed);
+            ASSERT_EQ_INT(c->ops[0].src[0].streamed, 0);
         }
         dlb_brick_decoded_free(d);
         free(m);

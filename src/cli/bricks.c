@@ -365,11 +365,13 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
         bool reused = dlb_cli_calibration_reuse(opt, ri.system, &cal, out);
         bool ok = !reused && dlb_cli_calibration_models(opt, &cal) == DLB_OK;
         double t0 = now_s();
-        for (int pass = 0; pass < 2 && ok && st == DLB_OK; pass++) {
+        for (int pass = 0; pass < DLB_CALIBRATION_PASSES && ok && st == DLB_OK; pass++) {
             dlb_cli_options po;
-            dlb_cli_calibration_options(opt, &cal, pass == 1, &po);
+            dlb_cli_calibration_options(opt, &cal, dlb_cli_calibration_pass_distance(pass), &po);
             dlb_cli_run_info scratch = {0};
-            dlb_status ps = run_pass(&po, &ti, out, &scratch, &cal.err[pass]);
+            dlb_cli_check_error err = {0};
+            dlb_status ps = run_pass(&po, &ti, out, &scratch, &err);
+            dlb_cli_calibration_add(&cal, pass, &err);
             if (ps == DLB_EINTR || dlb_cli_stop) st = DLB_EINTR;
             ok = ps == DLB_OK;
         }

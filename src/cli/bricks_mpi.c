@@ -541,9 +541,9 @@ static void systems_list(const pass_env *e, char *buf, size_t size) {
     }
 }
 
-/* --weights auto: the choice of an earlier run of the --resume file, or both calibration passes
- * on every rank; rank 0's choice holds for all.  A pass that fails (its models do not load)
- * leaves the weights cold; an interrupt stops the run. */
+/* --weights auto: the choice of an earlier run of the --resume file, or the calibration passes
+ * (cold, distance, distance, cold) on every rank; rank 0's choice holds for all.  A pass that fails
+ * (its models do not load) leaves the weights cold; an interrupt stops the run. */
 static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE *out,
                             dlb_cli_options *run_opt, dlb_cli_calibration *cal) {
     dlb_status st = DLB_OK;
@@ -559,11 +559,13 @@ static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE 
     DLB_MPI_CHECK(MPI_Bcast(&reused, 1, MPI_INT, 0, MPI_COMM_WORLD));
     DLB_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
     double t0 = MPI_Wtime();
-    for (int pass = 0; pass < 2 && ok && !reused; pass++) {
+    for (int pass = 0; pass < DLB_CALIBRATION_PASSES && ok && !reused; pass++) {
         dlb_cli_options po;
-        dlb_cli_calibration_options(opt, cal, pass == 1, &po);
+        dlb_cli_calibration_options(opt, cal, dlb_cli_calibration_pass_distance(pass), &po);
         dlb_cli_run_info scratch = {0};
-        dlb_status ps = run_pass(&po, e, out, &scratch, e->rank == 0 ? &cal->err[pass] : NULL);
+        dlb_cli_check_error err = {0};
+        dlb_status ps = run_pass(&po, e, out, &scratch, e->rank == 0 ? &err : NULL);
+        if (e->rank == 0) dlb_cli_calibration_add(cal, pass, &err);
         int mine = ps == DLB_EINTR || dlb_cli_stop ? 2 : ps != DLB_OK, worst = 0;
         DLB_MPI_CHECK(MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
         if (worst == 2) return DLB_EINTR;

@@ -81,6 +81,16 @@ dlb_status dlb_cli_calibration_models(const dlb_cli_options *opt, dlb_cli_calibr
     return c->n > 0 ? DLB_OK : DLB_ENOTFOUND;
 }
 
+bool dlb_cli_calibration_pass_distance(int pass) {
+    return pass % 4 == 1 || pass % 4 == 2;
+}
+
+void dlb_cli_calibration_add(dlb_cli_calibration *c, int pass, const dlb_cli_check_error *e) {
+    dlb_cli_check_error *sum = &c->err[dlb_cli_calibration_pass_distance(pass)];
+    sum->models += e->models;
+    sum->abs_log_ratio += e->abs_log_ratio;
+}
+
 void dlb_cli_weights_choice(dlb_cli_options *o, bool distance) {
     o->weights_auto = false;
     o->warm_weights = false;

@@ -390,15 +390,19 @@ dlb_status dlb_job_check_error(dlb_job *j, dlb_cli_check_error *err);
 #define DLB_CALIBRATION_MODELS 3
 #define DLB_CALIBRATION_MIN_FLOPS 10000000LL /* per batch-1 inference: no toys */
 #define DLB_CALIBRATION_MARGIN 0.01 /* distance must be this much nearer (ln units: ~1 %) */
+/* Passes in the order cold, distance, distance, cold: a host's drift (linear over the passes)
+ * and a one-off slow pass weigh on both rules alike.  One pair misjudged at batch 16 once in
+ * four (tests/bench/README.md, section 9, session 14). */
+#define DLB_CALIBRATION_PASSES 4
 typedef struct dlb_cli_calibration {
     dlb_cli_files files;                 /* the zoo's model files (paths point into them) */
     char *paths[DLB_CALIBRATION_MODELS]; /* the calibration models */
     int n;
-    dlb_cli_check_error err[2]; /* their errors: [0] weights cold, [1] distance */
+    dlb_cli_check_error err[2]; /* their errors, summed over the passes: [0] cold, [1] distance */
     bool distance;              /* the choice */
     bool reused;                /* taken from an earlier run of the --resume file */
     char batches[128];          /* "1,16" or "stored" (no --batch) */
-    double wall_s;              /* the two passes took (set by the caller) */
+    double wall_s;              /* the passes took (set by the caller) */
     char summary[512];          /* the calibration line without its label (provenance) */
 } dlb_cli_calibration;
 /** \brief Pick the calibration models of opt's PATHs: the DLB_CALIBRATION_MODELS with the
@@ -410,6 +414,11 @@ dlb_status dlb_cli_calibration_models(const dlb_cli_options *opt, dlb_cli_calibr
  *  or at their distance (cold inputs too unless --cold-inputs was given), nothing stored. */
 void dlb_cli_calibration_options(const dlb_cli_options *opt, const dlb_cli_calibration *c,
                                  bool distance, dlb_cli_options *out);
+/** \brief Does calibration pass \p pass (0 .. DLB_CALIBRATION_PASSES - 1) time with weights at
+ *  their distance (else cold)?  Cold, distance, distance, cold. */
+bool dlb_cli_calibration_pass_distance(int pass);
+/** \brief Add pass \p e's error to the sum of its rule. */
+void dlb_cli_calibration_add(dlb_cli_calibration *c, int pass, const dlb_cli_check_error *e);
 /** \brief Set the weights (and cold inputs, unless given) to cold or distance. */
 void dlb_cli_weights_choice(dlb_cli_options *o, bool distance);
 /** \brief Choose from c->err: distance when its mean |ln(estimate/measured)| is smaller than

@@ -102,7 +102,7 @@ cmd="$MPIEXEC -np 2 --oversubscribe $BIN --backend dummy --quiet --allow-oversub
 $cmd >"$TMP/auto.out" 2>"$TMP/auto.err" || fail "--weights auto: exit status $?" "$cmd"
 [ "$(grep -c '^calibration: ' "$TMP/auto.out")" -eq 1 ] || fail "--weights auto: not one calibration line" "$cmd"
 line=$(grep '^calibration: ' "$TMP/auto.out")
-[[ "$line" =~ ^calibration:\ models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5\ batch=stored\ validated=3,3\ cold_error_pct=[0-9.]+\ distance_error_pct=[0-9.]+\ weights=(cold|distance)\ wall_s=[0-9.]+$ ]] ||
+[[ "$line" =~ ^calibration:\ models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5\ batch=stored\ validated=6,6\ cold_error_pct=[0-9.]+\ distance_error_pct=[0-9.]+\ weights=(cold|distance)\ wall_s=[0-9.]+$ ]] ||
     fail "--weights auto: calibration line: $line" "$cmd"
 chosen=${BASH_REMATCH[1]}
 other=cold
@@ -137,11 +137,11 @@ grep -Eq "^bricks: system=cal unique=$(wc -l <"$TMP/auto.want") timed=0 reused=$
     fail "--weights auto --resume: bricks timed again: $(grep '^bricks:' "$TMP/auto2.out")" "$cmd"
 cmd="$MPIEXEC -np 2 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name cal --weights auto --min-time-ms 5 --batch 2 -o $TMP/auto.h5 --resume $CAL"
 $cmd >"$TMP/auto3.out" 2>"$TMP/auto3.err" || fail "--weights auto --resume --batch 2: exit status $?" "$cmd"
-grep -Eq '^calibration: models=[^ ]+ batch=2 validated=3,3 .* wall_s=[0-9.]+$' "$TMP/auto3.out" ||
+grep -Eq '^calibration: models=[^ ]+ batch=2 validated=6,6 .* wall_s=[0-9.]+$' "$TMP/auto3.out" ||
     fail "--weights auto --batch 2: not calibrated anew: $(grep '^calibration: ' "$TMP/auto3.out")" "$cmd"
 cmd="$BIN --backend dummy --quiet --weights auto --min-time-ms 5 $CAL"
 $cmd >"$TMP/auto1.out" 2>"$TMP/auto1.err" || fail "--weights auto without a launcher: exit status $?" "$cmd"
-grep -Eq '^calibration: models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 batch=stored validated=3,3 ' "$TMP/auto1.out" ||
+grep -Eq '^calibration: models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 batch=stored validated=6,6 ' "$TMP/auto1.out" ||
     fail "--weights auto without a launcher: no calibration line" "$cmd"
 N=$((N + 11))
 echo "PASS: $N checks"

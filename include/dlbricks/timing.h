@@ -52,6 +52,18 @@ void dlb_timing_result_free(dlb_timing_result *r);
 /** \brief Statistics of x[0..n) (x is not modified). */
 dlb_status dlb_stats_compute(const double *x, int64_t n, dlb_stats *out);
 
+/* Subnormal floats (docs/timing.md, "Subnormal numbers").  A subnormal operand or result costs
+ * an x86 core a microcode assist of a hundred cycles or more, so a layer's time depends on its
+ * data: bricks read random data in [-1, 1] and never meet one, while a whole model may make
+ * many (swish and sigmoid of large negative values).  Inference runtimes flush them to zero. */
+/** \brief Flush subnormal floats to zero (FTZ and DAZ) in the calling thread and every thread
+ *  of OpenMP's pool (\p flush true), or keep them (false).  Call after dlb_threads_setup; threads
+ *  created later by these inherit the mode.
+ *  \return DLB_OK, or DLB_EUNSUPPORTED where the mode cannot be set (flush on a non-x86 CPU) */
+dlb_status dlb_denormals_setup(bool flush);
+/** \brief Does the calling thread flush subnormal floats (both FTZ and DAZ)? */
+bool dlb_denormals_flushed(void);
+
 /* Threads and binding of this process. */
 typedef struct dlb_thread_info {
     int threads;        /* OpenMP threads set for oneDNN */

@@ -352,7 +352,7 @@ static dlb_status run_pass(const dlb_cli_options *opt, const dlb_thread_info *ti
 
 dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_info *info) {
     dlb_thread_info ti;
-    dlb_status st = dlb_threads_setup(opt->threads, &ti);
+    dlb_status st = dlb_cli_threads_setup(opt, &ti);
     if (st != DLB_OK) return st;
     dlb_cli_set_brick_mem_limit(opt, 1);
     dlb_cli_set_weight_pool(&ti);

@@ -602,7 +602,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     if (opt->dedicated_coordinator && size == 1 && rank == 0)
         fprintf(stderr, "warning: --dedicated-coordinator needs 2 ranks or more; ignored\n");
     dlb_thread_info ti;
-    DLB_TRY(dlb_threads_setup(opt->threads, &ti));
+    DLB_TRY(dlb_cli_threads_setup(opt, &ti));
     dlb_cli_set_weight_pool(&ti);
     dlb_cli_set_eviction(opt);
     dlb_rank_info mine;

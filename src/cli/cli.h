@@ -48,6 +48,7 @@ typedef struct dlb_cli_options {
     bool weights_auto;        /* --weights auto: a calibration picks cold or distance */
     bool cold_distance;       /* --cold-inputs distance (default memory) */
     bool cold_inputs_given;   /* --cold-inputs was given (--weights auto leaves it alone) */
+    bool keep_denormals;      /* --denormals keep (default flush: FTZ and DAZ) */
     const char *calibration;  /* --weights auto: the calibration's summary (provenance) */
     int evict_mib;            /* --evict-mib N: context eviction per brick repetition, MiB
                                  (default 0: none) */
@@ -169,6 +170,10 @@ dlb_status dlb_cli_compose(const dlb_cli_options *opt, FILE *out, dlb_cli_run_in
 /* time_model.c */
 struct dlb_timing_settings;
 struct dlb_timing_result;
+struct dlb_thread_info;
+/** \brief dlb_threads_setup with --threads, then subnormal floats flushed or kept
+ *  (--denormals; a warning when they cannot be flushed).  \return dlb_threads_setup's status */
+dlb_status dlb_cli_threads_setup(const dlb_cli_options *opt, struct dlb_thread_info *ti);
 /** \brief Timing settings from the defaults and the command line. */
 void dlb_cli_timing_settings(const dlb_cli_options *opt, struct dlb_timing_settings *s);
 /** \brief Time one whole model (batch <= 0: as stored, symbolic batch -> 1) through the

@@ -99,12 +99,15 @@ static void settings_string(const dlb_cli_options *opt, const dlb_timing_setting
                             char *buf, size_t size) {
     char evict[32] = ""; /* only when on: files written without it stay resumable */
     if (opt->evict_mib > 0) snprintf(evict, sizeof evict, " evict=%dMiB", opt->evict_mib);
+    /* Only when kept: bricks read data without subnormals, so rows from before the flush were
+     * measured alike and stay resumable (docs/timing.md, "Subnormal numbers"). */
+    const char *denormals = opt->keep_denormals ? " denormals=keep" : "";
     snprintf(buf, size,
              "backend=%s dtype=%s threads=%d min_time_ms=%g min_reps=%d max_reps=%d warmup=%d "
-             "cold_cache=%d weights=%s%s fuse=%d G=%d",
+             "cold_cache=%d weights=%s%s%s fuse=%d G=%d",
              opt->dummy ? "dummy" : "onednn", dlb_dtype_name(opt->dtype), threads, ts->min_time_ms,
              ts->min_reps, ts->max_reps, ts->warmup_reps, ts->cold_cache,
-             ts->cold_weights ? "cold" : "warm", evict, opt->fuse, opt->granularity);
+             ts->cold_weights ? "cold" : "warm", evict, denormals, opt->fuse, opt->granularity);
 }
 
 /* -o FILE: refuse an existing file unless --resume/--force, and lock FILE.lock so two jobs

@@ -27,6 +27,7 @@ static const struct job_key {
     {"timing", "weights", "--weights", KEY_VALUE},
     {"timing", "cold_inputs", "--cold-inputs", KEY_VALUE},
     {"timing", "evict_mib", "--evict-mib", KEY_VALUE},
+    {"timing", "denormals", "--denormals", KEY_VALUE},
     {"timing", "stat", "--stat", KEY_VALUE},
     {"ranks", "threads", "--threads", KEY_VALUE},
     {"ranks", "bind", "--bind", KEY_VALUE},

@@ -29,6 +29,7 @@ typedef enum opt_id {
     OPT_EVICT_MIB,
     OPT_WEIGHTS,
     OPT_COLD_INPUTS,
+    OPT_DENORMALS,
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
     OPT_DTYPE,
@@ -120,6 +121,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                          "brick inputs the model reads cold come from memory (the\n"
                          "default), or from as far as in the model: rotated at their\n"
                          "reuse distance (docs/timing.md)"},
+    [OPT_DENORMALS] = {"denormals", 0, true, "flush|keep",
+                       "subnormal floats flushed to zero (FTZ and DAZ) in every\n"
+                       "thread, as inference runtimes do (flush, the default), or\n"
+                       "kept (docs/timing.md, \"Subnormal numbers\")"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
     [OPT_VALIDATE_ROUNDS] = {"validate-rounds", 0, true, "R",
@@ -398,6 +403,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                                    optarg);
             opt->cold_distance = !strcmp(optarg, "distance");
             opt->cold_inputs_given = true;
+            break;
+        case OPT_DENORMALS:
+            if (strcmp(optarg, "flush") && strcmp(optarg, "keep"))
+                return usage_error(err, "--denormals: invalid value '%s' (flush or keep)", optarg);
+            opt->keep_denormals = !strcmp(optarg, "keep");
             break;
         case OPT_VALIDATE:
             opt->validate = true;

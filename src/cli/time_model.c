@@ -94,9 +94,16 @@ dlb_status dlb_cli_measure_model(const char *path, int64_t batch, const dlb_cli_
     return st;
 }
 
+dlb_status dlb_cli_threads_setup(const dlb_cli_options *opt, dlb_thread_info *ti) {
+    dlb_status st = dlb_threads_setup(opt->threads, ti);
+    if (st == DLB_OK && dlb_denormals_setup(!opt->keep_denormals) != DLB_OK)
+        fprintf(stderr, "warning: --denormals flush: this CPU's threads keep subnormal floats\n");
+    return st;
+}
+
 dlb_status dlb_cli_time_model(const dlb_cli_options *opt, FILE *out) {
     dlb_thread_info ti;
-    dlb_status st = dlb_threads_setup(opt->threads, &ti);
+    dlb_status st = dlb_cli_threads_setup(opt, &ti);
     if (st != DLB_OK) return st;
     dlb_timing_result res;
     double coverage = 0;

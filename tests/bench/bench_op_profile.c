@@ -11,7 +11,7 @@
 #include "dlbricks/layer.h"
 #include "dlbricks/timing.h"
 
-/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance]]]]
+/* Usage: bench_op_profile MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance [flush|keep]]]]]
  * Batch BATCH (default 1), one thread, one process.  The whole model runs step by step
  * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
  * as a brick of one layer, for at least MIN_MS / 10 ms, its weights and cold inputs (with
@@ -79,8 +79,10 @@ static int by_diff(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance]]]]\n",
-                argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s MODEL.onnx [MIN_MS [EVICT_MIB [BATCH [memory|distance [flush|keep]]]]]\n",
+            argv[0]);
         return 2;
     }
     double min_ms = argc > 2 ? atof(argv[2]) : 2000;
@@ -96,8 +98,10 @@ int main(int argc, char **argv) {
     dlb_lowered *l = NULL;
     dlb_netdesc nd;
     dlb_net *model = NULL;
+    /* subnormal floats flushed, as dlbricks-mpi does by default, unless "keep" */
+    bool keep = argc > 6 && !strcmp(argv[6], "keep");
     if (dlb_exec_setup_process(&d) != DLB_OK || dlb_threads_setup(1, &ti) != DLB_OK ||
-        dlb_graph_load(argv[1], &d, &g) != DLB_OK)
+        dlb_denormals_setup(!keep) != DLB_OK || dlb_graph_load(argv[1], &d, &g) != DLB_OK)
         return 1;
     dlb_graph_apply_batch(g, batch);
     if (dlb_graph_infer_shapes(g, &d) != DLB_OK) return 1;

@@ -109,6 +109,23 @@ $D -o "$TMP/r.h5" --resume "$TMP/zoo2" >"$TMP/d.out" 2>"$TMP/d.err" || fail "res
 $D -o "$TMP/r.h5" --resume --min-reps 3 "$TINY" >"$TMP/e.out" 2>"$TMP/e.err" || fail "other settings"
 [ "$(field "$TMP/e.out" s1 reused)" = 0 ] || fail "bricks reused across timing settings"
 N=$((N + 5))
+# Subnormals kept (--denormals keep) are another cache entry; flushed, the default, is unsaid
+# in the settings string, so files from before the flush stay resumable (docs/timing.md).
+$D -o "$TMP/r.h5" --resume --denormals keep "$TINY" >"$TMP/k.out" 2>"$TMP/k.err" || fail "--denormals keep"
+[ "$(field "$TMP/k.out" s1 reused)" = 0 ] && [ "$(field "$TMP/k.out" s1 timed)" = "$unique" ] ||
+    fail "--denormals keep reused flushed bricks: $(grep '^bricks:' "$TMP/k.out")"
+$D -o "$TMP/r.h5" --resume --denormals flush "$TINY" >"$TMP/f.out" 2>"$TMP/f.err" || fail "--denormals flush"
+[ "$(field "$TMP/f.out" s1 timed)" = 0 ] || fail "--denormals flush is not the default"
+$PY - "$TMP/r.h5" <<'PY' || fail "--denormals: settings strings"
+import sys, h5py
+b = h5py.File(sys.argv[1], "r")["/systems/s1/bricks"][()]
+keep = [s for s in b["settings"] if b" denormals=keep " in s]
+assert keep and len(keep) < len(b), (len(keep), len(b))
+assert not any(b"denormals=flush" in s for s in b["settings"])
+PY
+$D --denormals none "$TINY" >"$TMP/dn.out" 2>"$TMP/dn.err" && fail "--denormals none accepted"
+grep -q "^error: --denormals: invalid value 'none' (flush or keep)" "$TMP/dn.err" || fail "--denormals none: message"
+N=$((N + 5))
 
 # ---- the oneDNN backend: where rank time goes (timing loops, brick set-up, the rest) ----------
 $BIN --quiet --threads 1 --min-time-ms 30 --min-reps 3 "$TINY/tiny_resnet.onnx" >"$TMP/real.out" 2>"$TMP/real.err" ||

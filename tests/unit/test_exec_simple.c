@@ -12,6 +12,7 @@
 
 #include "dlbricks/exec.h"
 #include "ref_ops.h"
+#include "dlbricks/timing.h"
 #include "test_util.h"
 
 typedef struct tol {
@@ -230,6 +231,42 @@ static void test_eltwise(void) {
         }
         free(x), free(y), free(ref);
     }
+}
+
+/* Subnormal floats through a oneDNN kernel: read and written as zero when flushed
+ * (dlb_denormals_setup), kept otherwise.  2x of a subnormal x is still subnormal.  Results are
+ * compared bit for bit: under DAZ a subnormal would also compare equal to zero. */
+static void test_denormals(void) {
+    dlb_operand src = T(2, 16), dst = src;
+    dlb_op_spec s = {.op = DLB_LOP_ELTWISE,
+                     .alg = DLB_ALG_LINEAR,
+                     .n_src = 1,
+                     .n_dst = 1,
+                     .src = &src,
+                     .dst = &dst};
+    s.p.alpha = 2;
+    ASSERT_EQ_INT(dlb_denormals_setup(false), DLB_OK);
+    float x[32], twice[32], y[32];
+    for (int i = 0; i < 32; i++) {
+        x[i] = (float)(i + 1) * 1e-40f; /* all below FLT_MIN */
+        twice[i] = 2 * x[i];
+    }
+    float *in = x;
+    for (int flush = 1; flush >= 0; flush--) {
+        ASSERT_EQ_INT(dlb_denormals_setup(flush), DLB_OK);
+        if (!run1(&s, &in, NULL, y, flush ? "linear on subnormals, flushed" : "kept")) continue;
+        int zeros = 0, exact = 0;
+        for (int i = 0; i < 32; i++) {
+            uint32_t got, want;
+            memcpy(&got, &y[i], 4);
+            memcpy(&want, &twice[i], 4);
+            zeros += got == 0, exact += got == want && want != 0;
+        }
+        ASSERT_EQ_INT(zeros, flush ? 32 : 0);
+        ASSERT_EQ_INT(exact, flush ? 0 : 32);
+        n_checks++;
+    }
+    ASSERT_EQ_INT(dlb_denormals_setup(false), DLB_OK); /* the rest as before */
 }
 
 /* ---- binary ---------------------------------------------------------------------------------- */
@@ -854,6 +891,7 @@ static void test_pool_grouped_input(void) {
 int main(void) {
     test_pool();
     test_eltwise();
+    test_denormals();
     test_binary();
     test_binary_merged();
     test_norms();

@@ -1,5 +1,6 @@
 /* test_timing.c — statistics on fixed samples, the measurement stop rule, thread/binding setup. */
 #define _POSIX_C_SOURCE 200809L
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -356,6 +357,40 @@ static void test_threads(void) {
     ASSERT_EQ_INT(dlb_threads_setup(0, NULL), DLB_EINVAL);
 }
 
+/* v * 1 in single precision, not folded by the compiler. */
+static float times_one(float x) {
+    volatile float v = x, one = 1.0f;
+    return v * one;
+}
+
+/* Subnormal floats flushed (FTZ and DAZ) in the caller and in every OpenMP thread, then kept
+ * again. */
+static void test_denormals(void) {
+    dlb_thread_info info;
+    ASSERT_EQ_INT(dlb_threads_setup(3, &info), DLB_OK);
+    const float tiny = 1e-39f;
+    ASSERT(tiny > 0 && tiny < FLT_MIN); /* subnormal */
+    for (int flush = 1; flush >= 0; flush--) {
+        ASSERT_EQ_INT(dlb_denormals_setup(flush), DLB_OK);
+        ASSERT_EQ_INT(dlb_denormals_flushed(), flush);
+        int flushed = 0, zero = 0, threads = 0;
+#pragma omp parallel reduction(+ : flushed, zero, threads)
+        {
+            flushed += dlb_denormals_flushed();
+            float v = times_one(tiny);
+            uint32_t bits;
+            memcpy(&bits, &v, sizeof bits); /* under DAZ a subnormal also compares equal to 0 */
+            zero += bits == 0;
+            threads++;
+        }
+        ASSERT_EQ_INT(threads, 3);
+        ASSERT_EQ_INT(flushed, flush ? 3 : 0);
+        ASSERT_EQ_INT(zero, flush ? 3 : 0);
+    }
+    float kept = times_one(tiny); /* compared now that subnormals are kept */
+    ASSERT(kept == tiny && kept != 0.0f);
+}
+
 int main(void) {
     test_stats_odd();
     test_stats_even();
@@ -368,6 +403,7 @@ int main(void) {
     test_thinning();
     test_failure_propagates();
     test_defaults();
+    test_denormals();
     test_threads();
     return test_summary("test_timing");
 }

@@ -131,6 +131,19 @@ size_t dlb_net_streamed_output_bytes(const dlb_net *n);
  *  \return the bytes of streamed outputs written */
 size_t dlb_net_age_streamed_outputs(dlb_net *n, const dlb_evictor *e);
 
+/* Warm inputs at their reuse distance (dlb_operand.near_kib; docs/bricks.md, section 3).  In the
+ * model such an input was written by its producer amid the producer's other traffic, and more
+ * layers may have run since: up to a few MiB, enough to push part of it out of the core's L2.
+ * A brick's own loop leaves it wherever the brick's last repetition read it, often all in L2.
+ * Before each repetition the brick rewrites every line of it (same values), interleaved with
+ * reads of other data, so each line has as many bytes behind it as in the model. */
+/** \brief The bytes of the network's inputs with a near reuse distance (0: nothing to age). */
+size_t dlb_net_near_input_bytes(const dlb_net *n);
+/** \brief Rewrite every cache line of each input with a near reuse distance, interleaved with
+ *  reads of \p e (continuing where the last call stopped, wrapping around) so that the bytes
+ *  read and rewritten add up to the input's distance.  \return the bytes of inputs rewritten */
+size_t dlb_net_age_near_inputs(dlb_net *n, dlb_evictor *e);
+
 /* Data access for tests and validation (outside any timing; plain row-major f32 layouts of the
  * spec's shapes).  Slot numbering as in dlb_netdesc. */
 dlb_status dlb_net_set_input(dlb_net *n, int op, int slot, const float *data, size_t count);

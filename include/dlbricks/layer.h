@@ -113,6 +113,10 @@ typedef struct dlb_operand {
     bool streamed;    /* an output the op writes with non-temporal stores onto bytes another layer
                        * of the model wrote before: a brick dirties them and ages them out of the
                        * core's private caches before each repetition (docs/bricks.md, 3) */
+    int32_t near_kib; /* not cold, with reuse distances (dlb_lower_options.cold_distance): the
+                       * model's reuse distance in KiB, a power of two from DLB_NEAR_MIN_KIB (0:
+                       * nearer, or not given); a brick rewrites the input before each repetition
+                       * amid as many other bytes (docs/bricks.md, section 3) */
     dlb_shape view_of;
     int32_t view_groups;
 } dlb_operand;
@@ -128,6 +132,12 @@ typedef struct dlb_operand {
 /** \brief The reuse-distance bucket of \p bytes (>= DLB_COLD_DISTANCE): the nearest power of
  *  two MiB on a log scale, or 0 from DLB_COLD_MEMORY_MIB up. */
 int32_t dlb_cold_bucket_mib(int64_t bytes);
+/* Warm inputs read from nearer than this many KiB (after rounding) are left as a brick's own
+ * loop leaves them: its own traffic already puts them about as far. */
+#define DLB_NEAR_MIN_KIB 512
+/** \brief The near reuse-distance bucket of \p bytes (< DLB_COLD_DISTANCE): the nearest power of
+ *  two KiB on a log scale, from DLB_NEAR_MIN_KIB to DLB_COLD_DISTANCE, or 0 below. */
+int32_t dlb_near_bucket_kib(int64_t bytes);
 
 typedef enum dlb_post_kind { DLB_POST_ELTWISE, DLB_POST_SUM, DLB_POST_BINARY } dlb_post_kind;
 

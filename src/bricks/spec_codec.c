@@ -55,6 +55,8 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     m->has_cold_mib = o->cold && o->cold_mib > 0;
     m->cold_mib = m->has_cold_mib ? o->cold_mib : 0;
     m->has_streamed = m->streamed = o->streamed; /* absent for ordinary stores */
+    m->has_near_kib = !o->cold && o->near_kib > 0;
+    m->near_kib = m->has_near_kib ? o->near_kib : 0;
     m->n_view_dims = (size_t)(o->view_of.rank > 0 ? o->view_of.rank : 0);
     if (m->n_view_dims) {
         m->view_dims = ealloc(e, sizeof(int64_t) * m->n_view_dims);
@@ -204,6 +206,7 @@ static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
     o->cold = m->has_cold && m->cold;
     o->cold_mib = o->cold && m->has_cold_mib && m->cold_mib > 0 ? m->cold_mib : 0;
     o->streamed = m->has_streamed && m->streamed;
+    o->near_kib = !o->cold && m->has_near_kib && m->near_kib > 0 ? m->near_kib : 0;
     o->view_of.rank = (int)m->n_view_dims;
     for (size_t i = 0; i < m->n_view_dims; i++) o->view_of.dims[i] = m->view_dims[i];
     o->view_groups =

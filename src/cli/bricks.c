@@ -68,7 +68,8 @@ void dlb_cli_release_weight_pool(void) {
 }
 
 static dlb_evictor *brick_ager(dlb_net *net, const dlb_timing_settings *ts) {
-    if (ts->cold_cache || dlb_net_streamed_output_bytes(net) == 0) return NULL;
+    if (ts->cold_cache || dlb_net_streamed_output_bytes(net) + dlb_net_near_input_bytes(net) == 0)
+        return NULL;
     if (!ager && dlb_evictor_create((size_t)DLB_COLD_DISTANCE, &ager) != DLB_OK) return NULL;
     return ager; /* out of memory: the outputs are not aged */
 }
@@ -101,6 +102,7 @@ static void before_rep(void *ctx) {
     }
     if (br->evict) dlb_net_evict_context(br->net, br->evict);
     if (br->age) dlb_net_age_streamed_outputs(br->net, br->age);
+    if (br->age) dlb_net_age_near_inputs(br->net, br->age);
 }
 
 /* A brick is evicted unless the model keeps its data in cache (every op warm), and not under

@@ -277,6 +277,7 @@ cleanup:
 static void set_cache_state(dlb__buf *b, const dlb_operand *o) {
     b->cold = o->cold;
     b->cold_mib = o->cold_mib;
+    if (!o->cold && o->near_kib > b->near_kib) b->near_kib = o->near_kib;
 }
 
 /* An external input that the whole model gets through a view of a tensor in a natural layout

@@ -236,6 +236,7 @@ dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int64_t
 struct dlb_evictor {
     unsigned char *data;
     size_t size;
+    size_t next; /* dlb_net_age_near_inputs: the next byte to read */
 };
 
 dlb_status dlb_evictor_create(size_t bytes, dlb_evictor **out) {
@@ -300,5 +301,52 @@ size_t dlb_net_age_streamed_outputs(dlb_net *n, const dlb_evictor *e) {
     uint64_t sum = 0; /* then other data through the private caches: the dirty lines move on */
     for (size_t k = 0; k < e->size; k += 64) sum += e->data[k];
     __asm__ volatile("" : : "r"(sum));
+    return bytes;
+}
+
+/* ---- warm inputs at their reuse distance ------------------------------------------------------*/
+
+size_t dlb_net_near_input_bytes(const dlb_net *n) {
+    size_t bytes = 0;
+    for (int i = 0; n && i < n->n_bufs; i++) {
+        const dlb__buf *b = &n->bufs[i];
+        if (b->kind == DLB__BUF_EXTERNAL && !b->cold && b->near_kib > 0 && b->data)
+            bytes += b->size;
+    }
+    return bytes;
+}
+
+/* Read \p bytes of e from where the last read stopped, wrapping around. */
+static uint64_t read_on(dlb_evictor *e, size_t bytes) {
+    uint64_t sum = 0;
+    for (size_t k = 0; k < bytes; k += 64) {
+        sum += e->data[e->next];
+        e->next += 64;
+        if (e->next >= e->size) e->next = 0;
+    }
+    return sum;
+}
+
+size_t dlb_net_age_near_inputs(dlb_net *n, dlb_evictor *e) {
+    enum { CHUNK = 4096 }; /* input bytes rewritten between two reads of other data */
+    size_t bytes = 0;
+    uint64_t sum = 0;
+    for (int i = 0; i < n->n_bufs; i++) {
+        const dlb__buf *b = &n->bufs[i];
+        if (b->kind != DLB__BUF_EXTERNAL || b->cold || b->near_kib <= 0 || !b->data) continue;
+        size_t distance = (size_t)b->near_kib << 10;
+        size_t other = e && distance > b->size ? distance - b->size : 0, owed = 0;
+        volatile unsigned char *d = b->data;
+        for (size_t at = 0; at < b->size; at += CHUNK) {
+            size_t end = at + CHUNK < b->size ? at + CHUNK : b->size;
+            for (size_t k = at; k < end; k += 64) d[k] = d[k]; /* fetched and dirtied, unchanged */
+            /* the other bytes in proportion: after input byte x, other * x / size of them */
+            size_t due = (size_t)((double)other * (double)end / (double)b->size);
+            if (due > owed) sum += read_on(e, due - owed);
+            owed = due > owed ? due : owed;
+        }
+        bytes += b->size;
+    }
+    __asm__ volatile("" : : "r"(sum)); /* keep the reads */
     return bytes;
 }

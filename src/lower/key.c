@@ -165,6 +165,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             put(&k, ":g%d", (int)s->src[i].layout_groups);
         put_view(&k, &s->src[i]);
         put_cold(&k, s->src[i].cold, s->src[i].cold_mib);
+        if (s->src[i].near_kib > 0) put(&k, ":near=%dK", (int)s->src[i].near_kib);
     }
     for (int i = 0; i < s->n_wei; i++) {
         put_operand(&k, "wei", &s->wei[i]);
@@ -187,6 +188,7 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
             put_operand(&k, "with", &po->operand);
             put_view(&k, &po->operand);
             put_cold(&k, po->operand.cold, po->operand.cold_mib);
+            if (po->operand.near_kib > 0) put(&k, ":near=%dK", (int)po->operand.near_kib);
         }
     }
     if (s->warm && s->n_wei == 0) put(&k, " warm"); /* a weighted op says it per weight */

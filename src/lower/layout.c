@@ -48,6 +48,14 @@ int32_t dlb_cold_bucket_mib(int64_t bytes) {
     return b >= DLB_COLD_MEMORY_MIB ? 0 : b;
 }
 
+int32_t dlb_near_bucket_kib(int64_t bytes) {
+    double kib = (double)bytes / 1024.0;
+    if (kib < DLB_NEAR_MIN_KIB / 1.4142135623730951) return 0;
+    int32_t b = DLB_NEAR_MIN_KIB;
+    while (b < (int32_t)(DLB_COLD_DISTANCE >> 10) && kib >= b * 1.4142135623730951) b *= 2;
+    return b;
+}
+
 /* Mark operand o (tensor t, read by layer j) cold or not, with its distance bucket.  A graph
  * input is new data in every inference: cold (from memory) unless the whole model fits in
  * DLB_COLD_DISTANCE, so its bucket does not depend on the model's size and a first layer
@@ -57,10 +65,12 @@ static void set_cold(const layout_ctx *c, int n_layers, int j, int t, dlb_operan
     int64_t d = reuse_distance(c, n_layers, j, t, &fresh);
     o->cold = d >= DLB_COLD_DISTANCE;
     o->cold_mib = c->cold_distance && o->cold && !fresh ? dlb_cold_bucket_mib(d) : 0;
+    o->near_kib = c->cold_distance && !o->cold && !fresh && d >= 0 ? dlb_near_bucket_kib(d) : 0;
     int m = memory_of(c, t);
     if (m >= 0 && c->streamed[m]) { /* written past the caches and not read since: memory */
         o->cold = true;
         o->cold_mib = 0;
+        o->near_kib = 0;
     }
 }
 

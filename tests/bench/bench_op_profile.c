@@ -16,13 +16,13 @@
  * (dlb_net_run_profiled) for at least MIN_MS (default 2000) ms; then every distinct op runs alone,
  * as a brick of one layer, for at least MIN_MS / 10 ms, its weights and cold inputs (with
  * "distance" at their reuse distance, --weights and --cold-inputs distance) rotating through a pool
- * of twice the last-level cache and, with EVICT_MIB > 0, its context evicted, and its streamed
- * outputs aged, as `dlbricks-mpi` times bricks (docs/timing.md, docs/bricks.md).  Each op's time in
- * the model (with the reorders just before it) is printed next to its brick's (with the brick's own
- * reorders), summed per op kind, and the ops with the largest differences are listed.  Both sides
- * come from the same process minutes apart, so host drift moves them less than it moves two
- * separate runs: the differences show where the sum of bricks and the whole model part.  Not a
- * test: no pass/fail. */
+ * of twice the last-level cache and, with EVICT_MIB > 0, its context evicted, its streamed
+ * outputs aged and its near inputs rewritten, as `dlbricks-mpi` times bricks (docs/timing.md,
+ * docs/bricks.md).  Each op's time in the model (with the reorders just before it) is printed next
+ * to its brick's (with the brick's own reorders), summed per op kind, and the ops with the largest
+ * differences are listed.  Both sides come from the same process minutes apart, so host drift moves
+ * them less than it moves two separate runs: the differences show where the sum of bricks and the
+ * whole model part.  Not a test: no pass/fail. */
 
 static double now_ms(void) {
     struct timespec t;
@@ -31,10 +31,10 @@ static double now_ms(void) {
 }
 
 /* Mean time per step of net over runs taking at least min_ms (at least 10), after 2 warm-up
- * runs; before each run, the next weight copy (when copies >= 2), the eviction and the
- * streamed outputs' ageing (age: NULL for none). */
+ * runs; before each run, the next weight copy (when copies >= 2), the eviction, the streamed
+ * outputs' ageing and the near inputs' rewriting (age: NULL for none). */
 static int profile(dlb_net *net, double min_ms, dlb_weight_pool *pool, int copies, dlb_evictor *ev,
-                   const dlb_evictor *age, double *step_ms) {
+                   dlb_evictor *age, double *step_ms) {
     int ns = dlb_net_n_steps(net), runs = 0;
     double *warm = calloc((size_t)ns + 1, sizeof *warm);
     if (!warm) return -1;
@@ -47,6 +47,7 @@ static int profile(dlb_net *net, double min_ms, dlb_weight_pool *pool, int copie
         if (copies >= 2) dlb_net_use_weight_copy(net, pool, runs);
         if (ev) dlb_net_evict_context(net, ev);
         if (age) dlb_net_age_streamed_outputs(net, age);
+        if (age) dlb_net_age_near_inputs(net, age);
         double t = now_ms();
         if (dlb_net_run_profiled(net, step_ms) != DLB_OK) return -1;
         spent += now_ms() - t;

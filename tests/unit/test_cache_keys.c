@@ -1,5 +1,5 @@
 /* test_cache_keys.c — cache state in brick keys: cold inputs and their reuse distances, streamed
- * outputs, warm ops, weights at their distance (docs/bricks.md, section 3). */
+ * outputs, warm ops, weights at their distance, warm inputs at theirs (docs/bricks.md, 3). */
 #include <stdint.h>
 
 #include "dlbricks/brick.h"
@@ -314,6 +314,51 @@ static void test_weights_distance(void) {
         free_lowered(&b16);
     }
 }
+/* Warm inputs at their reuse distance (dlb_operand.near_kib): the bucket, and in
+ * efficientnet_b0 (batch 1) every warm source produced by the layer just before carries that
+ * layer's bytes, bucketed, as ":near=NK" in the key; only with reuse distances asked for. */
+static void test_near_inputs(void) {
+    ASSERT_EQ_INT(dlb_near_bucket_kib(300 << 10), 0); /* below 512 / sqrt 2 KiB: not aged */
+    ASSERT_EQ_INT(dlb_near_bucket_kib(400 << 10), 512);
+    ASSERT_EQ_INT(dlb_near_bucket_kib(700 << 10), 512);
+    ASSERT_EQ_INT(dlb_near_bucket_kib(800 << 10), 1024);
+    ASSERT_EQ_INT(dlb_near_bucket_kib(3 << 20), 4096);
+    ASSERT_EQ_INT(dlb_near_bucket_kib(DLB_COLD_DISTANCE - 1), 4096);
+    for (int dist = 0; dist <= 1; dist++) {
+        lowered_model m;
+        if (!lower_file_opts("zoo/efficientnet_b0.onnx", &m, dist)) return;
+        int adjacent = 0, marked = 0;
+        for (int j = 1; j < m.l->n_layers; j++) {
+            const dlb_layer *L = &m.l->layers[j];
+            if (!L->covered) continue;
+            char key[16384];
+            dlb_op_spec_key(&L->spec, key, sizeof key);
+            int in_key = 0, near = 0;
+            for (const char *p = key; (p = strstr(p, ":near=")) != NULL; p++) in_key++;
+            for (int i = 0; i < L->spec.n_src; i++) {
+                const dlb_operand *o = &L->spec.src[i];
+                ASSERT(o->near_kib == 0 || (!o->cold && dist));
+                near += o->near_kib > 0;
+                if (o->near_kib > 0) {
+                    char want[32];
+                    snprintf(want, sizeof want, ":near=%dK", (int)o->near_kib);
+                    ASSERT(strstr(key, want) != NULL);
+                }
+                if (producer_of(m.l, L->src_tensors[i]) != j - 1 || o->cold) continue;
+                const dlb_layer *P = &m.l->layers[j - 1];
+                ASSERT_EQ_INT(o->near_kib, dist ? dlb_near_bucket_kib(P->bytes) : 0);
+                adjacent++;
+            }
+            for (int k = 0; k < L->spec.n_post; k++) near += L->spec.post[k].operand.near_kib > 0;
+            ASSERT_EQ_INT(in_key, near);
+            marked += near;
+        }
+        ASSERT(adjacent > 50);
+        ASSERT(dist ? marked > 50 : marked == 0);
+        free_lowered(&m);
+    }
+}
+
 int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
     test_cold_inputs();
@@ -322,5 +367,6 @@ int main(int argc, char **argv) {
     test_cold_buckets();
     test_warm();
     test_weights_distance();
+    test_near_inputs();
     return test_summary("test_cache_keys");
 }

@@ -468,6 +468,44 @@ static void test_age_streamed_outputs(void) {
     dlb_evictor_free(e);
 }
 
+/* Warm inputs at a near reuse distance (dlb_operand.near_kib): rewritten before a repetition
+ * with their values unchanged, so the network's output stays the same; cold inputs and inputs
+ * without a distance are left alone. */
+static void test_age_near_inputs(void) {
+    int64_t C = 32;
+    dlb_operand src = t4(1, C, 16, 16), mid = t4(1, 16, 16, 16), cw = t4(16, C, 1, 1);
+    dlb_operand add_src[2] = {mid, mid}, sum = mid;
+    dlb_op_spec s[2] = {conv_spec(&src, &cw, 1, &mid, 1),
+                        {.op = DLB_LOP_BINARY,
+                         .alg = DLB_ALG_ADD,
+                         .n_src = 2,
+                         .n_dst = 1,
+                         .src = add_src,
+                         .dst = &sum}};
+    dlb_evictor *e = NULL;
+    ASSERT_EQ_INT(dlb_evictor_create(1 << 20, &e), DLB_OK);
+    const size_t src_bytes = (size_t)C * 256 * 4, side_bytes = 16 * 256 * 4;
+    for (int v = 0; v < 4; v++) { /* none, the conv's source, the add's side input, both cold */
+        src.near_kib = v == 1 ? 512 : 0;
+        add_src[1].near_kib = v == 2 ? 2048 : 0;
+        src.cold = add_src[1].cold = v == 3;
+        dlb_net *net = net_of(s, 2);
+        if (!net) continue;
+        size_t bytes = v == 1 ? src_bytes : v == 2 ? side_bytes : 0;
+        ASSERT_EQ_INT((int)dlb_net_near_input_bytes(net), (int)bytes);
+        static float y0[16 * 256], y1[16 * 256];
+        ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_get_output(net, 1, 0, y0, 16 * 256), DLB_OK);
+        for (int i = 0; i < 5; i++) ASSERT_EQ_INT((int)dlb_net_age_near_inputs(net, e), (int)bytes);
+        ASSERT_EQ_INT((int)dlb_net_age_near_inputs(net, NULL), (int)bytes);
+        ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_get_output(net, 1, 0, y1, 16 * 256), DLB_OK);
+        ASSERT(memcmp(y0, y1, sizeof y0) == 0);
+        dlb_net_free(net);
+    }
+    dlb_evictor_free(e);
+}
+
 int main(void) {
     test_conv_rotation();
     test_bnorm_variance_fixed();
@@ -480,5 +518,6 @@ int main(void) {
     test_rotation_mixed();
     test_weights_at_distance();
     test_age_streamed_outputs();
+    test_age_near_inputs();
     return test_summary("test_exec_weights");
 }

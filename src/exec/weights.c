@@ -342,8 +342,10 @@ size_t dlb_net_age_near_inputs(dlb_net *n, dlb_evictor *e) {
             for (size_t k = at; k < end; k += 64) d[k] = d[k]; /* fetched and dirtied, unchanged */
             /* the other bytes in proportion: after input byte x, other * x / size of them */
             size_t due = (size_t)((double)other * (double)end / (double)b->size);
-            if (due > owed) sum += read_on(e, due - owed);
-            owed = due > owed ? due : owed;
+            if (due > owed) {
+                sum += read_on(e, due - owed);
+                owed = due;
+            }
         }
         bytes += b->size;
     }

@@ -107,7 +107,8 @@ typedef struct dlb_operand {
     bool plain_layout;
     int32_t layout_groups;
     bool cold;        /* the model reads it cold: DLB_COLD_DISTANCE bytes went by since a layer last
-                       * touched it (docs/bricks.md, section 3) */
+                       * touched it; of an output (dlb_lower_options.cold_distance only): the model
+                       * writes it onto arena bytes last used that far away (docs/bricks.md, 3) */
     int32_t cold_mib; /* cold: that reuse distance in MiB, rounded to a power of two below
                        * DLB_COLD_MEMORY_MIB; 0: farther (from memory on any cache) */
     bool streamed;    /* an output the op writes with non-temporal stores onto bytes another layer

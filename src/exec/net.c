@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "net_internal.h"
+#include "placement.h"
 
 const char *dlb__dnnl_status_str(int status) {
     switch (status) {
@@ -566,9 +567,10 @@ static int root_of(const dlb_net *n, int b) {
     return b;
 }
 
-/* Place activations in one arena: buffers whose lifetimes (first to last step using them,
- * inclusive) overlap never share bytes.  Buffers no later step reads (the network's outputs)
- * and pinned ones live to the end.  Greedy: largest first, lowest free offset. */
+/* Place activations in one arena (dlb__place_buffers): buffers whose lifetimes (first to last step
+ * using them, inclusive) overlap never share bytes.  Buffers no later step reads (the network's
+ * outputs) and pinned ones live to the end.  The lowering replays this plan to give each layer's
+ * output its reuse distance (src/lower/layout.c). */
 static dlb_status plan_activations(dlb_net *n) {
     for (int i = 0; i < n->n_steps; i++)
         for (int a = 0; a < n->steps[i].n_args; a++) {
@@ -576,61 +578,44 @@ static dlb_status plan_activations(dlb_net *n) {
             if (r->first_step < 0) r->first_step = i;
             r->last_step = i;
         }
-    int *order = malloc(sizeof(int) * (size_t)(n->n_bufs + 1));
-    size_t *off = malloc(sizeof(size_t) * (size_t)(n->n_bufs + 1));
-    if (!order || !off) {
-        free(order);
-        free(off);
-        return DLB_ENOMEM;
-    }
+    size_t nb = (size_t)n->n_bufs + 1;
+    int *idx = malloc(sizeof(int) * nb), *order = malloc(sizeof(int) * nb),
+        *first = malloc(sizeof(int) * nb), *last = malloc(sizeof(int) * nb);
+    size_t *size = malloc(sizeof(size_t) * nb), *off = malloc(sizeof(size_t) * nb);
+    dlb_status st = idx && order && first && last && size && off ? DLB_OK : DLB_ENOMEM;
     int m = 0;
-    for (int i = 0; i < n->n_bufs; i++) {
+    for (int i = 0; i < n->n_bufs && st == DLB_OK; i++) {
         dlb__buf *b = &n->bufs[i];
         if (b->kind != DLB__BUF_ACT || b->data) continue;
         if (b->pinned || b->first_step < 0 || b->last_step == b->first_step) {
             b->first_step = b->first_step < 0 ? 0 : b->first_step;
             b->last_step = n->n_steps; /* outputs and pinned buffers stay */
         }
-        order[m++] = i;
+        idx[m] = i;
+        size[m] = b->size;
+        first[m] = b->first_step;
+        last[m++] = b->last_step;
     }
-    for (int i = 1; i < m; i++) /* insertion sort by size, largest first (stable) */
-        for (int j = i; j > 0 && n->bufs[order[j]].size > n->bufs[order[j - 1]].size; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
-    size_t total = 0;
-    for (int i = 0; i < m; i++) {
-        dlb__buf *b = &n->bufs[order[i]];
-        size_t sz = (b->size + 63) & ~(size_t)63, o = 0;
-        bool moved = true;
-        while (moved) { /* first offset that collides with no live, placed buffer */
-            moved = false;
-            for (int j = 0; j < i; j++) {
-                const dlb__buf *c = &n->bufs[order[j]];
-                size_t csz = (c->size + 63) & ~(size_t)63;
-                bool live = c->first_step <= b->last_step && b->first_step <= c->last_step;
-                if (live && o < off[j] + csz && off[j] < o + sz) {
-                    o = off[j] + csz;
-                    moved = true;
-                }
-            }
-        }
-        off[i] = o;
-        if (o + sz > total) total = o + sz;
-    }
-    dlb_status st = DLB_OK;
+    dlb_diag *diag = n->diag;
+    const char *where = n->desc->name;
+    if (st != DLB_OK) goto cleanup;
+    size_t total = dlb__place_buffers(m, size, first, last, order, off);
     n->act_arena_size = total;
-    n->act_arena = aligned_alloc(64, total ? total : 64);
-    if (!n->act_arena) st = DLB_ENOMEM;
-    if (st == DLB_OK) memset(n->act_arena, 0, total ? total : 64);
-    for (int i = 0; i < m && st == DLB_OK; i++) {
-        dlb__buf *b = &n->bufs[order[i]];
-        if (dnnl_memory_set_data_handle(b->mem, n->act_arena + off[i]) != dnnl_success)
-            st = DLB_EDNNL;
+    if (!(n->act_arena = aligned_alloc(64, total ? total : 64))) {
+        st = DLB_ENOMEM;
+        goto cleanup;
     }
-    for (int i = 0; i < m && st == DLB_OK; i++) n->bufs[order[i]].data = n->act_arena + off[i];
+    memset(n->act_arena, 0, total ? total : 64);
+    for (int i = 0; i < m; i++) {
+        n->bufs[idx[i]].data = n->act_arena + off[i];
+        DLB_DNNL_CHECK(dnnl_memory_set_data_handle(n->bufs[idx[i]].mem, n->bufs[idx[i]].data));
+    }
+cleanup:
+    free(idx);
     free(order);
+    free(first);
+    free(last);
+    free(size);
     free(off);
     return st;
 }
@@ -657,6 +642,19 @@ cleanup:
     return st;
 }
 
+/* Outputs the model writes onto arena bytes it last used far away (dlb_operand.cold, docs/bricks.md
+ * section 3, "Outputs at their distance"): rotated as cold inputs are, so a brick writes them onto
+ * lines as far as the model's (only a brick rotates; a whole model runs as it is). */
+static void mark_cold_outputs(dlb_net *n, const dlb_netdesc *d) {
+    for (int j = 0; j < d->n_ops; j++)
+        for (int k = 0; k < d->ops[j].n_dst; k++) {
+            int b = n->dst_buf[j][k];
+            if (b < 0 || n->bufs[b].kind != DLB__BUF_ACT || n->bufs[b].pinned) continue;
+            n->bufs[b].cold = d->ops[j].dst[k].cold;
+            n->bufs[b].cold_mib = d->ops[j].dst[k].cold_mib;
+        }
+}
+
 dlb_status dlb_net_create(const dlb_netdesc *d, const dlb_exec_options *o, dlb_diag *diag,
                           dlb_net **out) {
     dlb_status st = DLB_OK;
@@ -673,6 +671,7 @@ dlb_status dlb_net_create(const dlb_netdesc *d, const dlb_exec_options *o, dlb_d
     DLB_TRY(alloc_tables(n, d));
     for (int j = 0; j < d->n_ops; j++) DLB_TRY(compile_op(n, j));
     DLB_TRY(resolve_args(n));
+    mark_cold_outputs(n, d);
     n->desc = NULL;
     *out = n;
     return DLB_OK;

@@ -68,7 +68,9 @@ dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t cou
     dlb__buf *b = &n->bufs[n->dst_buf[op][k]];
     dnnl_memory_desc_t user = caller_md(b);
     if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
-    return copy_between(n, &b->md, b->data, &user, data);
+    void *at = b->data; /* where the op wrote: a rotated output's current copy in the pool */
+    if (dnnl_memory_get_data_handle(b->mem, &at) != dnnl_success) return DLB_EDNNL;
+    return copy_between(n, &b->md, at, &user, data);
 }
 
 void dlb_net_flush_caches(dlb_net *n) {

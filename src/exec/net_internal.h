@@ -27,10 +27,11 @@ typedef struct dlb__buf {
     int alias_of;  /* DLB__BUF_ALIAS: the buffer whose memory it shares */
     bool pinned;   /* DLB__BUF_ACT that must keep its own memory (e.g. a pad's zero border) */
     bool fixed;    /* DLB__BUF_WEIGHT whose values matter (variances, indices): never rotated */
-    bool cold;     /* DLB__BUF_EXTERNAL the model reads from memory: rotated as weights are */
+    bool cold;     /* an input the model reads, or an output it writes, far away: rotated */
     bool warm;     /* DLB__BUF_WEIGHT the model finds in cache (dlb_op_spec.warm): never rotated */
     bool streamed; /* an op's output written with non-temporal stores (dlb_operand.streamed) */
-    int32_t cold_mib; /* rotated input: its reuse distance in the model (dlb_operand.cold_mib) */
+    int32_t
+        cold_mib; /* rotated input or output: its distance in the model (dlb_operand.cold_mib) */
     int32_t near_kib; /* warm input rewritten amid other bytes (dlb_operand.near_kib) */
     int copies;       /* rotated: the copies it cycles through (weights.c, plan_rotation) */
     size_t pool_off;  /* rotated: where its copies start in the pool */

@@ -95,11 +95,11 @@ size_t dlb_weight_pool_size(const dlb_weight_pool *p) {
     return p ? p->size : 0;
 }
 
-/* Weights (but not those whose values matter or the model finds in cache) and external inputs
- * the model reads cold. */
+/* Weights (but not those whose values matter or the model finds in cache), external inputs the
+ * model reads cold and outputs it writes onto bytes last used far away. */
 static bool rotated(const dlb__buf *b) {
     return ((b->kind == DLB__BUF_WEIGHT && !b->fixed && !b->warm) ||
-            (b->kind == DLB__BUF_EXTERNAL && b->cold)) &&
+            ((b->kind == DLB__BUF_EXTERNAL || b->kind == DLB__BUF_ACT) && b->cold)) &&
            b->data && b->size > 0;
 }
 

@@ -174,7 +174,8 @@ int dlb_op_spec_key(const dlb_op_spec *s, char *buf, int size) {
     }
     for (int i = 0; i < s->n_dst; i++) {
         put_operand(&k, "dst", &s->dst[i]);
-        if (s->dst[i].streamed) put(&k, ":nt"); /* non-temporal stores onto dirty bytes */
+        if (s->dst[i].streamed) put(&k, ":nt");           /* non-temporal stores onto dirty bytes */
+        put_cold(&k, s->dst[i].cold, s->dst[i].cold_mib); /* lands on bytes last used that far */
     }
     put_params(&k, s);
     for (int i = 0; i < s->n_post; i++) {

@@ -1,7 +1,10 @@
 /* layout.c — layout class of every brick input: does the whole model hand it over plain, or in
  * the layout a (dense or grouped) convolution producing it would choose?  (docs/bricks.md, 3) */
+#include <stdlib.h>
+
 #include "arena.h"
 #include "lower_internal.h"
+#include "placement.h"
 #include "shape/ops.h"
 
 /* Layout classes of a tensor as the whole-model executor (src/exec) leaves it: natural (as a
@@ -237,6 +240,73 @@ static void set_class(dlb_operand *o, int cls) {
     o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
 }
 
+/* Reuse distance of the arena bytes each layer output lands on in the whole model (dist[t] for
+ * output tensor t; -1 for other tensors): the executor's placement (dlb__place_buffers) replayed
+ * on the layers' outputs, each living from the layer writing it to the last layer reading it (to
+ * the end if none does), then the bytes the layers touched since the arena bytes under t were last
+ * used: from the latest earlier layer that used a tensor overlapping t (included) to t's layer
+ * (excluded); failing that, from the latest layer of the previous inference that used one (an
+ * output no layer reads was last used where it was written); else one inference.  The replay leaves
+ * out the executor's own reorder buffers.  false: out of memory. */
+static bool output_distances(const layout_ctx *c, const dlb_lowered *l, int64_t *dist) {
+    int nt = c->g->n_tensors, n = l->n_layers, m = 0;
+    for (int t = 0; t < nt; t++) dist[t] = -1;
+    size_t cap = (size_t)nt + 1;
+    int *tensor = malloc(sizeof(int) * cap), *at = malloc(sizeof(int) * cap),
+        *first = malloc(sizeof(int) * cap), *last = malloc(sizeof(int) * cap),
+        *order = malloc(sizeof(int) * cap);
+    size_t *size = malloc(sizeof(size_t) * cap), *off = malloc(sizeof(size_t) * cap);
+    bool ok = tensor && at && first && last && order && size && off;
+    for (int t = 0; ok && t < nt; t++) at[t] = -1;
+    for (int j = 0; ok && j < n; j++) {
+        const dlb_layer *L = &l->layers[j];
+        if (!L->covered) continue;
+        for (int o = 0; o < L->spec.n_dst; o++) {
+            int t = L->dst_tensors[o];
+            if (t < 0 || t >= nt || memory_of(c, t) != t || at[t] >= 0) continue;
+            at[t] = m;
+            tensor[m] = t;
+            size[m] = (size_t)dlb__operands_bytes(&L->spec.dst[o], 1);
+            first[m] = last[m] = j;
+            m++;
+        }
+        for (int i = 0; i < L->spec.n_src; i++) {
+            int t = memory_of(c, L->src_tensors[i]);
+            if (t >= 0 && at[t] >= 0) last[at[t]] = j;
+        }
+        for (int k = 0; k < L->spec.n_post; k++) {
+            int t = L->spec.post[k].kind != DLB_POST_ELTWISE ? memory_of(c, L->post_tensor[k]) : -1;
+            if (t >= 0 && at[t] >= 0) last[at[t]] = j;
+        }
+    }
+    for (int i = 0; ok && i < m; i++)
+        if (last[i] == first[i]) last[i] = n; /* outputs stay, as in the executor */
+    if (ok) dlb__place_buffers(m, size, first, last, order, off);
+    for (int i = 0; ok && i < m; i++) {
+        int before = -1, prev = -1;
+        for (int u = 0; u < m; u++) {
+            size_t ei = off[i] + ((size[i] + 63) & ~(size_t)63),
+                   eu = off[u] + ((size[u] + 63) & ~(size_t)63);
+            if (u == i || !(off[u] < ei && off[i] < eu)) continue;
+            int used = last[u] < n ? last[u] : first[u]; /* an output that stays: its write */
+            if (last[u] < first[i] && used > before) before = used;
+            if (first[u] > last[i] && used > prev) prev = used;
+        }
+        int j = first[i];
+        dist[tensor[i]] = before >= 0 ? c->before[j] - c->before[before]
+                          : prev >= 0 ? c->before[n] - c->before[prev] + c->before[j]
+                                      : c->before[n];
+    }
+    free(tensor);
+    free(at);
+    free(first);
+    free(last);
+    free(order);
+    free(size);
+    free(off);
+    return ok;
+}
+
 bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *opt) {
     const dlb_graph *g = l->graph;
     layout_ctx c = {.g = g,
@@ -267,6 +337,13 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
                 dlb__add_sat(footprint, dlb__add_sat(dlb__operands_bytes(s->wei, s->n_wei),
                                                      dlb__operands_bytes(s->dst, s->n_dst)));
     }
+    /* Outputs at their distance (with reuse distances): where each lands in the model's arena.
+     * Only outputs of DLB_COLD_DISTANCE bytes or more are marked (docs/bricks.md, section 3). */
+    int64_t *odist = NULL;
+    if (c.cold_distance) {
+        odist = dlb__arena_alloc(a, sizeof *odist * ((size_t)g->n_tensors + 1));
+        if (!odist || !output_distances(&c, l, odist)) return false;
+    }
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
         dlb_layer *L = &l->layers[j];
@@ -292,6 +369,13 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
                 set_view(&c, L->post_tensor[k], &s->post[k].operand);
                 set_cold(&c, l->n_layers, j, L->post_tensor[k], &s->post[k].operand);
             }
+        for (int o = 0; odist && o < s->n_dst; o++) {
+            int t = L->dst_tensors[o];
+            int64_t d = t >= 0 && t < g->n_tensors ? odist[t] : -1;
+            s->dst[o].cold =
+                d >= DLB_COLD_DISTANCE && dlb__operands_bytes(&s->dst[o], 1) >= DLB_COLD_DISTANCE;
+            s->dst[o].cold_mib = s->dst[o].cold ? dlb_cold_bucket_mib(d) : 0;
+        }
         int cls = output_class(&c, L);
         bool mixed = layout_mixed(&c, L, cls);
         for (int o = 0; o < s->n_dst; o++)

@@ -1,9 +1,11 @@
 /* test_cache_keys.c — cache state in brick keys: cold inputs and their reuse distances, streamed
- * outputs, warm ops, weights at their distance, warm inputs at theirs (docs/bricks.md, 3). */
+ * outputs, warm ops, weights at their distance, warm inputs at theirs, outputs at theirs
+ * (docs/bricks.md, 3). */
 #include <stdint.h>
 
 #include "dlbricks/brick.h"
 #include "lowered_model.h"
+#include "placement.h"
 
 /* A batch normalisation whose source is not plain: the executor's JIT kernel writes its output
  * with non-temporal stores (f32). */
@@ -42,6 +44,7 @@ static void cold_inputs_of_densenet(bool dist) {
             }
         }
         for (int k = 0; k < L->spec.n_post; k++) cold += L->spec.post[k].operand.cold;
+        for (int o = 0; o < L->spec.n_dst; o++) cold += L->spec.dst[o].cold; /* with dist only */
         ASSERT_EQ_INT(marks, cold);
         /* ":cold=NM" on exactly the cold sources with a bucket, with that bucket */
         for (int i = 0; i < L->spec.n_src; i++) {
@@ -359,6 +362,89 @@ static void test_near_inputs(void) {
     }
 }
 
+/* The executor's placement (dlb__place_buffers): largest first, each at the lowest offset free of
+ * the placed buffers live at the same time, sizes rounded up to 64 bytes. */
+static void test_placement(void) {
+    /* 0: 100 B, steps 0-1; 1: 256 B, 1-2; 2: 64 B, 2-3; 3: 256 B, 3-4; 4: 300 B, 0-4 */
+    const size_t size[] = {100, 256, 64, 256, 300};
+    const int first[] = {0, 1, 2, 3, 0}, last[] = {1, 2, 3, 4, 4};
+    int order[5];
+    size_t off[5];
+    size_t total = dlb__place_buffers(5, size, first, last, order, off);
+    ASSERT_EQ_INT((int)off[4], 0);   /* largest, first */
+    ASSERT_EQ_INT((int)off[1], 320); /* after 4 (300 -> 320) */
+    ASSERT_EQ_INT((int)off[3], 320); /* 1 is dead by step 3: its bytes again */
+    ASSERT_EQ_INT((int)off[0], 576); /* after 1 */
+    ASSERT_EQ_INT((int)off[2], 576); /* 0 is dead by step 2; 1 and 3 live */
+    ASSERT_EQ_INT((int)total, 704);
+    ASSERT_EQ_INT((int)dlb__place_buffers(0, size, first, last, order, off), 0);
+}
+
+/* Bytes of an f32 operand. */
+static int64_t f32_bytes(const dlb_operand *o) {
+    int64_t n = 4;
+    for (int i = 0; i < o->shape.rank; i++) n *= o->shape.dims[i];
+    return n;
+}
+
+/* Outputs at their reuse distance (dlb_lower_options.cold_distance only): conv_chain's five
+ * 4 MiB outputs a, b, c, d, y (layers 0-4) take two arena slots in turn: a, c and y at 0, b and d
+ * at 4 MiB.  So c, d and y land on bytes the layer before the one before them last read: that
+ * layer's bytes away; a on y's, written by the last layer one inference ago (its bytes); b on
+ * d's, read by the last layer (its bytes and layer 0's).  Each such output is cold with that
+ * bucket, ":cold=NM" after it in the key; nothing is marked without reuse distances. */
+static void test_output_distances(void) {
+    for (int dist = 0; dist <= 1; dist++) {
+        lowered_model m;
+        if (!lower_file_opts("tests/data/models/conv_chain.onnx", &m, dist)) return;
+        ASSERT_EQ_INT(m.l->n_layers, 5);
+        if (m.l->n_layers != 5) {
+            free_lowered(&m);
+            return;
+        }
+        int64_t b[5];
+        for (int j = 0; j < 5; j++) b[j] = m.l->layers[j].bytes;
+        const int64_t want[5] = {b[4], b[4] + b[0], b[1], b[2], b[3]};
+        for (int j = 0; j < 5; j++) {
+            const dlb_layer *L = &m.l->layers[j];
+            ASSERT(L->covered && L->spec.n_dst == 1 && b[j] > 2 * DLB_COLD_DISTANCE);
+            const dlb_operand *o = &L->spec.dst[0];
+            ASSERT_EQ_INT(o->cold, dist);
+            ASSERT_EQ_INT(o->cold_mib, dist ? dlb_cold_bucket_mib(want[j]) : 0);
+            char key[4096], mark[48];
+            dlb_op_spec_key(&L->spec, key, sizeof key);
+            const char *d = strstr(key, " dst=");
+            snprintf(mark, sizeof mark, ":cold=%dM ", (int)o->cold_mib);
+            ASSERT(d != NULL && (strstr(d, mark) != NULL) == (dist == 1));
+            ASSERT(d == NULL || dist || strstr(d, ":cold") == NULL);
+        }
+        if (dist) { /* 8 and 16 MiB: the two cases tell apart */
+            ASSERT_EQ_INT(m.l->layers[0].spec.dst[0].cold_mib, 8);
+            ASSERT_EQ_INT(m.l->layers[1].spec.dst[0].cold_mib, 16);
+        }
+        free_lowered(&m);
+    }
+    /* mobilenet_v2: at batch 16 the distance rule marks most outputs (at 4 MiB or more), the
+     * default none, and never one under 4 MiB (its 7x7 stages), however far the bytes it lands
+     * on; at batch 1 its outputs are small or near: none is marked. */
+    for (int batch = 1; batch <= 16; batch += 15)
+        for (int dist = 0; dist <= 1; dist++) {
+            lowered_model m;
+            dlb_lower_options opt = {.fuse = true, .cold_distance = dist};
+            if (!lower_file_with("zoo/mobilenet_v2.onnx", &m, &opt, batch)) return;
+            int marked = 0, small = 0;
+            for (int j = 0; j < m.l->n_layers; j++)
+                for (int o = 0; m.l->layers[j].covered && o < m.l->layers[j].spec.n_dst; o++) {
+                    const dlb_operand *d = &m.l->layers[j].spec.dst[o];
+                    marked += d->cold;
+                    small += f32_bytes(d) < DLB_COLD_DISTANCE;
+                    ASSERT(!d->cold || f32_bytes(d) >= DLB_COLD_DISTANCE);
+                }
+            ASSERT(batch == 16 && dist ? marked > 20 && small > 5 : marked == 0);
+            free_lowered(&m);
+        }
+}
+
 int main(int argc, char **argv) {
     src_dir = argc > 1 ? argv[1] : ".";
     test_cold_inputs();
@@ -368,5 +454,7 @@ int main(int argc, char **argv) {
     test_warm();
     test_weights_distance();
     test_near_inputs();
+    test_placement();
+    test_output_distances();
     return test_summary("test_cache_keys");
 }

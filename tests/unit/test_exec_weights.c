@@ -1,5 +1,5 @@
-/* test_exec_weights.c — cold weights: a network's weights (and cold inputs) rotate through copies
- * in a pool; context eviction. */
+/* test_exec_weights.c — cold weights: a network's weights (and cold inputs and outputs) rotate
+ * through copies in a pool; context eviction. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -246,6 +246,45 @@ static void test_cold_input_rotation(void) {
     ASSERT(dlb_net_weight_bytes(ns) >= (16 * 16 + 16 * 64) * 4);
     all_copies_finite(ns, 16 * 64, 50, "conv + cold residual sum");
     dlb_net_free(ns);
+}
+
+/* An output the model writes onto far bytes (dlb_operand.cold on a dst) rotates through the pool:
+ * with warm weights it is all that rotates; the op writes its copy and the result read back is
+ * the one the arena gives (first run on copy 0, while the arena still holds zeros); copy -1 puts
+ * it back in the arena. */
+static void test_cold_output_rotation(void) {
+    conv_pair cp;
+    conv_pair_init(&cp);
+    dlb_operand dst = cp.dst;
+    dst.cold = true;
+    cp.hot.warm = true;
+    dlb_op_spec s = cp.hot;
+    s.dst = &dst;
+    dlb_net *nw = net_of(&cp.hot, 1), *nc = net_of(&s, 1);
+    if (!nw || !nc) {
+        dlb_net_free(nw);
+        dlb_net_free(nc);
+        return;
+    }
+    ASSERT_EQ_INT((int)dlb_net_weight_bytes(nw), 0);
+    ASSERT((int)dlb_net_weight_bytes(nc) >= 16 * 10 * 10 * 4);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    ASSERT(dlb_net_weight_copies(nc, pool) >= 2);
+    size_t n = 16 * 10 * 10;
+    float *y0 = calloc(n, sizeof *y0), *y1 = calloc(n, sizeof *y1);
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, 0), DLB_OK);
+    ASSERT(run_out(nc, y1, n));
+    ASSERT_EQ_INT(dlb_net_use_weight_copy(nc, pool, -1), DLB_OK);
+    ASSERT(run_out(nc, y0, n));
+    ASSERT(memcmp(y0, y1, n * sizeof *y0) == 0);
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) nonzero += y0[i] != 0;
+    ASSERT(nonzero > (int)n / 2);
+    dlb_net_free(nw);
+    dlb_net_free(nc);
+    dlb_weight_pool_free(pool);
+    free(y0), free(y1);
 }
 
 /* Weights the whole model finds in cache (dlb_op_spec.warm) are never rotated: a warm convolution
@@ -512,6 +551,7 @@ int main(void) {
     test_matmul_rotation();
     test_bf16_rotation();
     test_cold_input_rotation();
+    test_cold_output_rotation();
     test_warm_weights_not_rotated();
     test_evict_context();
     test_rotation_at_distance();

@@ -74,16 +74,16 @@ static void round_trip(const dlb_brick *b, int *n_built) {
 
 /* The layout class (plain_layout, layout_groups), cache state (cold, cold_mib, near_kib) and view
  * source (view_of, view_groups) of an external input, and an output's non-temporal stores
- * (streamed), travel with the brick, and where they can change what the executor runs they are part
- * of the key, so of the id. */
+ * (streamed) and distance (cold, cold_mib), travel with the brick, and where they can change what
+ * the executor runs they are part of the key, so of the id. */
 static void test_layout_class(void) {
     enum {
-        N = 9
+        N = 10
     }; /* natural, plain, grouped 2, cold, view, view of grouped 4, cold at 16 MiB,
-        * streamed output, warm at 1 MiB */
+        * streamed output, warm at 1 MiB, output landing 32 MiB away */
     static const char *const marks[N] = {
-        NULL,        ":plain", ":g2",        ":cold ", ":view=1x16x8x8 ", ":view=1x16x8x8:g4",
-        ":cold=16M", ":nt",    ":near=1024K"};
+        NULL,        ":plain", ":g2",         ":cold ",   ":view=1x16x8x8 ", ":view=1x16x8x8:g4",
+        ":cold=16M", ":nt",    ":near=1024K", ":cold=32M"};
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {1, 4, 16, 16}}}, y = x;
     dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
                      .alg = DLB_ALG_SOFTMAX,
@@ -103,6 +103,8 @@ static void test_layout_class(void) {
         x.view_groups = v == 5 ? 4 : 0;
         y.streamed = v == 7;
         x.near_kib = v == 8 ? 1024 : 0;
+        y.cold = v == 9;
+        y.cold_mib = v == 9 ? 32 : 0;
         char key[512];
         int n = dlb_op_spec_key(&s, key, sizeof key);
         dlb_brick b = {
@@ -125,7 +127,8 @@ static void test_layout_class(void) {
             ASSERT_EQ_INT(c->ops[0].src[0].view_groups, x.view_groups);
             ASSERT_EQ_INT(c->ops[0].dst[0].plain_layout, 0);
             ASSERT_EQ_INT(c->ops[0].dst[0].view_of.rank, 0);
-            ASSERT_EQ_INT(c->ops[0].dst[0].cold, 0);
+            ASSERT_EQ_INT(c->ops[0].dst[0].cold, y.cold);
+            ASSERT_EQ_INT(c->ops[0].dst[0].cold_mib, y.cold_mib);
             ASSERT_EQ_INT(c->ops[0].dst[0].streamed, y.streamed);
             ASSERT_EQ_INT(c->ops[0].src[0].streamed, 0);
             ASSERT_EQ_INT(c->ops[0].src[0].near_kib, x.near_kib);

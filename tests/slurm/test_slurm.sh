@@ -113,15 +113,30 @@ fi
 # job NAME [VAR=VALUE...] -- SBATCH_ARGS...: submit with sbatch --wait from $JOBS; the job's
 # output file(s) are then $JOBS/*-ID.out or *-ID_*.out. Sets JOBID; fails on a non-zero status.
 job() {
-    local name=$1 vars=() t=$SECONDS rc
+    local name=$1 vars=() t=$SECONDS rc try v
     shift
     while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
     shift
-    (cd "$JOBS" && env "${vars[@]}" timeout 180 sbatch --wait "$@") >"$JOBS/$name.submit" 2>&1
-    rc=$?
-    JOBID=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$JOBS/$name.submit")
-    echo "$name: job ${JOBID:-?} exit $rc, $((SECONDS - t)) s"
-    [ "$rc" -eq 0 ] || { cat "$JOBS/$name.submit"; fail "$name: sbatch --wait exit status $rc"; return 1; }
+    for try in 1 2; do
+        (cd "$JOBS" && env "${vars[@]}" timeout 180 sbatch --wait "$@") >"$JOBS/$name.submit" 2>&1
+        rc=$?
+        JOBID=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$JOBS/$name.submit")
+        echo "$name: job ${JOBID:-?} exit $rc, $((SECONDS - t)) s"
+        [ "$rc" -eq 0 ] && return 0
+        # Under AddressSanitizer, srun --mpi=pmix over the two emulated nodes now and then has
+        # a rank call a null function pointer inside MPI_Init, before the tool prints its first
+        # line (1 job in about 8 on 2026-11-27; never in the release build).  A crash of ours
+        # would repeat: the job is submitted once more, on a fresh results file, and only then.
+        [ "$try" -eq 1 ] && [ -n "$JOBID" ] &&
+            grep -q 'SEGV on unknown address 0x000000000000 (pc 0x000000000000' \
+                $(outputs "$JOBID") /dev/null &&
+            ! grep -q '^binding: rank=' $(outputs "$JOBID") /dev/null || break
+        echo "note: $name: a rank crashed at a null pc inside MPI_Init; submitting once more"
+        for v in "${vars[@]}"; do case $v in DLB_OUT=*) rm -f "${v#DLB_OUT=}" ;; esac; done
+    done
+    cat "$JOBS/$name.submit"
+    fail "$name: sbatch --wait exit status $rc"
+    return 1
 }
 
 # outputs ID: the job's output files.

@@ -30,8 +30,7 @@ typedef struct dlb__buf {
     bool cold;     /* an input the model reads, or an output it writes, far away: rotated */
     bool warm;     /* DLB__BUF_WEIGHT the model finds in cache (dlb_op_spec.warm): never rotated */
     bool streamed; /* an op's output written with non-temporal stores (dlb_operand.streamed) */
-    int32_t
-        cold_mib; /* rotated input or output: its distance in the model (dlb_operand.cold_mib) */
+    int32_t cold_mib; /* rotated: its reuse distance in the model (dlb_operand.cold_mib) */
     int32_t near_kib; /* warm input rewritten amid other bytes (dlb_operand.near_kib) */
     int copies;       /* rotated: the copies it cycles through (weights.c, plan_rotation) */
     size_t pool_off;  /* rotated: where its copies start in the pool */

@@ -285,8 +285,8 @@ static bool output_distances(const layout_ctx *c, const dlb_lowered *l, int64_t 
     for (int i = 0; ok && i < m; i++) {
         int before = -1, prev = -1;
         for (int u = 0; u < m; u++) {
-            size_t ei = off[i] + ((size[i] + 63) & ~(size_t)63),
-                   eu = off[u] + ((size[u] + 63) & ~(size_t)63);
+            size_t ei = off[i] + dlb__placed_bytes(size[i]),
+                   eu = off[u] + dlb__placed_bytes(size[u]);
             if (u == i || !(off[u] < ei && off[i] < eu)) continue;
             int used = last[u] < n ? last[u] : first[u]; /* an output that stays: its write */
             if (last[u] < first[i] && used > before) before = used;

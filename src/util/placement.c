@@ -3,10 +3,6 @@
 
 #include <stdbool.h>
 
-static size_t rounded(size_t size) {
-    return (size + 63) & ~(size_t)63;
-}
-
 size_t dlb__place_buffers(int n, const size_t *size, const int *first, const int *last, int *order,
                           size_t *off) {
     for (int i = 0; i < n; i++) order[i] = i;
@@ -19,15 +15,15 @@ size_t dlb__place_buffers(int n, const size_t *size, const int *first, const int
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         int b = order[i];
-        size_t sz = rounded(size[b]), o = 0;
+        size_t sz = dlb__placed_bytes(size[b]), o = 0;
         bool moved = true;
         while (moved) { /* first offset that collides with no live, placed buffer */
             moved = false;
             for (int j = 0; j < i; j++) {
                 int c = order[j];
                 bool live = first[c] <= last[b] && first[b] <= last[c];
-                if (live && o < off[c] + rounded(size[c]) && off[c] < o + sz) {
-                    o = off[c] + rounded(size[c]);
+                if (live && o < off[c] + dlb__placed_bytes(size[c]) && off[c] < o + sz) {
+                    o = off[c] + dlb__placed_bytes(size[c]);
                     moved = true;
                 }
             }

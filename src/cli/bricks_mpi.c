@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_hwloc.h"
 #include "messages.h"
 #include "dlbricks/binding.h"
 #include "dlbricks/exec.h"
@@ -393,6 +394,22 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, dlb_cli_brick_
     return st == DLB_OK && dlb_cli_stop ? DLB_EINTR : st;
 }
 
+/* hwloc's view of this process: its topology (*topo, which the caller destroys) and the CPU
+ * mask it inherited from the launcher. */
+static dlb_status inherited_mask(hwloc_topology_t *topo, hwloc_bitmap_t env, dlb_diag *diag) {
+    hwloc_topology_t t;
+    DLB_HWLOC_CHECK(diag, hwloc_topology_init(&t));
+    *topo = t;
+    DLB_HWLOC_CHECK(diag, hwloc_topology_load(t));
+    DLB_HWLOC_CHECK(diag, hwloc_get_cpubind(t, env, HWLOC_CPUBIND_PROCESS));
+    return DLB_OK;
+}
+
+static dlb_status bind_process(hwloc_topology_t topo, hwloc_const_bitmap_t set, dlb_diag *diag) {
+    DLB_HWLOC_CHECK(diag, hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_PROCESS));
+    return DLB_OK;
+}
+
 /* Place this rank: node-local ranks from MPI_Comm_split_type, grouped by the CPU mask they
  * inherited from the launcher (ranks with the same mask share it out); never wider. */
 static dlb_status bind_rank(const dlb_cli_options *opt, int rank, bool *oversubscribed) {
@@ -407,12 +424,7 @@ static dlb_status bind_rank(const dlb_cli_options *opt, int rank, bool *oversubs
     *oversubscribed = false;
     DLB_CHECK_ALLOC(env);
     DLB_CHECK_ALLOC(set);
-    if (hwloc_topology_init(&topo) < 0 || hwloc_topology_load(topo) < 0 ||
-        hwloc_get_cpubind(topo, env, HWLOC_CPUBIND_PROCESS) < 0) {
-        dlb_error(diag, "binding", "hwloc cannot read this process's CPU binding");
-        st = DLB_EHWLOC;
-        goto cleanup;
-    }
+    DLB_TRY(inherited_mask(&topo, env, diag));
     hwloc_bitmap_list_snprintf(mask, sizeof mask, env);
     DLB_MPI_CHECK(
         MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
@@ -426,16 +438,12 @@ static dlb_status bind_rank(const dlb_cli_options *opt, int rank, bool *oversubs
     DLB_MPI_CHECK(MPI_Comm_size(group, &count));
     DLB_TRY(dlb_placement(topo, env, opt->bind, index, count, opt->allow_oversubscribe, set,
                           oversubscribed, NULL));
-    if (opt->bind != DLB_BIND_NONE && opt->bind != DLB_BIND_LAUNCHER &&
-        hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) < 0) {
-        dlb_error(diag, "binding", "hwloc_set_cpubind failed");
-        st = DLB_EHWLOC;
-        goto cleanup;
-    }
+    if (opt->bind != DLB_BIND_NONE && opt->bind != DLB_BIND_LAUNCHER)
+        DLB_TRY(bind_process(topo, set, diag));
     if (opt->report_bindings) {
         char cpus[256];
         hwloc_bitmap_list_snprintf(cpus, sizeof cpus, set);
-        MPI_Get_processor_name(host, &hlen);
+        DLB_MPI_CHECK(MPI_Get_processor_name(host, &hlen));
         fprintf(stderr, "binding: rank=%d host=%s group=%d/%d policy=%s inherited=%s cpus=%s%s\n",
                 rank, host, index, count, dlb_bind_policy_name(opt->bind), mask, cpus,
                 *oversubscribed ? " oversubscribed" : "");

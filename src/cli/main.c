@@ -1,6 +1,7 @@
 /* main.c — entry point of dlbricks-mpi: parse options, run the mode, pick the exit status. */
 #include "cli.h"
 
+#include "check.h"
 #include "dlbricks/exec.h"
 
 #include <mpi.h>
@@ -50,17 +51,17 @@ static dlb_status main_job(int argc, char **argv, const dlb_cli_options *opt,
     dlb_diag d = {0};
     if (dlb_exec_setup_process(&d) != DLB_OK) return DLB_EDNNL;
     if (!launched_by_mpi()) return dlb_cli_bricks(opt, stdout, info);
-    int provided, size = 1, rank = 0;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fputs("error: MPI_Init_thread failed\n", stderr);
-        return DLB_EMPI;
-    }
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    dlb_status st =
-        dlb_cli_bricks_mpi(opt, stdout, info); /* binds the rank, then times or hands out */
+    dlb_diag *diag = NULL; /* for DLB_MPI_CHECK: its one line goes to stderr */
+    const char *where = "MPI";
+    dlb_status st = DLB_OK;
+    int provided, rank = 0;
+    DLB_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    DLB_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    st = dlb_cli_bricks_mpi(opt, stdout, info); /* binds the rank, then times or hands out */
     if (rank != 0) fflush(stdout);
-    MPI_Finalize();
+    DLB_MPI_CHECK(MPI_Finalize());
+    return st;
+cleanup: /* MPI_Init_thread, MPI_Comm_rank or MPI_Finalize failed */
     return st;
 }
 

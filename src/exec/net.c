@@ -682,16 +682,22 @@ cleanup:
 }
 
 dlb_status dlb_net_run(dlb_net *n) {
+    dlb_diag *diag = NULL; /* no report to append to here: a failure's one line goes to stderr */
+    const char *where = NULL;
+    dlb_status st = DLB_OK;
     for (int i = 0; i < n->n_steps; i++) {
         dlb__step *s = &n->steps[i];
         if (s->custom) {
             s->custom(s, n);
             continue;
         }
-        if (dnnl_primitive_execute(s->prim, n->strm, s->n_args, s->args) != dnnl_success)
-            return DLB_EDNNL;
+        where = dlb__step_name(n, i);
+        DLB_DNNL_CHECK(dnnl_primitive_execute(s->prim, n->strm, s->n_args, s->args));
     }
-    return dnnl_stream_wait(n->strm) == dnnl_success ? DLB_OK : DLB_EDNNL;
+    where = NULL;
+    DLB_DNNL_CHECK(dnnl_stream_wait(n->strm));
+cleanup:
+    return st;
 }
 
 static bool in_arena(const dlb_net *n, const void *p) {

@@ -6,18 +6,19 @@
 
 static dlb_status copy_between(dlb_net *n, const dnnl_memory_desc_t *from_md, void *from,
                                const dnnl_memory_desc_t *to_md, void *to) {
+    dlb_diag *diag = NULL; /* no report to append to here: a failure's one line goes to stderr */
+    const char *where = "data copy";
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t p = NULL;
     dnnl_memory_t a = NULL, b = NULL;
-    dlb_status st = DLB_EDNNL;
-    if (dnnl_reorder_primitive_desc_create(&pd, from_md, n->eng, to_md, n->eng, NULL) ||
-        dnnl_primitive_create(&p, pd) || dnnl_memory_create(&a, from_md, n->eng, from) ||
-        dnnl_memory_create(&b, to_md, n->eng, to))
-        goto cleanup;
+    dlb_status st = DLB_OK;
+    DLB_DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from_md, n->eng, to_md, n->eng, NULL));
+    DLB_DNNL_CHECK(dnnl_primitive_create(&p, pd));
+    DLB_DNNL_CHECK(dnnl_memory_create(&a, from_md, n->eng, from));
+    DLB_DNNL_CHECK(dnnl_memory_create(&b, to_md, n->eng, to));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
-    if (dnnl_primitive_execute(p, n->strm, 2, args) == dnnl_success &&
-        dnnl_stream_wait(n->strm) == dnnl_success)
-        st = DLB_OK;
+    DLB_DNNL_CHECK(dnnl_primitive_execute(p, n->strm, 2, args));
+    DLB_DNNL_CHECK(dnnl_stream_wait(n->strm));
 cleanup:
     if (a) dnnl_memory_destroy(a);
     if (b) dnnl_memory_destroy(b);
@@ -68,9 +69,8 @@ dlb_status dlb_net_get_output(dlb_net *n, int op, int k, float *data, size_t cou
     dlb__buf *b = &n->bufs[n->dst_buf[op][k]];
     dnnl_memory_desc_t user = caller_md(b);
     if (dnnl_memory_desc_get_size(&user) != count * sizeof(float)) return DLB_EINVAL;
-    void *at = b->data; /* where the op wrote: a rotated output's current copy in the pool */
-    if (dnnl_memory_get_data_handle(b->mem, &at) != dnnl_success) return DLB_EDNNL;
-    return copy_between(n, &b->md, at, &user, data);
+    /* where the op wrote: a rotated output's current copy in the pool */
+    return copy_between(n, &b->md, dlb__buf_at(b), &user, data);
 }
 
 void dlb_net_flush_caches(dlb_net *n) {

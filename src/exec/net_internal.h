@@ -22,6 +22,7 @@ typedef struct dlb__buf {
     dnnl_memory_desc_t user_md; /* plain layout for set_input/set_weight/get_output */
     dnnl_memory_t mem;
     void *data;
+    void *at; /* rotated: the copy in the pool its handle points to now (NULL: data) */
     size_t size;
     dlb__buf_kind kind;
     int alias_of;  /* DLB__BUF_ALIAS: the buffer whose memory it shares */
@@ -97,6 +98,16 @@ dlb_status dlb__new_buf(dlb_net *n, const dnnl_memory_desc_t *md, dlb__buf_kind 
 /* Weight w of op j in descriptor md; user_md is its plain layout (may be NULL: same dims). */
 dlb_status dlb__weight_buf(dlb_net *n, int op, int w, const dnnl_memory_desc_t *md,
                            const dnnl_memory_desc_t *user_md, int *buf);
+/* Where buffer b's memory handle points now: a rotated buffer's current copy, else its data. */
+static inline void *dlb__buf_at(const dlb__buf *b) {
+    return b->at ? b->at : b->data;
+}
+
+/* What names step i in an error line: its op's oneDNN implementation, or "reorder". */
+static inline const char *dlb__step_name(const dlb_net *n, int i) {
+    return n->steps[i].op >= 0 ? dlb_net_impl(n, n->steps[i].op) : "reorder";
+}
+
 /* Create the primitive of pd, append it as a step with the given args; records impl name. */
 dlb_status dlb__add_step(dlb_net *n, int op, dnnl_primitive_desc_t pd, int n_args, const int *kinds,
                          const int *bufs);

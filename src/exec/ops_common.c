@@ -216,7 +216,7 @@ dlb_status dlb__fast_pd(dlb_net *n, int op, const void *op_desc, dnnl_primitive_
     DLB_TRY(dlb__post_ops(n, op, attr, n_args, kinds, bufs, sum_slot));
     DLB_DNNL_CHECK(dnnl_primitive_desc_create(pd, op_desc, *attr, n->eng, NULL));
     const char *impl = NULL;
-    dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl);
+    DLB_DNNL_CHECK(dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl));
     int kb = -1;
     for (int k = 0; k < s->n_post && kb < 0; k++)
         if (s->post[k].kind == DLB_POST_BINARY) kb = k;

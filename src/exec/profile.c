@@ -18,17 +18,23 @@ static double now_ms(void) {
 }
 
 dlb_status dlb_net_run_profiled(dlb_net *n, double *step_ms) {
+    dlb_diag *diag = NULL; /* as dlb_net_run: a failure's one line goes to stderr */
+    const char *where = NULL;
+    dlb_status st = DLB_OK;
     double t = now_ms();
     for (int i = 0; i < n->n_steps; i++) {
         dlb__step *s = &n->steps[i];
-        if (s->custom)
+        if (s->custom) {
             s->custom(s, n);
-        else if (dnnl_primitive_execute(s->prim, n->strm, s->n_args, s->args) != dnnl_success ||
-                 dnnl_stream_wait(n->strm) != dnnl_success)
-            return DLB_EDNNL;
+        } else {
+            where = dlb__step_name(n, i);
+            DLB_DNNL_CHECK(dnnl_primitive_execute(s->prim, n->strm, s->n_args, s->args));
+            DLB_DNNL_CHECK(dnnl_stream_wait(n->strm));
+        }
         double u = now_ms();
         step_ms[i] += u - t;
         t = u;
     }
-    return DLB_OK;
+cleanup:
+    return st;
 }

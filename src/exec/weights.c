@@ -211,24 +211,28 @@ static int root_of_alias(const dlb_net *n, int b) {
 
 dlb_status dlb_net_use_weight_copy(dlb_net *n, const dlb_weight_pool *p, int64_t rep) {
     if (!n || (rep >= 0 && dlb_net_weight_copies(n, p) < 1)) return DLB_EINVAL;
+    dlb_diag *diag = NULL; /* no report to append to here: a failure's one line goes to stderr */
+    const char *where = "weight rotation";
+    dlb_status st = DLB_OK;
     for (int i = 0; i < n->n_bufs; i++) {
         dlb__buf *b = &n->bufs[i];
         if (!rotated(b)) continue;
         void *at = rep >= 0 ? p->data + b->pool_off +
                                   (size_t)(rep % b->copies) * aligned(b->size, WEIGHT_ALIGN)
                             : b->data;
-        if (dnnl_memory_set_data_handle(b->mem, at) != dnnl_success) return DLB_EDNNL;
+        DLB_DNNL_CHECK(dnnl_memory_set_data_handle(b->mem, at));
+        b->at = at;
     }
     /* Views of a weight (a matmul's 2-D weights, ...) follow it. */
     for (int i = 0; i < n->n_bufs; i++) {
         dlb__buf *b = &n->bufs[i];
         if (b->kind != DLB__BUF_ALIAS || !rotated(&n->bufs[root_of_alias(n, i)])) continue;
-        void *at;
-        if (dnnl_memory_get_data_handle(n->bufs[root_of_alias(n, i)].mem, &at) != dnnl_success ||
-            dnnl_memory_set_data_handle(b->mem, at) != dnnl_success)
-            return DLB_EDNNL;
+        void *at = dlb__buf_at(&n->bufs[root_of_alias(n, i)]);
+        DLB_DNNL_CHECK(dnnl_memory_set_data_handle(b->mem, at));
+        b->at = at;
     }
-    return DLB_OK;
+cleanup:
+    return st;
 }
 
 /* ---- context eviction -------------------------------------------------------------------------*/
@@ -293,7 +297,7 @@ size_t dlb_net_age_streamed_outputs(dlb_net *n, const dlb_evictor *e) {
     for (int i = 0; i < n->n_bufs; i++) {
         const dlb__buf *b = &n->bufs[i];
         if (!b->streamed || !b->data) continue;
-        volatile unsigned char *d = b->data; /* one write per line: fetched and dirtied */
+        volatile unsigned char *d = dlb__buf_at(b); /* one write per line: fetched, dirtied */
         for (size_t k = 0; k < b->size; k += 64) d[k] = (unsigned char)(d[k] + 1);
         bytes += b->size;
     }

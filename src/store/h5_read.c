@@ -121,6 +121,7 @@ static dlb_status read_str_attr(reader *rd, hid_t loc, const char *name, char **
         DLB_H5_CHECK(H5free_memory(p));
     } else {
         size_t size = H5Tget_size(type);
+        if (size == 0) DLB_H5_FAIL_("H5Tget_size(type)"); /* 0: its failure */
         DLB_CHECK_ALLOC(copy = calloc(size + 1, 1));
         DLB_H5_CHECK_ID(fixed, H5Tcopy(H5T_C_S1));
         DLB_H5_CHECK(H5Tset_size(fixed, size + 1));
@@ -239,7 +240,9 @@ static dlb_status table_release(reader *rd, table_buf *b) {
     dlb_diag *diag = rd->diag;
     const char *where = rd->where;
     hid_t space = H5I_INVALID_HID;
-    if (b->rows && b->n && H5Tdetect_class(b->mem, H5T_STRING) > 0) {
+    htri_t strings = 0;
+    if (b->rows && b->n) DLB_H5_CHECK(strings = H5Tdetect_class(b->mem, H5T_STRING));
+    if (strings > 0) {
         hsize_t dims[1] = {b->n};
         DLB_H5_CHECK_ID(space, H5Screate_simple(1, dims, NULL));
         DLB_H5_CHECK(DLB_H5_RECLAIM(b->mem, space, H5P_DEFAULT, b->rows));

@@ -507,6 +507,44 @@ static void test_age_streamed_outputs(void) {
     dlb_evictor_free(e);
 }
 
+/* A streamed output that also rotates (a batch norm's output, streamed and written far away):
+ * the ageing dirties the copy the op just wrote, not the arena bytes it no longer uses.  One
+ * byte of every 64-byte line changes, so exactly one float in 16 of the output read back from
+ * that copy differs. */
+static void test_age_rotated_streamed_output(void) {
+    int64_t C = 32;
+    dlb_operand src = t4(1, C, 6, 6), mid = src, wei[4] = {t1(C), t1(C), t1(C), t1(C)};
+    mid.streamed = mid.cold = true;
+    dlb_op_spec s = {.op = DLB_LOP_BNORM,
+                     .warm = true, /* only the output rotates */
+                     .n_src = 1,
+                     .n_wei = 4,
+                     .n_dst = 1,
+                     .src = &src,
+                     .wei = wei,
+                     .dst = &mid};
+    s.p.eps = 1e-5;
+    dlb_net *net = net_of(&s, 1);
+    dlb_weight_pool *pool = NULL;
+    ASSERT_EQ_INT(dlb_weight_pool_create(1 << 20, &pool), DLB_OK);
+    if (net && pool) {
+        const size_t n = (size_t)C * 36;
+        static float y0[32 * 36], y1[32 * 36];
+        ASSERT_EQ_INT((int)dlb_net_weight_bytes(net), (int)(n * 4));
+        ASSERT(dlb_net_weight_copies(net, pool) >= 2);
+        ASSERT_EQ_INT(dlb_net_use_weight_copy(net, pool, 1), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, y0, n), DLB_OK);
+        ASSERT_EQ_INT((int)dlb_net_age_streamed_outputs(net, NULL), (int)(n * 4));
+        ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, y1, n), DLB_OK);
+        int changed = 0;
+        for (size_t i = 0; i < n; i++) changed += memcmp(&y0[i], &y1[i], sizeof *y0) != 0;
+        ASSERT_EQ_INT(changed, (int)(n / 16));
+    }
+    dlb_net_free(net);
+    dlb_weight_pool_free(pool);
+}
+
 /* Warm inputs at a near reuse distance (dlb_operand.near_kib): rewritten before a repetition
  * with their values unchanged, so the network's output stays the same; cold inputs and inputs
  * without a distance are left alone. */
@@ -558,6 +596,7 @@ int main(void) {
     test_rotation_mixed();
     test_weights_at_distance();
     test_age_streamed_outputs();
+    test_age_rotated_streamed_output();
     test_age_near_inputs();
     return test_summary("test_exec_weights");
 }

@@ -205,6 +205,30 @@ class Results:
         return pd.DataFrame([{"run_id": r, **_attrs(g)} for r, g in self._runs],
                             columns=None if self._runs else ["run_id"])
 
+    def host_probe(self):
+        """One row per run, rank and time of the host probe (docs/timing.md, "Host probe"):
+        run_id, rank, system (from the run's 'ranks' attribute), when ('start' or 'end'), ok,
+        gflops, compute_ms, stream_gbs, stream_ms, stream_mib (NaN where the probe failed).
+        Runs without a probe (--no-host-probe, older files) have no rows."""
+        rows = []
+        for run_id, g in self._runs:
+            a = _attrs(g)
+            systems = {}
+            for line in a.get("ranks", "").splitlines():
+                kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                if "rank" in kv:
+                    systems[int(kv["rank"])] = kv.get("system")
+            for line in a.get("host_probe", "").splitlines():
+                kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                ok = "gflops" in kv
+                row = {"run_id": run_id, "rank": int(kv["rank"]),
+                       "system": systems.get(int(kv["rank"])), "when": kv["when"], "ok": ok}
+                for k in _PROBE_FIGURES:
+                    row[k] = float(kv[k]) if ok else math.nan
+                rows.append(row)
+        return pd.DataFrame(rows, columns=["run_id", "rank", "system", "when", "ok",
+                                           *_PROBE_FIGURES])
+
     def models(self):
         """One row per (model, batch) decomposition: model, batch (int), view ('fuse=F G=K':
         the 'view' attribute, or made from 'fuse' / 'granularity' in files without it), then
@@ -350,6 +374,32 @@ def compose(results, model, batch, system, stat="median", settings=None):
                       "settings": settings, "estimate_ms": est, "ci_low_ms": ci_low,
                       "ci_high_ms": ci_high, "coverage": coverage, "n_layers": n_layers,
                       "n_uncovered": uncovered})
+
+
+_PROBE_FIGURES = ("gflops", "compute_ms", "stream_gbs", "stream_ms", "stream_mib")
+
+
+def host_probe_summary(results):
+    """Per run and system: the medians over its ranks of the host probe's GFLOP/s and GB/s at
+    the start and the end (columns start_gflops, end_gflops, start_stream_gbs,
+    end_stream_gbs), and the ranks that ran it."""
+    hp = results.host_probe()
+    cols = ["run_id", "system", "ranks", "start_gflops", "end_gflops", "start_stream_gbs",
+            "end_stream_gbs"]
+    if hp.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    order = run_order(results)
+    for (run_id, system), g in hp.groupby(["run_id", "system"], sort=False, dropna=False):
+        row = {"run_id": run_id, "system": system, "ranks": int(g["rank"].nunique())}
+        for when in ("start", "end"):
+            w = g[(g["when"] == when) & g["ok"]]
+            row[f"{when}_gflops"] = float(w["gflops"].median()) if len(w) else math.nan
+            row[f"{when}_stream_gbs"] = float(w["stream_gbs"].median()) if len(w) else math.nan
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("run_id", key=lambda c: c.map(order), kind="stable",
+                           ignore_index=True)
 
 
 def run_order(results):

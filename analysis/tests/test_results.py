@@ -925,6 +925,72 @@ def test_real_run_summary_and_plot(real, tmp):
     assert_plots(report("plot", real, "-o", d), d, {"roofline.png", "op_time.png"})
 
 
+def test_host_probe_real_run(real, two):
+    """The host probe of a oneDNN run: rank 0 at the start and the end, as stored and printed."""
+    with dr.open_results(real) as r:
+        hp = r.host_probe()
+        summ = dr.host_probe_summary(r)
+    assert list(hp[["rank", "system", "when"]].itertuples(index=False, name=None)) == \
+        [(0, "r", "start"), (0, "r", "end")]
+    assert hp["ok"].all() and (hp["gflops"] > 0).all() and (hp["stream_gbs"] > 0).all()
+    assert (hp["stream_mib"] >= 48).all()  # three arrays of at least 16 MiB
+    assert len(summ) == 1 and summ["ranks"][0] == 1
+    assert summ["start_gflops"][0] == hp["gflops"][0] and summ["end_stream_gbs"][0] == \
+        hp["stream_gbs"][1]
+    lines = [x for x in ok("summary", real).stdout.splitlines() if x.startswith("host:")]
+    s = summ.iloc[0]
+    assert lines == [f"host: system=r run={s.run_id} ranks=1 start_gflops={s.start_gflops:.2f} "
+                     f"end_gflops={s.end_gflops:.2f} start_stream_gbs={s.start_stream_gbs:.2f} "
+                     f"end_stream_gbs={s.end_stream_gbs:.2f}"]
+    with dr.open_results(two) as r:  # the dummy backend times no probe
+        assert r.host_probe().empty and dr.host_probe_summary(r).empty
+    assert "host:" not in ok("summary", two).stdout
+
+
+PROBE_TEXT = ("rank=0 when=start gflops=10.00 compute_ms=26.8 stream_gbs=8.00 stream_ms=300 "
+              "stream_mib=768\nrank=0 when=end gflops=20.00 compute_ms=13.4 stream_gbs=6.00 "
+              "stream_ms=400 stream_mib=768\nrank=1 when=start failed\nrank=1 when=end "
+              "gflops=40.00 compute_ms=6.7 stream_gbs=2.00 stream_ms=1200 stream_mib=768\n"
+              "rank=2 when=start gflops=30.00 compute_ms=8.9 stream_gbs=9.00 stream_ms=270 "
+              "stream_mib=768\nrank=2 when=end gflops=30.00 compute_ms=8.9 stream_gbs=9.00 "
+              "stream_ms=270 stream_mib=768\n")
+
+
+def with_probe(src, dst, systems):
+    """A copy of src whose first run has PROBE_TEXT for three ranks of these systems."""
+    def edit(h):
+        run = next(iter(h["runs"].values()))
+        run.attrs["host_probe"] = PROBE_TEXT
+        run.attrs["ranks"] = "".join(f"rank={i} host=h system={s} binding=0 threads=1 "
+                                     f"oversubscribed=0\n" for i, s in enumerate(systems))
+    return copy_with(src, dst, edit)
+
+
+def test_host_probe_medians_by_hand(validated, tmp):
+    """Medians over each system's ranks, a failed probe left out: system v has ranks 0 and 1
+    (rank 1's start failed), w has rank 2."""
+    f, _ = validated
+    a = with_probe(f, tmp / "probe_a.h5", ["v", "v", "w"])
+    with dr.open_results(a) as r:
+        hp = r.host_probe()
+        summ = dr.host_probe_summary(r).set_index("system")
+    assert len(hp) == 6 and list(hp["ok"]) == [True, True, False, True, True, True]
+    assert math.isnan(hp["gflops"][2])
+    v, w = summ.loc["v"], summ.loc["w"]
+    assert (v.ranks, v.start_gflops, v.end_gflops) == (2, 10.0, 30.0)  # end: median of 20, 40
+    assert (v.start_stream_gbs, v.end_stream_gbs) == (8.0, 4.0)
+    assert (w.ranks, w.start_gflops, w.end_stream_gbs) == (1, 30.0, 9.0)
+    # repeat shows each file's host state before its summary line
+    b = with_probe(with_errors(f, tmp / "probe_e.h5", [1.0, 2.0, 3.0, 4.0]),
+                   tmp / "probe_b.h5", ["v", "v", "w"])
+    text = ok("repeat", a, b).stdout.splitlines()
+    host = [x for x in text if x.startswith("host: system=v ")]
+    assert len(host) == 2 and f"file={a} " in host[0] and f"file={b} " in host[1], host
+    assert host[0].endswith("ranks=2 start_gflops=10.00 end_gflops=30.00 start_stream_gbs=8.00 "
+                            "end_stream_gbs=4.00"), host[0]
+    assert text.index(host[1]) < next(i for i, x in enumerate(text) if x.startswith("repeat: system=v "))
+
+
 def assert_one_line_error(p, path, reason):
     assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
     assert p.stderr.splitlines() == [p.stderr.strip()], p.stderr

@@ -282,6 +282,10 @@ void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node)
                                     (ranks_per_node > 0 ? ranks_per_node : 1));
 }
 
+int64_t dlb_cli_brick_mem_limit(void) {
+    return brick_mem_limit;
+}
+
 void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_settings *ts,
                             const dlb_brick *b, dlb_cli_brick_result *r, dlb_cli_brick_times *t) {
     if (brick_mem_limit > 0 && b->bytes > brick_mem_limit) {
@@ -303,7 +307,8 @@ void dlb_cli_time_one_brick(const dlb_cli_options *opt, const dlb_timing_setting
 /* One job in this process over opt's models.  With err (a calibration pass) nothing is
  * reported: the models' errors come back. */
 static dlb_status run_pass(const dlb_cli_options *opt, const dlb_thread_info *ti, FILE *out,
-                           dlb_cli_run_info *info, dlb_cli_check_error *err) {
+                           dlb_cli_run_info *info, dlb_cli_check_error *err,
+                           const dlb_host_probe *probe_start) {
     dlb_registry *reg;
     dlb_status st = dlb_cli_build_registry(opt, &reg, info);
     if (st != DLB_OK) return st;
@@ -343,6 +348,12 @@ static dlb_status run_pass(const dlb_cli_options *opt, const dlb_thread_info *ti
             dlb_status s2 = dlb_job_save(&job);
             (void)s2;
         } else {
+            dlb_host_probe probe_end;
+            if (probe_start) { /* the main pass: the probe again at its end */
+                dlb_cli_host_probe(opt, ti, &probe_end);
+                job.probe_start = probe_start;
+                job.probe_end = &probe_end;
+            }
             dlb_status s2 = err ? dlb_job_check_error(&job, err) : dlb_job_finish(&job, out, info);
             if (st == DLB_OK) st = s2;
         }
@@ -359,6 +370,8 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     dlb_cli_set_brick_mem_limit(opt, 1);
     dlb_cli_set_weight_pool(&ti);
     dlb_cli_set_eviction(opt);
+    dlb_host_probe probe_start;
+    dlb_cli_host_probe(opt, &ti, &probe_start);
     dlb_cli_options run_opt = *opt;
     dlb_cli_calibration cal = {0};
     if (opt->weights_auto) { /* --weights auto: an earlier run's choice, or calibration passes */
@@ -372,7 +385,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
             dlb_cli_calibration_options(opt, &cal, dlb_cli_calibration_pass_distance(pass), &po);
             dlb_cli_run_info scratch = {0};
             dlb_cli_check_error err = {0};
-            dlb_status ps = run_pass(&po, &ti, out, &scratch, &err);
+            dlb_status ps = run_pass(&po, &ti, out, &scratch, &err, NULL);
             dlb_cli_calibration_add(&cal, pass, &err);
             if (ps == DLB_EINTR || dlb_cli_stop) st = DLB_EINTR;
             ok = ps == DLB_OK;
@@ -380,7 +393,7 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
         if (!reused) cal.wall_s = now_s() - t0;
         if (st == DLB_OK) dlb_cli_calibration_apply(&cal, ok && !reused, out, &run_opt);
     }
-    if (st == DLB_OK) st = run_pass(&run_opt, &ti, out, info, NULL);
+    if (st == DLB_OK) st = run_pass(&run_opt, &ti, out, info, NULL, &probe_start);
     dlb_cli_calibration_free(&cal);
     dlb_cli_release_weight_pool();
     return st;

@@ -462,8 +462,25 @@ typedef struct pass_env {
     int rank, size;
     bool dedicated;
     const dlb_thread_info *ti;
-    const dlb_rank_info *all; /* rank 0 */
+    const dlb_rank_info *all;          /* rank 0 */
+    bool probe;                        /* the main pass: time the host probe at its end */
+    const dlb_host_probe *probe_start; /* rank 0: every rank's probe at the run's start */
 } pass_env;
+
+/* Every rank times the host probe at once (a barrier first, so that no rank is still timing a
+ * brick); rank 0 gathers them into all (size entries). */
+static dlb_status probe_all(const dlb_cli_options *opt, const pass_env *e, dlb_host_probe *all) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    dlb_host_probe mine;
+    DLB_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    dlb_cli_host_probe(opt, e->ti, &mine);
+    DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
+                             MPI_COMM_WORLD));
+cleanup:
+    return st;
+}
 
 /* One job over opt's models on every rank: registry and hand-out (rank 0), timing, report.
  * With err (a calibration pass, rank 0) nothing is reported: the models' errors come back. */
@@ -475,11 +492,13 @@ static dlb_status run_pass(const dlb_cli_options *opt, const pass_env *e, FILE *
     int rank = e->rank, size = e->size, go = 0;
     dlb_registry *reg = NULL;
     double *timing = NULL;
+    dlb_host_probe *probe_end = NULL;
     dlb_job job;
     bool have_job = false;
     if (rank == 0) {
         timing = calloc(4 * (size_t)size, sizeof *timing);
-        if (!timing) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+        probe_end = calloc((size_t)size, sizeof *probe_end);
+        if (!timing || !probe_end) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
         st = dlb_cli_build_registry(opt, &reg, info);
         if (st == DLB_OK) {
             st = dlb_job_init(&job, opt, reg, e->all, size);
@@ -513,6 +532,16 @@ static dlb_status run_pass(const dlb_cli_options *opt, const pass_env *e, FILE *
     mine2[2] = model_s;
     mine2[3] = bt.setup_s;
     DLB_MPI_CHECK(MPI_Gather(mine2, 4, MPI_DOUBLE, timing, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+    int stop = st == DLB_EINTR || dlb_cli_stop, any_stop = 0;
+    DLB_MPI_CHECK(MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    if (e->probe && !any_stop) {
+        dlb_status ps = probe_all(opt, e, probe_end);
+        if (st == DLB_OK) st = ps;
+        if (rank == 0) {
+            job.probe_start = e->probe_start;
+            job.probe_end = probe_end;
+        }
+    }
     if (rank == 0) {
         for (int r = 0; r < size; r++) {
             int k = job.rank_system[r];
@@ -530,6 +559,7 @@ static dlb_status run_pass(const dlb_cli_options *opt, const pass_env *e, FILE *
 cleanup:
     if (have_job) dlb_job_free(&job);
     free(timing);
+    free(probe_end);
     dlb_registry_free(reg);
     return st;
 }
@@ -596,6 +626,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     const char *where = NULL;
     int rank = 0, size = 1;
     dlb_rank_info *all = NULL;
+    dlb_host_probe *probe_start = NULL; /* rank 0: every rank's, at the start */
     DLB_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     DLB_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
     bool over = false;
@@ -622,12 +653,20 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
     DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
                              MPI_COMM_WORLD));
     pass_env e = {.rank = rank, .size = size, .dedicated = dedicated, .ti = &ti, .all = all};
+    if (rank == 0) {
+        probe_start = calloc((size_t)size, sizeof *probe_start);
+        if (!probe_start) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+    }
+    DLB_TRY(probe_all(opt, &e, probe_start));
     dlb_cli_options run_opt = *opt;
     dlb_cli_calibration cal = {0};
     if (opt->weights_auto) st = calibrate(opt, &e, out, &run_opt, &cal);
+    e.probe = true;
+    e.probe_start = probe_start;
     if (st == DLB_OK) st = run_pass(&run_opt, &e, out, info, NULL);
-cleanup:
     dlb_cli_calibration_free(&cal);
+cleanup:
+    free(probe_start);
     free(all);
     dlb_cli_release_weight_pool();
     return st;

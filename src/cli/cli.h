@@ -10,6 +10,7 @@
 #include "dlbricks/brick.h"
 #include "dlbricks/layer.h"
 #include "dlbricks/graph.h"
+#include "dlbricks/probe.h"
 #include "dlbricks/timing.h"
 #include "dlbricks/status.h"
 
@@ -67,6 +68,7 @@ typedef struct dlb_cli_options {
     const char *costs;          /* --costs FILE (a --bricks-out file) */
     const char *system_name;    /* --system-name NAME; NULL: derived from CPU, ISA, threads */
     bool dedicated_coordinator; /* --dedicated-coordinator */
+    bool no_host_probe;         /* --no-host-probe */
     const char *output;         /* -o FILE.h5 */
     bool resume, force;         /* --resume, --force */
     const char *stat;           /* --stat median|min|mean */
@@ -215,6 +217,8 @@ typedef struct dlb_cli_brick_result {
 /** \brief Set the working-set limit of bricks: --max-brick-mem, or 80% of the node's memory
  *  shared by \p ranks_per_node.  Bricks above it are refused (DLB_ETOOBIG), not attempted. */
 void dlb_cli_set_brick_mem_limit(const dlb_cli_options *opt, int ranks_per_node);
+/** \brief That limit in bytes (0: none). */
+int64_t dlb_cli_brick_mem_limit(void);
 struct dlb_thread_info;
 /** \brief Size the cold-weights pool of this process from its binding's last-level cache
  *  (twice it; 64 MiB when unknown).  The pool is allocated when a brick first needs it. */
@@ -353,6 +357,9 @@ typedef struct dlb_job {
     double t0, last_save, last_progress;
     bool progress_tty, progress_open;
     int name_width; /* of the system column */
+    /* Host probe of every rank at the run's start and end (NULL: not run; owned by the
+     * caller).  dlb_job_finish stores and reports them. */
+    const dlb_host_probe *probe_start, *probe_end;
 } dlb_job;
 
 /** \brief Set up the job: systems from the rank infos, queues in predicted-cost order, the
@@ -442,6 +449,15 @@ void dlb_cli_calibration_apply(dlb_cli_calibration *c, bool ran, FILE *out,
 bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
                                dlb_cli_calibration *c, FILE *out);
 void dlb_cli_calibration_free(dlb_cli_calibration *c);
+
+/* host_probe.c */
+/** \brief The host probe in this process, unless --no-host-probe or --backend dummy (then
+ *  out->ok = 0): arrays of the binding's last-level cache (within the brick memory limit), a
+ *  failure reported as a warning on stderr; the run goes on either way. */
+void dlb_cli_host_probe(const dlb_cli_options *opt, const dlb_thread_info *ti, dlb_host_probe *out);
+/** \brief With j->probe_start / probe_end: store the run's "host_probe" attribute (one line per
+ *  rank and time) and print one "host:" line per system to \p out. */
+dlb_status dlb_job_host_probe(dlb_job *j, FILE *out);
 
 /** \brief Save the results file now (no-op without -o). */
 dlb_status dlb_job_save(dlb_job *j);

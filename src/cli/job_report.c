@@ -337,6 +337,8 @@ dlb_status dlb_job_finish(dlb_job *j, FILE *out, dlb_cli_run_info *info) {
                 busy > 0 && s->timing_s > 0 ? 100 * s->setup_s / busy : 0,
                 busy > 0 ? 100 * s->idle_s / busy : 0, over ? " oversubscribed=1" : "");
     }
+    dlb_status s4 = dlb_job_host_probe(j, out);
+    if (st == DLB_OK) st = s4;
     if (over) fprintf(out, "oversubscribed: ranks=%d (results not for figures)\n", j->n_ranks);
     info->n_skipped += any_failed;
     time_t now = time(NULL);

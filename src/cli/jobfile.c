@@ -29,6 +29,7 @@ static const struct job_key {
     {"timing", "evict_mib", "--evict-mib", KEY_VALUE},
     {"timing", "denormals", "--denormals", KEY_VALUE},
     {"timing", "stat", "--stat", KEY_VALUE},
+    {"timing", "host_probe", "--no-host-probe", KEY_NEG_FLAG},
     {"ranks", "threads", "--threads", KEY_VALUE},
     {"ranks", "bind", "--bind", KEY_VALUE},
     {"ranks", "allow_oversubscribe", "--allow-oversubscribe", KEY_FLAG},

@@ -30,6 +30,7 @@ typedef enum opt_id {
     OPT_WEIGHTS,
     OPT_COLD_INPUTS,
     OPT_DENORMALS,
+    OPT_NO_HOST_PROBE,
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
     OPT_DTYPE,
@@ -125,6 +126,10 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                        "subnormal floats flushed to zero (FTZ and DAZ) in every\n"
                        "thread, as inference runtimes do (flush, the default), or\n"
                        "kept (docs/timing.md, \"Subnormal numbers\")"},
+    [OPT_NO_HOST_PROBE] = {"no-host-probe", 0, false, NULL,
+                           "main job: skip the host probe (a matmul and a memory\n"
+                           "stream timed on every rank at the start and the end;\n"
+                           "docs/timing.md, \"Host probe\")"},
     [OPT_VALIDATE] = {"validate", 0, false, NULL,
                       "also time every model whole and report the estimate's error"},
     [OPT_VALIDATE_ROUNDS] = {"validate-rounds", 0, true, "R",
@@ -499,6 +504,9 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             break;
         case OPT_DEDICATED_COORDINATOR:
             opt->dedicated_coordinator = true;
+            break;
+        case OPT_NO_HOST_PROBE:
+            opt->no_host_probe = true;
             break;
         case OPT_OUTPUT:
             opt->output = optarg;

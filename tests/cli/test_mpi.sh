@@ -144,4 +144,21 @@ $cmd >"$TMP/auto1.out" 2>"$TMP/auto1.err" || fail "--weights auto without a laun
 grep -Eq '^calibration: models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 batch=stored validated=6,6 ' "$TMP/auto1.out" ||
     fail "--weights auto without a launcher: no calibration line" "$cmd"
 N=$((N + 11))
+# ---- the host probe (oneDNN): every rank times it at the start and the end; rank 0 stores all --
+cmd="$MPIEXEC -np 2 --oversubscribe $BIN --quiet --allow-oversubscribe --threads 1 --min-time-ms 5 --min-reps 3 -o $TMP/probe.h5 $TINY/tiny_resnet.onnx"
+$cmd >"$TMP/probe.out" 2>"$TMP/probe.err" || fail "host probe: exit status $?" "$cmd"
+grep -Eq '^host: system=[^ ]+ ranks=2 start_gflops=[0-9.]+ end_gflops=[0-9.]+ start_stream_gbs=[0-9.]+ end_stream_gbs=[0-9.]+$' "$TMP/probe.out" ||
+    fail "host probe: no host: line for 2 ranks" "$cmd"
+/usr/bin/python3 - "$TMP/probe.h5" <<'PY' || fail "host probe: not every rank's figures stored" "$cmd"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+(run,) = list(f["runs"].values())
+text = run.attrs["host_probe"]
+text = text.decode() if isinstance(text, bytes) else text
+rows = [dict(kv.split("=", 1) for kv in line.split()) for line in text.splitlines()]
+assert [(r["rank"], r["when"]) for r in rows] == [("0", "start"), ("0", "end"), ("1", "start"),
+                                                  ("1", "end")], text
+assert all(float(r["gflops"]) > 0 and float(r["stream_gbs"]) > 0 for r in rows), text
+PY
+N=$((N + 2))
 echo "PASS: $N checks"

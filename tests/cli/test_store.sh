@@ -128,13 +128,57 @@ grep -q "^error: --denormals: invalid value 'none' (flush or keep)" "$TMP/dn.err
 N=$((N + 5))
 
 # ---- the oneDNN backend: where rank time goes (timing loops, brick set-up, the rest) ----------
-$BIN --quiet --threads 1 --min-time-ms 30 --min-reps 3 "$TINY/tiny_resnet.onnx" >"$TMP/real.out" 2>"$TMP/real.err" ||
-    fail "oneDNN main job"
+$BIN --quiet --threads 1 --min-time-ms 30 --min-reps 3 -o "$TMP/real.h5" "$TINY/tiny_resnet.onnx" \
+    >"$TMP/real.out" 2>"$TMP/real.err" || fail "oneDNN main job"
 line=$(grep '^timing: ' "$TMP/real.out")
 awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
      END { exit !(v["timing_s"] > 0 && v["setup"] > 0 && v["setup"] <= v["overhead"] + 0.1 &&
                   v["overhead"] < 100 && v["idle"] == 0) }' <<<"$line" ||
     fail "timing line: setup must be a part of the overhead: $line"
+
+# ---- the host probe: timed at the start and the end, stored per rank, one "host:" line ------------
+grep -q '^host: system=[^ ]* ranks=1 start_gflops=[0-9.]* end_gflops=[0-9.]* start_stream_gbs=[0-9.]* end_stream_gbs=[0-9.]*$' \
+    "$TMP/real.out" || fail "no host: line" "$(grep '^host:' "$TMP/real.out")"
+$BIN --quiet --threads 1 --min-time-ms 5 --min-reps 3 --no-host-probe -o "$TMP/noprobe.h5" \
+    "$TINY/tiny_resnet.onnx" >"$TMP/noprobe.out" 2>"$TMP/noprobe.err" || fail "--no-host-probe"
+! grep -q '^host:' "$TMP/noprobe.out" || fail "--no-host-probe printed a host: line"
+printf '[zoo]\npaths = %s\n[timing]\nhost_probe = no\nmin_time_ms = 5\nmin_reps = 3\n[ranks]\nthreads = 1\n' \
+    "$TINY/tiny_resnet.onnx" >"$TMP/noprobe.ini"
+$BIN --quiet --job "$TMP/noprobe.ini" >"$TMP/noprobejob.out" 2>"$TMP/noprobejob.err" || fail "host_probe = no"
+grep -q '^timing:' "$TMP/noprobejob.out" && ! grep -q '^host:' "$TMP/noprobejob.out" ||
+    fail "[timing] host_probe = no printed a host: line"
+PYTHONPATH="$SRC/analysis" $PY - "$TMP/real.h5" "$TMP/real.out" "$TMP/noprobe.h5" "$TMP/r.h5" <<'PY' ||
+import sys, h5py
+import dlbricks_results as dr
+f = h5py.File(sys.argv[1], "r")
+(run,) = list(f["runs"].values())
+text = run.attrs["host_probe"]
+text = text.decode() if isinstance(text, bytes) else text
+rows = [dict(kv.split("=", 1) for kv in line.split()) for line in text.splitlines()]
+assert [(r["rank"], r["when"]) for r in rows] == [("0", "start"), ("0", "end")], text
+for r in rows:
+    assert float(r["gflops"]) > 0 and float(r["stream_gbs"]) > 0, r
+    assert int(r["stream_mib"]) >= 48 and float(r["stream_ms"]) > 0, r  # 3 arrays of >= 16 MiB
+# the printed line is the one rank's figures; the reader gives the same
+line = next(l for l in open(sys.argv[2]) if l.startswith("host:"))
+kv = dict(f.split("=", 1) for f in line.split()[1:])
+for when in ("start", "end"):
+    r = next(r for r in rows if r["when"] == when)
+    assert abs(float(kv[when + "_gflops"]) - float(r["gflops"])) < 0.006, (line, r)
+    assert abs(float(kv[when + "_stream_gbs"]) - float(r["stream_gbs"])) < 0.006, (line, r)
+with dr.open_results(sys.argv[1]) as res:
+    s = dr.host_probe_summary(res)
+    assert len(s) == 1 and s["ranks"][0] == 1 and s["system"][0] == kv["system"], s
+    assert abs(s["end_gflops"][0] - float(rows[1]["gflops"])) < 1e-6, s
+# --no-host-probe and the dummy backend store none
+for path in sys.argv[3:]:
+    with h5py.File(path, "r") as g:
+        assert all("host_probe" not in r.attrs for r in g["runs"].values()), path
+    with dr.open_results(path) as res:
+        assert res.host_probe().empty and dr.host_probe_summary(res).empty, path
+PY
+    fail "host probe: stored figures"
+N=$((N + 5))
 
 # ---- --evict-mib: context eviction before every repetition; its cost counts toward the budget --
 SQ="$SRC/zoo/squeezenet1_1.onnx" # 39 MiB per inference: its bricks are not warm

@@ -19,7 +19,7 @@ start=$(date +%s)
 mpirun -np "$NP" --bind-to core "$BIN" --quiet --validate -o "$OUT" --resume "$@" "$ZOO" >"$log" ||
     echo "note: exit status $? (partial models are listed in the table)"
 echo "wall: $(($(date +%s) - start)) s"
-grep -E '^(calibration|bricks|accuracy|noise|speedup|timing):' "$log"
+grep -E '^(calibration|bricks|accuracy|noise|speedup|timing|host):' "$log"
 echo
 echo "models by |error| (estimate vs the whole model timed before, between and after its bricks):"
 awk 'NF >= 9 && $7 ~ /^[-+]?[0-9.]+$/ && $1 != "system" {

@@ -207,27 +207,31 @@ class Results:
 
     def host_probe(self):
         """One row per run, rank and time of the host probe (docs/timing.md, "Host probe"):
-        run_id, rank, system (from the run's 'ranks' attribute), when ('start' or 'end'), ok,
-        gflops, compute_ms, stream_gbs, stream_ms, stream_mib (NaN where the probe failed).
-        Runs without a probe (--no-host-probe, older files) have no rows."""
+        run_id, rank, system (from the run's 'ranks' attribute), coordinator (a dedicated
+        coordinator: it times no bricks), when ('start' or 'end'), ok, gflops, compute_ms,
+        stream_gbs, stream_ms, stream_mib (NaN where the probe failed).  Runs without a probe
+        (--no-host-probe, older files) have no rows."""
         rows = []
         for run_id, g in self._runs:
             a = _attrs(g)
-            systems = {}
+            systems, coordinators = {}, set()
             for line in a.get("ranks", "").splitlines():
                 kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
                 if "rank" in kv:
                     systems[int(kv["rank"])] = kv.get("system")
+                    if "coordinator-only" in line.split():
+                        coordinators.add(int(kv["rank"]))
             for line in a.get("host_probe", "").splitlines():
                 kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
                 ok = "gflops" in kv
-                row = {"run_id": run_id, "rank": int(kv["rank"]),
-                       "system": systems.get(int(kv["rank"])), "when": kv["when"], "ok": ok}
+                rank = int(kv["rank"])
+                row = {"run_id": run_id, "rank": rank, "system": systems.get(rank),
+                       "coordinator": rank in coordinators, "when": kv["when"], "ok": ok}
                 for k in _PROBE_FIGURES:
                     row[k] = float(kv[k]) if ok else math.nan
                 rows.append(row)
-        return pd.DataFrame(rows, columns=["run_id", "rank", "system", "when", "ok",
-                                           *_PROBE_FIGURES])
+        return pd.DataFrame(rows, columns=["run_id", "rank", "system", "coordinator", "when",
+                                           "ok", *_PROBE_FIGURES])
 
     def models(self):
         """One row per (model, batch) decomposition: model, batch (int), view ('fuse=F G=K':
@@ -380,10 +384,11 @@ _PROBE_FIGURES = ("gflops", "compute_ms", "stream_gbs", "stream_ms", "stream_mib
 
 
 def host_probe_summary(results):
-    """Per run and system: the medians over its ranks of the host probe's GFLOP/s and GB/s at
-    the start and the end (columns start_gflops, end_gflops, start_stream_gbs,
-    end_stream_gbs), and the ranks that ran it."""
+    """Per run and system: the medians over its ranks that time bricks (as dlbricks-mpi's
+    host: line) of the host probe's GFLOP/s and GB/s at the start and the end (columns
+    start_gflops, end_gflops, start_stream_gbs, end_stream_gbs), and how many ranks."""
     hp = results.host_probe()
+    hp = hp[~hp["coordinator"].astype(bool)]
     cols = ["run_id", "system", "ranks", "start_gflops", "end_gflops", "start_stream_gbs",
             "end_stream_gbs"]
     if hp.empty:

@@ -956,13 +956,16 @@ PROBE_TEXT = ("rank=0 when=start gflops=10.00 compute_ms=26.8 stream_gbs=8.00 st
               "stream_ms=270 stream_mib=768\n")
 
 
-def with_probe(src, dst, systems):
-    """A copy of src whose first run has PROBE_TEXT for three ranks of these systems."""
+def with_probe(src, dst, systems, coordinator=-1):
+    """A copy of src whose first run has PROBE_TEXT for three ranks of these systems (rank
+    coordinator: a dedicated coordinator)."""
     def edit(h):
         run = next(iter(h["runs"].values()))
         run.attrs["host_probe"] = PROBE_TEXT
         run.attrs["ranks"] = "".join(f"rank={i} host=h system={s} binding=0 threads=1 "
-                                     f"oversubscribed=0\n" for i, s in enumerate(systems))
+                                     f"oversubscribed=0"
+                                     + (" coordinator-only" if i == coordinator else "") + "\n"
+                                     for i, s in enumerate(systems))
     return copy_with(src, dst, edit)
 
 
@@ -988,7 +991,14 @@ def test_host_probe_medians_by_hand(validated, tmp):
     assert len(host) == 2 and f"file={a} " in host[0] and f"file={b} " in host[1], host
     assert host[0].endswith("ranks=2 start_gflops=10.00 end_gflops=30.00 start_stream_gbs=8.00 "
                             "end_stream_gbs=4.00"), host[0]
-    assert text.index(host[1]) < next(i for i, x in enumerate(text) if x.startswith("repeat: system=v "))
+    first_repeat = next(i for i, x in enumerate(text) if x.startswith("repeat: system=v "))
+    assert text.index(host[1]) < first_repeat
+    # a dedicated coordinator times no bricks: left out of the medians, as dlbricks-mpi does
+    c = with_probe(f, tmp / "probe_c.h5", ["v", "v", "w"], coordinator=1)
+    with dr.open_results(c) as r:
+        assert list(r.host_probe()["coordinator"]) == [False, False, True, True, False, False]
+        v = dr.host_probe_summary(r).set_index("system").loc["v"]
+    assert (v.ranks, v.start_gflops, v.end_gflops, v.end_stream_gbs) == (1, 10.0, 20.0, 6.0)
 
 
 def assert_one_line_error(p, path, reason):

@@ -21,19 +21,14 @@ void dlb_cli_host_probe(const dlb_cli_options *opt, const dlb_thread_info *ti,
         fprintf(stderr, "warning: host probe failed; the run goes on without it\n");
 }
 
-static int by_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of a figure over system k's ranks whose probe ran (0 when none did). */
+/* Median of a figure over system k's ranks whose probe ran (0 when none did), by the harness's
+ * own statistics (dlb_stats_compute). */
 static double median_over(const dlb_job *j, int k, const dlb_host_probe *p, bool gbs, double *tmp) {
     int n = 0;
     for (int r = 0; r < j->n_ranks; r++)
         if (j->rank_system[r] == k && p[r].ok) tmp[n++] = gbs ? p[r].stream_gbs : p[r].gflops;
-    if (n == 0) return 0;
-    qsort(tmp, (size_t)n, sizeof *tmp, by_double);
-    return n % 2 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
+    dlb_stats st;
+    return n > 0 && dlb_stats_compute(tmp, n, &st) == DLB_OK ? st.median : 0;
 }
 
 dlb_status dlb_job_host_probe(dlb_job *j, FILE *out) {

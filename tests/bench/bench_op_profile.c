@@ -126,6 +126,22 @@ static void print_impl_mismatches(const op_row *rows, int n) {
             printf("  %-24s %-24s %.120s\n", rows[j].model_impl, rows[j].brick_impl, rows[j].key);
 }
 
+/* Time one brick's net as dlbricks-mpi does (its weights and cold inputs rotating through the
+ * pool, its context evicted unless every op is warm, its streamed outputs and near inputs aged)
+ * and add scale times its steps' mean times, in us, to *us (ops) and *reorder_us (the brick's own
+ * reorders). */
+static void time_brick(dlb_net *net, bool warm, double min_ms, dlb_weight_pool *pool,
+                       dlb_evictor *ev, dlb_evictor *age, double scale, double *us,
+                       double *reorder_us) {
+    int bs = dlb_net_n_steps(net);
+    double *bms = calloc((size_t)bs + 1, sizeof *bms);
+    int copies = dlb_net_weight_copies(net, pool);
+    if (bms && profile(net, min_ms, pool, copies, warm ? NULL : ev, age, bms) > 0)
+        for (int i = 0; i < bs; i++)
+            *(dlb_net_step_op(net, i) < 0 ? reorder_us : us) += bms[i] * 1e3 * scale;
+    free(bms);
+}
+
 /* The ops of a piece, by kind ("conv+conv", "pool"), from its brick. */
 static void piece_kinds(const dlb_brick *b, char *out, size_t size) {
     out[0] = 0;
@@ -169,22 +185,20 @@ static int profile_pieces(const dlb_lowered *l, int64_t batch, int g, const op_r
         dlb_netdesc bd;
         dlb_netdesc_of_brick(br, &bd);
         dlb_net *net = NULL;
-        if (dlb_net_create(&bd, NULL, d, &net) != DLB_OK) continue;
+        if (dlb_net_create(&bd, NULL, d, &net) != DLB_OK) {
+            printf("piece %016llx: not created, left out of both sums\n",
+                   (unsigned long long)br->id);
+            continue;
+        }
         for (int i = 0; i < br->n_ops && first[b] + i < n_ops; i++)
             if (strcmp(dlb_net_impl(net, i), rows[first[b] + i].model_impl))
                 printf("piece %016llx op %d: model runs %s, brick runs %s\n",
                        (unsigned long long)br->id, i, rows[first[b] + i].model_impl,
                        dlb_net_impl(net, i));
-        int bs = dlb_net_n_steps(net);
-        double *bms = calloc((size_t)bs + 1, sizeof *bms);
-        int copies = dlb_net_weight_copies(net, pool);
         bool warm = true;
         for (int i = 0; i < br->n_ops; i++) warm = warm && br->ops[i].warm;
-        if (bms && profile(net, min_ms / 10, pool, copies, warm ? NULL : ev, age, bms) > 0)
-            for (int i = 0; i < bs; i++)
-                *(dlb_net_step_op(net, i) < 0 ? &pr[b].brick_reorder_us : &pr[b].brick_us) +=
-                    bms[i] * 1e3 * occ[b];
-        free(bms);
+        time_brick(net, warm, min_ms / 10, pool, ev, age, occ[b], &pr[b].brick_us,
+                   &pr[b].brick_reorder_us);
         dlb_net_free(net);
         whole += pr[b].model_us + pr[b].model_reorder_us;
         bricks += pr[b].brick_us + pr[b].brick_reorder_us;
@@ -287,15 +301,8 @@ int main(int argc, char **argv) {
         dlb_net *b = NULL;
         if (dlb_net_create(&bd, NULL, &d, &b) != DLB_OK) continue;
         snprintf(rows[j].brick_impl, sizeof rows[j].brick_impl, "%s", dlb_net_impl(b, 0));
-        int bs = dlb_net_n_steps(b);
-        double *bms = calloc((size_t)bs + 1, sizeof *bms);
-        int copies = dlb_net_weight_copies(b, pool);
-        bool warm = nd.ops[j].warm;
-        if (bms && profile(b, min_ms / 10, pool, copies, warm ? NULL : ev, age, bms) > 0)
-            for (int i = 0; i < bs; i++)
-                *(dlb_net_step_op(b, i) < 0 ? &rows[j].brick_reorder_us : &rows[j].brick_us) +=
-                    bms[i] * 1e3;
-        free(bms);
+        time_brick(b, nd.ops[j].warm, min_ms / 10, pool, ev, age, 1, &rows[j].brick_us,
+                   &rows[j].brick_reorder_us);
         dlb_net_free(b);
     }
 

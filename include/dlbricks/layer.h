@@ -110,7 +110,8 @@ typedef struct dlb_operand {
                        * touched it; of an output (dlb_lower_options.cold_distance only): the model
                        * writes it onto arena bytes last used that far away (docs/bricks.md, 3) */
     int32_t cold_mib; /* cold: that reuse distance in MiB, rounded to a power of two below
-                       * DLB_COLD_MEMORY_MIB; 0: farther (from memory on any cache) */
+                       * DLB_COLD_MEMORY_MIB (a weight's: to a quarter octave,
+                       * dlb_weight_bucket_mib); 0: farther (from memory on any cache) */
     bool streamed;    /* an output the op writes with non-temporal stores onto bytes another layer
                        * of the model wrote before: a brick dirties them and ages them out of the
                        * core's private caches before each repetition (docs/bricks.md, 3) */
@@ -133,6 +134,13 @@ typedef struct dlb_operand {
 /** \brief The reuse-distance bucket of \p bytes (>= DLB_COLD_DISTANCE): the nearest power of
  *  two MiB on a log scale, or 0 from DLB_COLD_MEMORY_MIB up. */
 int32_t dlb_cold_bucket_mib(int64_t bytes);
+/** \brief The bucket of a weight \p bytes away (--weights distance): the nearest quarter octave
+ *  (2^(k/4) MiB, rounded to whole MiB: ... 16, 19, 23, 27, 32, 38, ...) on a log scale, at least
+ *  1, or 0 (memory) where the nearest is DLB_COLD_MEMORY_MIB / sqrt 2 = 181 MiB or more, that
+ *  is from 166 MiB (dlb_cold_bucket_mib: from 181 MiB).  Finer than the octaves
+ *  of activations: a small model's weights sit at the last-level cache's knee, where an octave
+ *  is too coarse (docs/bricks.md, "Weights at their distance"). */
+int32_t dlb_weight_bucket_mib(int64_t bytes);
 /* Warm inputs read from nearer than this many KiB (after rounding) are left as a brick's own
  * loop leaves them: its own traffic already puts them about as far. */
 #define DLB_NEAR_MIN_KIB 512
@@ -210,8 +218,11 @@ typedef struct dlb_lowered {
     const dlb_graph *graph;
     dlb_layer *layers; /* in topological order of their anchor nodes */
     int n_layers;
-    int n_zero_cost; /* nodes that are views or shape arithmetic */
-    int *node_layer; /* graph node -> layer index, -1 for zero-cost nodes */
+    int n_zero_cost;          /* nodes that are views or shape arithmetic */
+    int *node_layer;          /* graph node -> layer index, -1 for zero-cost nodes */
+    int64_t activation_bytes; /* the executor's activation memory for the layers' outputs, as the
+                               * lowering replays its placement (with cold_distance or
+                               * weights_distance; else 0) */
     dlb_arena *arena;
 } dlb_lowered;
 

@@ -2,6 +2,8 @@
  * the layout a (dense or grouped) convolution producing it would choose?  (docs/bricks.md, 3) */
 #include <stdlib.h>
 
+#include <math.h>
+
 #include "arena.h"
 #include "lower_internal.h"
 #include "placement.h"
@@ -49,6 +51,13 @@ int32_t dlb_cold_bucket_mib(int64_t bytes) {
     int32_t b = 1;
     while (b < DLB_COLD_MEMORY_MIB && mib >= b * 1.4142135623730951) b *= 2;
     return b >= DLB_COLD_MEMORY_MIB ? 0 : b;
+}
+
+int32_t dlb_weight_bucket_mib(int64_t bytes) {
+    double mib = (double)bytes / (double)(1 << 20);
+    if (mib >= DLB_COLD_MEMORY_MIB / 1.4142135623730951) return 0;
+    double q = exp2(round(log2(mib > 1 ? mib : 1) * 4) / 4);
+    return q >= DLB_COLD_MEMORY_MIB / 1.4142135623730951 ? 0 : (int32_t)lround(q);
 }
 
 int32_t dlb_near_bucket_kib(int64_t bytes) {
@@ -240,17 +249,19 @@ static void set_class(dlb_operand *o, int cls) {
     o->layout_groups = cls > CLASS_PLAIN ? cls : 0;
 }
 
-/* Reuse distance of the arena bytes each layer output lands on in the whole model (dist[t] for
- * output tensor t; -1 for other tensors): the executor's placement (dlb__place_buffers) replayed
- * on the layers' outputs, each living from the layer writing it to the last layer reading it (to
- * the end if none does), then the bytes the layers touched since the arena bytes under t were last
- * used: from the latest earlier layer that used a tensor overlapping t (included) to t's layer
- * (excluded); failing that, from the latest layer of the previous inference that used one (an
- * output no layer reads was last used where it was written); else one inference.  The replay leaves
- * out the executor's own reorder buffers.  false: out of memory. */
-static bool output_distances(const layout_ctx *c, const dlb_lowered *l, int64_t *dist) {
+/* The executor's placement (dlb__place_buffers) replayed on the layers' outputs, each living from
+ * the layer writing it to the last layer reading it (to the end if none does): *arena_bytes, the
+ * activation memory it takes, and, where dist is not NULL, the reuse distance of the arena bytes
+ * each output lands on (dist[t] for output tensor t; -1 for other tensors): the bytes the layers
+ * touched since the arena bytes under t were last used, from the latest earlier layer that used a
+ * tensor overlapping t (included) to t's layer (excluded); failing that, from the latest layer of
+ * the previous inference that used one (an output no layer reads was last used where it was
+ * written); else one inference.  The replay leaves out the executor's own reorder buffers.
+ * false: out of memory. */
+static bool replay_arena(const layout_ctx *c, const dlb_lowered *l, int64_t *dist,
+                         int64_t *arena_bytes) {
     int nt = c->g->n_tensors, n = l->n_layers, m = 0;
-    for (int t = 0; t < nt; t++) dist[t] = -1;
+    for (int t = 0; dist && t < nt; t++) dist[t] = -1;
     size_t cap = (size_t)nt + 1;
     int *tensor = malloc(sizeof(int) * cap), *at = malloc(sizeof(int) * cap),
         *first = malloc(sizeof(int) * cap), *last = malloc(sizeof(int) * cap),
@@ -281,8 +292,8 @@ static bool output_distances(const layout_ctx *c, const dlb_lowered *l, int64_t 
     }
     for (int i = 0; ok && i < m; i++)
         if (last[i] == first[i]) last[i] = n; /* outputs stay, as in the executor */
-    if (ok) dlb__place_buffers(m, size, first, last, order, off);
-    for (int i = 0; ok && i < m; i++) {
+    *arena_bytes = ok ? (int64_t)dlb__place_buffers(m, size, first, last, order, off) : 0;
+    for (int i = 0; ok && dist && i < m; i++) {
         int before = -1, prev = -1;
         for (int u = 0; u < m; u++) {
             size_t ei = off[i] + dlb__placed_bytes(size[i]),
@@ -326,23 +337,27 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
         int64_t b = L->covered && L->bytes > 0 ? L->bytes : 0;
         c.before[j + 1] = c.before[j] > INT64_MAX - b ? INT64_MAX : c.before[j] + b;
     }
-    /* Bytes of one inference: every layer's weights and outputs, each once (--weights distance).
-     * More than the executor's distinct bytes (it reuses dead activations' memory), and measured
-     * closer to where the model finds its weights (docs/timing.md). */
-    int64_t footprint = 0;
+    /* The model's activation memory, as the executor places it; with reuse distances, also where
+     * each output lands in it.  Only outputs of DLB_COLD_DISTANCE bytes or more are marked
+     * (docs/bricks.md, section 3). */
+    int64_t *odist = NULL;
+    l->activation_bytes = 0;
+    if (c.cold_distance) {
+        odist = dlb__arena_alloc(a, sizeof *odist * ((size_t)g->n_tensors + 1));
+        if (!odist) return false;
+    }
+    if ((c.cold_distance || c.weights_distance) &&
+        !replay_arena(&c, l, odist, &l->activation_bytes))
+        return false;
+    /* What one inference touches between two reads of a weight (--weights distance), as a
+     * least-recently-used cache counts it: every weight once and the activation memory, which
+     * the model reuses; less the op's own weights below.  Every output counted once instead put
+     * the small models higher and wider (docs/bricks.md, "Weights at their distance"). */
+    int64_t footprint = l->activation_bytes;
     for (int j = 0; j < l->n_layers && c.weights_distance; j++) {
         const dlb_op_spec *s = &l->layers[j].spec;
         if (l->layers[j].covered)
-            footprint =
-                dlb__add_sat(footprint, dlb__add_sat(dlb__operands_bytes(s->wei, s->n_wei),
-                                                     dlb__operands_bytes(s->dst, s->n_dst)));
-    }
-    /* Outputs at their distance (with reuse distances): where each lands in the model's arena.
-     * Only outputs of DLB_COLD_DISTANCE bytes or more are marked (docs/bricks.md, section 3). */
-    int64_t *odist = NULL;
-    if (c.cold_distance) {
-        odist = dlb__arena_alloc(a, sizeof *odist * ((size_t)g->n_tensors + 1));
-        if (!odist || !output_distances(&c, l, odist)) return false;
+            footprint = dlb__add_sat(footprint, dlb__operands_bytes(s->wei, s->n_wei));
     }
     /* Layers are in topological order: every layer's sources are classified before it. */
     for (int j = 0; j < l->n_layers; j++) {
@@ -355,7 +370,7 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
         /* Its weights come back after one inference (--weights distance; bucket 0: memory). */
         int64_t away = footprint - dlb__operands_bytes(s->wei, s->n_wei);
         for (int i = 0; i < s->n_wei; i++) {
-            s->wei[i].cold_mib = c.weights_distance && !s->warm ? dlb_cold_bucket_mib(away) : 0;
+            s->wei[i].cold_mib = c.weights_distance && !s->warm ? dlb_weight_bucket_mib(away) : 0;
             s->wei[i].cold = s->wei[i].cold_mib > 0;
         }
         for (int i = 0; i < s->n_src; i++) {

@@ -185,6 +185,29 @@ static void test_cold_buckets(void) {
     ASSERT_EQ_INT(dlb_cold_bucket_mib(INT64_MAX), 0);
 }
 
+/* Weights' buckets: the nearest quarter octave 2^(k/4) MiB on a log scale, rounded to whole MiB
+ * (the boundary between 16 and 19 is 2^4.125 = 17.45), at least 1, and 0 where the nearest is
+ * 181 MiB (256 / sqrt 2) or more. */
+static void test_weight_buckets(void) {
+    const int64_t MiB = 1 << 20;
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(0), 1);
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(DLB_COLD_DISTANCE), 4);
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(16 * MiB), 16);
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(17 * MiB + 400 * 1024), 16); /* 17.39 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(17 * MiB + 500 * 1024), 19); /* 17.49: 2^4.25 = 19.03 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(24 * MiB), 23);              /* 2^4.5 = 22.6 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(27 * MiB), 27);              /* 2^4.75 = 26.9 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(33 * MiB), 32);
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(150 * MiB), 152); /* 2^7.25 = 152.2 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(165 * MiB), 152); /* < 2^7.375 = 166.0 */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(167 * MiB), 0);   /* nearest 181: memory */
+    ASSERT_EQ_INT(dlb_weight_bucket_mib(INT64_MAX), 0);
+    for (int64_t b = DLB_COLD_DISTANCE; b < 200 * MiB; b += MiB / 3) { /* monotone */
+        int32_t x = dlb_weight_bucket_mib(b), y = dlb_weight_bucket_mib(b + MiB / 3);
+        ASSERT(y == 0 || (x > 0 && y >= x));
+    }
+}
+
 /* An op last ran one inference ago: it is warm (weights not rotated, context not evicted;
  * ":warm" after every weight in the key, " warm" at the end of a weightless op's key) exactly
  * when the rest of the model touches less than DLB_COLD_DISTANCE bytes.  tiny_resnet's layers
@@ -237,8 +260,11 @@ static int64_t bucket_order(int32_t mib) {
 }
 
 /* --weights distance (dlb_lower_options.weights_distance): the weights of an op that is not warm
- * carry their reuse distance, bucketed: one inference's bytes beside the op's own weights, every
- * other weight and every layer's output once.  It grows with the batch (batch 16 against 1).  The
+ * carry their reuse distance, bucketed by quarter octaves: one inference's bytes beside the op's
+ * own weights, every other weight once and the activation memory the executor's placement gives
+ * the layers' outputs (dlb_lowered.activation_bytes: at least the largest output, less than all
+ * outputs together where memory is reused, 0 without the option).  It grows with the batch
+ * (batch 16 against 1).  The
  * key says ":cold=NM" after each such weight; bucket 0 (beyond DLB_COLD_MEMORY_MIB) says
  * nothing, so such a brick keeps the id it has without the option.  mobilenet_v3_small's weights
  * (10 MB) have a bucket; wide_resnet101_2's (500 MB over 100 layers) come from memory;
@@ -265,13 +291,20 @@ static void test_weights_distance(void) {
         }
         ASSERT_EQ_INT(m.l->n_layers, d.l->n_layers);
         ASSERT_EQ_INT(m.l->n_layers, b16.l->n_layers);
-        int64_t weights = 0, outputs = 0;
+        int64_t weights = 0, outputs = 0, largest = 0;
         for (int j = 0; j < m.l->n_layers; j++) {
             const dlb_op_spec *s = &m.l->layers[j].spec;
             if (!m.l->layers[j].covered) continue;
             for (int i = 0; i < s->n_wei; i++) weights += operand_bytes(&s->wei[i]);
-            for (int i = 0; i < s->n_dst; i++) outputs += operand_bytes(&s->dst[i]);
+            for (int i = 0; i < s->n_dst; i++) {
+                outputs += operand_bytes(&s->dst[i]);
+                if (operand_bytes(&s->dst[i]) > largest) largest = operand_bytes(&s->dst[i]);
+            }
         }
+        int64_t act = m.l->activation_bytes;
+        ASSERT(act >= largest && act < outputs);
+        ASSERT_EQ_INT(d.l->activation_bytes, 0);
+        ASSERT(b16.l->activation_bytes > act);
         int weighted = 0, changed = 0, grew = 0;
         for (int j = 0; j < m.l->n_layers; j++) {
             const dlb_op_spec *s = &m.l->layers[j].spec, *t = &d.l->layers[j].spec,
@@ -283,7 +316,7 @@ static void test_weights_distance(void) {
             if (s->warm) {
                 ASSERT_EQ_INT(got, 0);
             } else if (s->n_wei > 0) {
-                ASSERT_EQ_INT(got, dlb_cold_bucket_mib(weights - own + outputs));
+                ASSERT_EQ_INT(got, dlb_weight_bucket_mib(weights - own + act));
                 ASSERT(u->warm || bucket_order(u->wei[0].cold_mib) >= bucket_order(got));
                 grew += !u->warm && bucket_order(u->wei[0].cold_mib) > bucket_order(got);
             }
@@ -451,6 +484,7 @@ int main(int argc, char **argv) {
     test_streamed_outputs();
     test_streamed_second_reader();
     test_cold_buckets();
+    test_weight_buckets();
     test_warm();
     test_weights_distance();
     test_near_inputs();

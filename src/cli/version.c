@@ -9,11 +9,10 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "dlb_git_revision.h" /* generated at build time: DLB_GIT_REVISION */
+
 #ifndef DLB_VERSION
 #define DLB_VERSION "unknown"
-#endif
-#ifndef DLB_GIT_REVISION
-#define DLB_GIT_REVISION "unknown"
 #endif
 
 void dlb_cli_print_version(FILE *out) {

@@ -95,6 +95,11 @@ run version --version
 expect_rc version 0
 grep -Eq '^dlbricks-mpi [0-9]+\.[0-9]+\.[0-9]+ \(git [^)]+\)$' <(head -n 1 "$TMP/version.out") ||
     fail "bad first --version line" version
+# The revision is read at build time: a build after a commit or an edit names the tree it was
+# built from, not the one its build folder was configured at (src/cli/git_revision.cmake).
+rev=$(git -C "$SRC" describe --always --dirty --tags 2>/dev/null) || rev=unknown
+grep -Fq "(git $rev)" <(head -n 1 "$TMP/version.out") ||
+    fail "--version names another revision than the source tree's ($rev)" version
 for lib in oneDNN MPI HDF5 hwloc protobuf-c; do
     [ "$(grep -c "^$lib: ." "$TMP/version.out")" -eq 1 ] || fail "--version lacks '$lib: '" version
 done

@@ -55,7 +55,6 @@ int32_t dlb_cold_bucket_mib(int64_t bytes) {
 
 int32_t dlb_weight_bucket_mib(int64_t bytes) {
     double mib = (double)bytes / (double)(1 << 20);
-    if (mib >= DLB_COLD_MEMORY_MIB / 1.4142135623730951) return 0;
     double q = exp2(round(log2(mib > 1 ? mib : 1) * 4) / 4);
     return q >= DLB_COLD_MEMORY_MIB / 1.4142135623730951 ? 0 : (int32_t)lround(q);
 }

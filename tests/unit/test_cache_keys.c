@@ -264,11 +264,10 @@ static int64_t bucket_order(int32_t mib) {
  * own weights, every other weight once and the activation memory the executor's placement gives
  * the layers' outputs (dlb_lowered.activation_bytes: at least the largest output, less than all
  * outputs together where memory is reused, 0 without the option).  It grows with the batch
- * (batch 16 against 1).  The
- * key says ":cold=NM" after each such weight; bucket 0 (beyond DLB_COLD_MEMORY_MIB) says
- * nothing, so such a brick keeps the id it has without the option.  mobilenet_v3_small's weights
- * (10 MB) have a bucket; wide_resnet101_2's (500 MB over 100 layers) come from memory;
- * tiny_resnet is warm.  Without the option no weight has a distance. */
+ * (batch 16 against 1).  The key says ":cold=NM" after each such weight; bucket 0 (beyond
+ * DLB_COLD_MEMORY_MIB) says nothing, so such a brick keeps the id it has without the option.
+ * mobilenet_v3_small's weights (10 MB) have a bucket; wide_resnet101_2's (500 MB over 100 layers)
+ * come from memory; tiny_resnet is warm.  Without the option no weight has a distance. */
 static void test_weights_distance(void) {
     static const struct {
         const char *file;

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-KNOWN_FORMAT_VERSIONS = (2, 3)
+KNOWN_FORMAT_VERSIONS = (2, 3, 4)
 _NUMPY = {"u64": np.uint64, "i64": np.int64, "i32": np.int32, "f64": np.float64, "str": object}
 TABLES = ("bricks", "estimates", "layers", "model_bricks")
 # dlbricks-mpi flags a brick unstable (bricks column 'unstable') when the 95 % CI of its median

@@ -187,7 +187,7 @@ def assert_frame_matches(df, ds, columns, extra=()):
 
 def test_schema_matches_every_dataset(two):
     with dr.open_results(two) as r, h5py.File(two, "r") as f:
-        assert r.format_version == 3 and r.format_version in dr.KNOWN_FORMAT_VERSIONS
+        assert r.format_version == 4 and r.format_version in dr.KNOWN_FORMAT_VERSIONS
         assert r.schema == json.loads(f.attrs["schema"])
         datasets = [(g["bricks"], "bricks") for g in f["systems"].values()]
         datasets += [(g["estimates"], "estimates") for g in f["systems"].values()]
@@ -1029,7 +1029,7 @@ def test_errors_bad_files(cmd, two, tmp):
     if not v99.exists():
         copy_with(two, v99, lambda h: h.attrs.modify("format_version", np.int32(99)))
     assert_one_line_error(report(*argv(cmd, v99, tmp)), v99,
-                          "format_version 99, but this reader reads format_version 2 or 3")
+                          "format_version 99, but this reader reads format_version 2 or 3 or 4")
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -10,7 +10,7 @@
 #include "dlbricks/status.h"
 
 /* Bumped on any change of the layout below; written as the root attribute format_version. */
-#define DLB_STORE_FORMAT_VERSION 3
+#define DLB_STORE_FORMAT_VERSION 4
 
 /* The one schema definition.  Each table is X(type, name, unit, description) with type one
  * of u64, i64, i32, f64, str.  It makes the C row structs, the HDF5 compound types and the
@@ -66,7 +66,7 @@
     X(f64, measured_p90_ms, "ms", "whole-model 90th percentile, else NaN")                         \
     X(i64, measured_reps, "", "whole-model repetitions, all runs (0: not validated)")              \
     X(f64, close_estimate_ms, "ms",                                                                \
-      "estimate from the model's bricks re-timed between its whole-model runs, else NaN")          \
+      "bricks re-timed between the whole-model runs, each group at the median's speed, else NaN")  \
     X(f64, error_pct, "%", "(close_estimate - measured) / measured x 100, else NaN")               \
     X(f64, main_error_pct, "%",                                                                    \
       "(estimate - measured) / measured x 100 (drift included), else NaN")                         \

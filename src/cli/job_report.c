@@ -135,27 +135,34 @@ static int by_double(const void *p, const void *q) {
     return x < y ? -1 : x > y;
 }
 
+/* A check's groups (W G1 W G2 ... W GR W, src/cli/validate.c): E[g] = count x statistic summed over
+ * the re-timed bricks of group g.  Returns R, or -1 when a brick of the check failed or does not
+ * match the model's bricks. */
+static int check_groups(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
+                        double E[DLB_VALIDATE_MAX_ROUNDS]) {
+    int *idx = malloc(sizeof(int) * ((size_t)m->n_layers + 1));
+    int64_t *counts = malloc(sizeof(int64_t) * ((size_t)m->n_layers + 1));
+    int n = idx && counts ? dlb_cli_model_bricks(m, idx, counts) : -1;
+    int rounds = n == c->n_bricks ? dlb_cli_check_rounds(j->opt, n) : -1;
+    for (int g = 0; g < rounds; g++) {
+        E[g] = 0;
+        for (int k = g * n / rounds; k < (g + 1) * n / rounds; k++) {
+            if (c->bricks[k].status != DLB_OK) rounds = -1;
+            E[g] += (double)counts[k] * stat_of(&c->bricks[k].stats, j->opt->stat);
+        }
+    }
+    free(idx);
+    free(counts);
+    return rounds;
+}
+
 /* Fill the measured columns of an estimate row from the model's check (--validate), and count it in
  * the report's tally a (may be NULL). */
 static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
                       dlb_estimate_row *e, accuracy *a) {
     if (!dlb_check_result_ok(c)) return;
-    int *idx = malloc(sizeof(int) * ((size_t)m->n_layers + 1));
-    int64_t *counts = malloc(sizeof(int64_t) * ((size_t)m->n_layers + 1));
-    if (!idx || !counts) {
-        free(idx);
-        free(counts);
-        return;
-    }
-    int n = dlb_cli_model_bricks(m, idx, counts);
-    double close = 0;
-    bool ok = n == c->n_bricks;
-    for (int k = 0; k < n && ok; k++) {
-        ok = c->bricks[k].status == DLB_OK;
-        close += (double)counts[k] * stat_of(&c->bricks[k].stats, j->opt->stat);
-    }
-    free(idx);
-    free(counts);
+    double E[DLB_VALIDATE_MAX_ROUNDS];
+    int rounds = check_groups(j, m, c, E);
     /* measured: the median of the whole-model medians (for two runs, their mean); noise floor:
      * their range relative to it */
     double med[DLB_VALIDATE_MAX_RUNS];
@@ -175,7 +182,17 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     e->measured_median_ms = meas;
     e->noise_floor_pct = meas > 0 ? 100 * (med[w - 1] - med[0]) / meas : NAN;
     e->main_error_pct = meas > 0 ? 100 * (e->estimate_ms - meas) / meas : NAN;
-    if (!ok || !(meas > 0)) return;
+    if (rounds < 1 || w != rounds + 1 || !(meas > 0)) return;
+    /* drift-paired: group g's bricks ran between whole-model runs g and g + 1, so they are
+     * compared with the host's speed then, (W_g + W_g+1) / 2, and brought to the speed of the
+     * measured median.  A host that slows down for a stretch of the check slows a group and
+     * the runs around it alike (tests/bench/README.md, section 8, session 21). */
+    double close = 0;
+    for (int g = 0; g < rounds; g++) {
+        double around = (c->wholes[g].stats.median + c->wholes[g + 1].stats.median) / 2;
+        if (!(around > 0)) return;
+        close += E[g] * (meas / around);
+    }
     e->close_estimate_ms = close;
     e->error_pct = 100 * (close - meas) / meas;
     if (e->n_uncovered > 0 || !a) return; /* a: the report's tally, NULL when storing one row */
@@ -187,6 +204,22 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
     a->log_ratio_main += log(e->estimate_ms / meas);
     a->sum_measured += meas;
     a->max_noise = fmax(a->max_noise, e->noise_floor_pct);
+}
+
+/* --verbose: a check's timeline on one line, to see how the host moved during it: the whole-model
+ * medians in the order they were timed (before, between and after the groups) and each group's
+ * bricks summed (count x statistic, before the drift pairing), in ms. */
+static void print_check_timeline(const dlb_job *j, const char *sys, const dlb_model_entry *m,
+                                 const dlb_check_result *c, FILE *out) {
+    double E[DLB_VALIDATE_MAX_ROUNDS];
+    int rounds = check_groups(j, m, c, E);
+    if (rounds < 1) return;
+    fprintf(out, "check: system=%s model=%s batch=%" PRId64 " wholes=", sys, m->name, m->batch);
+    for (int i = 0; i < c->n_wholes && i < DLB_VALIDATE_MAX_RUNS; i++)
+        fprintf(out, "%s%.9g", i ? "," : "", c->wholes[i].stats.median);
+    fprintf(out, " groups=");
+    for (int g = 0; g < rounds; g++) fprintf(out, "%s%.9g", g ? "," : "", E[g]);
+    fputc('\n', out);
 }
 
 /* Compose model i's estimate row on system sys (measured columns from its check when it has
@@ -245,6 +278,9 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
         fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7s %7.1f%%%s\n", j->name_width,
                 s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err, noise,
                 100 * e.coverage, e.n_uncovered ? " (partial)" : "");
+        if (j->opt->verbose && validating && s->check_state[i] == DLB_BRICK_DONE &&
+            dlb_check_result_ok(&s->check[i]))
+            print_check_timeline(j, s->name, m, &s->check[i], out);
     }
     if (validating && a.validated > 0) {
         double bricks_sum = 0, reused_s = 0;

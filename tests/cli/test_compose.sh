@@ -88,7 +88,7 @@ $PY - "$TMP/d.h5" "$TMP/r1.h5" "$TINY" <<'PY' || fail "decomposition-only file c
 import json, os, sys, h5py
 dpath, rpath, tiny = sys.argv[1:4]
 d, r = h5py.File(dpath, "r"), h5py.File(rpath, "r")
-assert int(d.attrs["format_version"]) == 3
+assert int(d.attrs["format_version"]) == 4
 schema = json.loads(d.attrs["schema"])
 assert len(d["systems"]) == 0, "timings in a decomposition file"
 datasets = []

@@ -219,7 +219,7 @@ static void test_round_trip(void) {
     ASSERT(H5Aread(a, t, &schema) >= 0);
     ASSERT_STREQ(schema, mine);
     ASSERT_CONTAINS(mine,
-                    "{\"format_version\": 3, \"tables\": {\"bricks\": [{\"name\": \"id\", "
+                    "{\"format_version\": 4, \"tables\": {\"bricks\": [{\"name\": \"id\", "
                     "\"type\": \"u64\", \"unit\": \"\", \"doc\": \"brick id: XXH3-64 of key\"}");
     ASSERT_CONTAINS(mine, "\"model_bricks\": [");
     H5free_memory(schema);

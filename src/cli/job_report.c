@@ -144,16 +144,17 @@ static int check_groups(const dlb_job *j, const dlb_model_entry *m, const dlb_ch
     int64_t *counts = malloc(sizeof(int64_t) * ((size_t)m->n_layers + 1));
     int n = idx && counts ? dlb_cli_model_bricks(m, idx, counts) : -1;
     int rounds = n == c->n_bricks ? dlb_cli_check_rounds(j->opt, n) : -1;
-    for (int g = 0; g < rounds; g++) {
+    bool ok = rounds > 0;
+    for (int g = 0; ok && g < rounds; g++) {
         E[g] = 0;
-        for (int k = g * n / rounds; k < (g + 1) * n / rounds; k++) {
-            if (c->bricks[k].status != DLB_OK) rounds = -1;
+        for (int k = g * n / rounds; ok && k < (g + 1) * n / rounds; k++) {
+            ok = c->bricks[k].status == DLB_OK;
             E[g] += (double)counts[k] * stat_of(&c->bricks[k].stats, j->opt->stat);
         }
     }
     free(idx);
     free(counts);
-    return rounds;
+    return ok ? rounds : -1;
 }
 
 /* Fill the measured columns of an estimate row from the model's check (--validate), and count it in

@@ -20,7 +20,8 @@
     X(EHDF5, "HDF5 call failed")                                                                   \
     X(EHWLOC, "hwloc call failed")                                                                 \
     X(EINTR, "interrupted by a signal")                                                            \
-    X(ETOOBIG, "working set exceeds the memory limit")
+    X(ETOOBIG, "working set exceeds the memory limit")                                             \
+    X(EMSG, "malformed message from another rank")
 
 typedef enum dlb_status {
 #define DLB_STATUS_ENUM_(name, msg) DLB_##name,

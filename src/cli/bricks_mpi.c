@@ -22,33 +22,28 @@ enum { TAG_WORK = 1, TAG_RESULT = 2, TAG_DONE = 3, TAG_CHECK = 4, TAG_CHECK_RESU
 enum { MIN_IN_HAND = 2, MAX_IN_HAND = 8 };
 #define IN_HAND_S 0.5
 
-/* A result message: the brick's index in rank 0's registry, then a packed BrickResult. */
+/* A result message: a packed BrickResult naming the brick's index in rank 0's registry. */
 static void *pack_result(int index, uint64_t id, const dlb_cli_brick_result *r, int rank,
                          int threads, int *len) {
     Dlbricks__BrickResult m;
     dlb_msg_from_result(r, id, rank, threads, &m);
+    m.has_index = 1;
+    m.index = index;
     size_t n = dlbricks__brick_result__get_packed_size(&m);
-    unsigned char *buf = malloc(n + sizeof(int32_t));
+    unsigned char *buf = malloc(n > 0 ? n : 1);
     if (!buf) return NULL;
-    int32_t ix = index;
-    memcpy(buf, &ix, sizeof ix);
-    dlbricks__brick_result__pack(&m, buf + sizeof ix);
-    *len = (int)(n + sizeof ix);
+    *len = (int)dlbricks__brick_result__pack(&m, buf);
     return buf;
 }
 
 static bool unpack_result(const unsigned char *buf, int len, int nb, int *index,
                           dlb_cli_brick_result *r) {
-    int32_t ix;
-    if (len < (int)sizeof ix) return false;
-    memcpy(&ix, buf, sizeof ix);
-    Dlbricks__BrickResult *m =
-        dlbricks__brick_result__unpack(NULL, (size_t)len - sizeof ix, buf + sizeof ix);
-    if (!m || ix < 0 || ix >= nb) {
+    Dlbricks__BrickResult *m = dlbricks__brick_result__unpack(NULL, (size_t)len, buf);
+    if (!m || !m->has_index || m->index < 0 || m->index >= nb) {
         if (m) dlbricks__brick_result__free_unpacked(m, NULL);
         return false;
     }
-    *index = ix;
+    *index = m->index;
     dlb_msg_to_result(m, r);
     dlbricks__brick_result__free_unpacked(m, NULL);
     return true;
@@ -91,7 +86,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
             unsigned char *m = malloc((size_t)len + 1);
             DLB_CHECK_ALLOC(m);
             int rc = MPI_Recv(m, len, MPI_BYTE, 0, s.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            if (rc != MPI_SUCCESS || s.MPI_TAG == TAG_DONE || len < (int)sizeof(int32_t)) {
+            if (rc != MPI_SUCCESS || s.MPI_TAG == TAG_DONE || len <= 0) {
                 free(m);
                 DLB_MPI_CHECK(rc);
                 done = true;
@@ -117,12 +112,12 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
                 MPI_Isend(out, (int)rlen, MPI_BYTE, 0, TAG_CHECK_RESULT, MPI_COMM_WORLD, &req));
             continue;
         }
-        int32_t ix;
-        memcpy(&ix, w.msg, sizeof ix);
+        Dlbricks__BrickTask *task = dlbricks__brick_task__unpack(NULL, (size_t)w.len, w.msg);
+        int ix = task ? task->index : -1; /* -1: rank 0 cannot place the answer, and says so */
         dlb_brick_decoded *d = NULL;
         dlb_cli_brick_result r = {.status = DLB_EPARSE};
         uint64_t id = 0;
-        if (dlb_brick_decode(w.msg + sizeof ix, (size_t)w.len - sizeof ix, &d) == DLB_OK) {
+        if (task && dlb_brick_decode(task->spec.data, task->spec.len, &d) == DLB_OK) {
             const dlb_brick *b = dlb_brick_decoded_brick(d);
             id = b->id;
             dlb_cli_time_one_brick(opt, &ts, b, &r, times);
@@ -130,6 +125,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
             fprintf(stderr, "error: rank %d: brick message %d cannot be decoded\n", rank, ix);
         }
         dlb_brick_decoded_free(d);
+        if (task) dlbricks__brick_task__free_unpacked(task, NULL);
         free(w.msg);
         DLB_MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE)); /* the previous result went out */
         free(out);
@@ -213,12 +209,15 @@ static dlb_status send_one(handout *h, int w, bool *sent) {
     int tag = TAG_WORK;
     if (i >= 0) {
         DLB_TRY(dlb_brick_encode(dlb_registry_brick(h->job->reg, i), &spec, &slen));
-        msg = malloc(slen + sizeof(int32_t));
+        Dlbricks__BrickTask task;
+        dlbricks__brick_task__init(&task);
+        task.index = i;
+        task.spec.data = spec;
+        task.spec.len = slen;
+        mlen = dlbricks__brick_task__get_packed_size(&task);
+        msg = malloc(mlen);
         DLB_CHECK_ALLOC(msg);
-        int32_t i32 = i;
-        memcpy(msg, &i32, sizeof i32);
-        memcpy(msg + sizeof i32, spec, slen);
-        mlen = slen + sizeof i32;
+        mlen = dlbricks__brick_task__pack(&task, msg);
         h->sent_s[i] = dlb_plan_wall_s(&h->job->sys[sys].plan, dlb_registry_brick(h->job->reg, i));
         h->in_hand_s[w] += h->sent_s[i];
     } else {
@@ -467,18 +466,91 @@ typedef struct pass_env {
     const dlb_host_probe *probe_start; /* rank 0: every rank's probe at the run's start */
 } pass_env;
 
+/* Gather every rank's packed message (len bytes; 0 when it could not pack one) on rank 0: rank r's
+ * lens[r] bytes at *data + displs[r] (rank 0 frees *data; lens and displs have size entries). */
+static dlb_status gather_packed(const uint8_t *mine, size_t len, int rank, int size, uint8_t **data,
+                                int *lens, int *displs) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    int n = len <= (size_t)INT32_MAX ? (int)len : 0;
+    *data = NULL;
+    DLB_MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        int64_t total = 0;
+        for (int r = 0; r < size; r++) {
+            displs[r] = (int)total;
+            total += lens[r];
+        }
+        if (total > INT32_MAX) total = 0; /* cannot happen with a few hundred bytes a rank */
+        *data = malloc(total > 0 ? (size_t)total : 1);
+        if (!*data) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+    }
+    DLB_MPI_CHECK(MPI_Gatherv(mine, n, MPI_BYTE, *data, lens, displs, MPI_BYTE, 0, MPI_COMM_WORLD));
+cleanup:
+    return st;
+}
+
 /* Every rank times the host probe at once (a barrier first, so that no rank is still timing a
- * brick); rank 0 gathers them into all (size entries). */
+ * brick); rank 0 gathers them (HostProbe messages) into all (size entries).  A rank whose message
+ * does not decode counts as one whose probe did not run. */
 static dlb_status probe_all(const dlb_cli_options *opt, const pass_env *e, dlb_host_probe *all) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
     dlb_host_probe mine;
+    uint8_t *packed = NULL, *data = NULL;
+    size_t len = 0;
+    int *lens = NULL, *displs = NULL;
     DLB_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     dlb_cli_host_probe(opt, e->ti, &mine);
-    DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
-                             MPI_COMM_WORLD));
+    if (dlb_msg_pack_host_probe(&mine, &packed, &len) != DLB_OK) len = 0;
+    if (e->rank == 0) {
+        lens = calloc((size_t)e->size, sizeof *lens);
+        displs = calloc((size_t)e->size, sizeof *displs);
+        if (!lens || !displs) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+    }
+    DLB_TRY(gather_packed(packed, len, e->rank, e->size, &data, lens, displs));
+    for (int r = 0; e->rank == 0 && r < e->size; r++)
+        if (dlb_msg_unpack_host_probe(data + displs[r], (size_t)lens[r], &all[r]) != DLB_OK)
+            fprintf(stderr, "warning: host probe of rank %d: %s; left out\n", r,
+                    dlb_strerror(DLB_EMSG));
 cleanup:
+    free(packed);
+    free(data);
+    free(lens);
+    free(displs);
+    return st;
+}
+
+/* Rank 0 gathers every rank's info (RankInfo messages) into all (size entries); every rank learns
+ * whether all of them decoded (DLB_EMSG when not: the run cannot say where it ran). */
+static dlb_status rank_info_all(const dlb_rank_info *mine, int rank, int size, dlb_rank_info *all) {
+    dlb_status st = DLB_OK;
+    dlb_diag *diag = NULL;
+    const char *where = NULL;
+    uint8_t *packed = NULL, *data = NULL;
+    size_t len = 0;
+    int *lens = NULL, *displs = NULL, ok = 1;
+    if (dlb_msg_pack_rank_info(mine, &packed, &len) != DLB_OK) len = 0;
+    if (rank == 0) {
+        lens = calloc((size_t)size, sizeof *lens);
+        displs = calloc((size_t)size, sizeof *displs);
+        if (!lens || !displs) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+    }
+    DLB_TRY(gather_packed(packed, len, rank, size, &data, lens, displs));
+    for (int r = 0; rank == 0 && r < size; r++)
+        if (dlb_msg_unpack_rank_info(data + displs[r], (size_t)lens[r], &all[r]) != DLB_OK) {
+            fprintf(stderr, "error: rank %d: rank info: %s\n", r, dlb_strerror(DLB_EMSG));
+            ok = 0;
+        }
+    DLB_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (!ok) st = DLB_EMSG;
+cleanup:
+    free(packed);
+    free(data);
+    free(lens);
+    free(displs);
     return st;
 }
 
@@ -650,8 +722,7 @@ dlb_status dlb_cli_bricks_mpi(const dlb_cli_options *opt, FILE *out, dlb_cli_run
         all = calloc((size_t)size, sizeof *all);
         if (!all) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
     }
-    DLB_MPI_CHECK(MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
-                             MPI_COMM_WORLD));
+    DLB_TRY(rank_info_all(&mine, rank, size, all));
     pass_env e = {.rank = rank, .size = size, .dedicated = dedicated, .ti = &ti, .all = all};
     if (rank == 0) {
         probe_start = calloc((size_t)size, sizeof *probe_start);

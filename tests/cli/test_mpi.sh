@@ -41,8 +41,8 @@ for np in 1 2 4; do
         [ "$(tail -n +2 "$out.csv" | cut -d, -f1 | sort | uniq | wc -l)" -eq "$unique" ] &&
             [ "$(tail -n +2 "$out.csv" | wc -l)" -eq "$unique" ] ||
             fail "bricks file does not hold each brick once" "$cmd"
-        /usr/bin/python3 - "$out.h5" "$unique" "$np" "$mode" <<'PY' || fail "HDF5 file: each brick once, from the right ranks" "$cmd"
-import sys, h5py
+        /usr/bin/python3 - "$out.h5" "$unique" "$np" "$mode" "$out.err" <<'PY' || fail "HDF5 file: each brick once, from the right ranks; every rank's info" "$cmd"
+import re, socket, sys, h5py
 f = h5py.File(sys.argv[1], "r")
 b = f["/systems/ref/bricks"][()]
 ids = list(b["id"])
@@ -54,6 +54,21 @@ if mode == "dedicated":
 if np_ == 1:
     assert ranks == {0}, ranks
 assert all(s == b"ok" for s in b["status"])
+# every rank's info (a RankInfo message from each) in the run's provenance: the binding each
+# rank reported, its host, system, threads, and which rank only coordinates
+(run,) = list(f["runs"].values())
+text = run.attrs["ranks"]
+text = text.decode() if isinstance(text, bytes) else text
+rows = [line.split() for line in text.splitlines()]
+info = [dict(kv.split("=", 1) for kv in r if "=" in kv) for r in rows]
+cpus = {int(m.group(1)): m.group(2) for m in
+        re.finditer(r"^binding: rank=(\d+) .* cpus=(\S+)", open(sys.argv[5]).read(), re.M)}
+assert [int(i["rank"]) for i in info] == list(range(np_)), text
+for r, i in enumerate(info):
+    assert i["host"] == socket.gethostname() and i["system"] == "ref", text
+    assert i["binding"] == cpus[r] and int(i["threads"]) >= 1, (text, cpus)
+    assert i["oversubscribed"] in ("0", "1"), text
+    assert ("coordinator-only" in rows[r]) == (mode == "dedicated" and r == 0), text
 PY
         [ "$(grep -c '^binding: rank=' "$out.err")" -eq "$np" ] ||
             fail "not one binding line per rank" "$cmd"

@@ -120,7 +120,9 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
         if (task && dlb_brick_decode(task->spec.data, task->spec.len, &d) == DLB_OK) {
             const dlb_brick *b = dlb_brick_decoded_brick(d);
             id = b->id;
+            if (opt->verbose) fprintf(stderr, "brick: begin id=%016" PRIx64 "\n", id);
             dlb_cli_time_one_brick(opt, &ts, b, &r, times);
+            if (opt->verbose) fprintf(stderr, "brick: end id=%016" PRIx64 "\n", id);
         } else {
             fprintf(stderr, "error: rank %d: brick message %d cannot be decoded\n", rank, ix);
         }

@@ -29,7 +29,7 @@ for np in 1 2 4; do
         extra=""
         [ "$mode" = dedicated ] && extra="--dedicated-coordinator"
         out="$TMP/np$np$mode"
-        cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --report-bindings --system-name ref $extra --bricks-out $out.csv -o $out.h5 $TINY"
+        cmd="$MPIEXEC -np $np --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --report-bindings --verbose --system-name ref $extra --bricks-out $out.csv -o $out.h5 $TINY"
         $cmd >"$out.out" 2>"$out.err" || fail "exit status $? with $np ranks ($mode)" "$cmd"
         table "$out.out" | cmp -s - "$TMP/ref.models" ||
             fail "model table differs from the single-process run with $np ranks ($mode)" "$cmd"
@@ -72,7 +72,13 @@ for r, i in enumerate(info):
 PY
         [ "$(grep -c '^binding: rank=' "$out.err")" -eq "$np" ] ||
             fail "not one binding line per rank" "$cmd"
-        N=$((N + 5))
+        # --verbose: every brick bracketed once, on whichever rank timed it
+        tail -n +2 "$out.csv" | cut -d, -f1 | sort >"$out.ids"
+        for w in begin end; do
+            sed -n "s/^brick: $w id=\([0-9a-f]*\)$/\1/p" "$out.err" | sort | cmp -s - "$out.ids" ||
+                fail "--verbose: the 'brick: $w' lines are not one per brick timed ($np ranks, $mode)" "$cmd"
+        done
+        N=$((N + 6))
     done
 done
 # Two systems in one job (MPMD): each times every unique brick among its own ranks.

@@ -484,9 +484,9 @@ static dlb_status gather_packed(const uint8_t *mine, size_t len, int rank, int s
             displs[r] = (int)total;
             total += lens[r];
         }
-        if (total > INT32_MAX) total = 0; /* cannot happen with a few hundred bytes a rank */
-        *data = malloc(total > 0 ? (size_t)total : 1);
-        if (!*data) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+        /* a few hundred bytes a rank: more than 2 GiB in all, or no memory, cannot coordinate */
+        if (total <= INT32_MAX) *data = malloc(total > 0 ? (size_t)total : 1);
+        if (!*data) MPI_Abort(MPI_COMM_WORLD, 1);
     }
     DLB_MPI_CHECK(MPI_Gatherv(mine, n, MPI_BYTE, *data, lens, displs, MPI_BYTE, 0, MPI_COMM_WORLD));
 cleanup:

@@ -468,35 +468,45 @@ typedef struct pass_env {
     const dlb_host_probe *probe_start; /* rank 0: every rank's probe at the run's start */
 } pass_env;
 
-/* Gather every rank's packed message (len bytes; 0 when it could not pack one) on rank 0: rank r's
- * (*lens)[r] bytes at *data + (*displs)[r] (rank 0's three arrays, which it frees; NULL elsewhere).
- */
-static dlb_status gather_packed(const uint8_t *mine, size_t len, int rank, int size, uint8_t **data,
-                                int **lens, int **displs) {
+/* Every rank's packed message, gathered on rank 0: rank r's lens[r] bytes at data + displs[r]. */
+typedef struct gathered {
+    uint8_t *data;
+    int *lens, *displs;
+} gathered;
+
+static void gathered_free(gathered *g) {
+    free(g->data);
+    free(g->lens);
+    free(g->displs);
+    *g = (gathered){0};
+}
+
+/* Gather every rank's packed message (len bytes; 0 when it could not pack one) into rank 0's g
+ * (left empty elsewhere; gathered_free frees it). */
+static dlb_status gather_packed(const uint8_t *mine, size_t len, int rank, int size, gathered *g) {
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
     int n = len <= (size_t)INT32_MAX ? (int)len : 0;
-    *data = NULL;
-    *lens = *displs = NULL;
+    *g = (gathered){0};
     if (rank == 0) {
-        *lens = calloc((size_t)size, sizeof **lens);
-        *displs = calloc((size_t)size, sizeof **displs);
-        if (!*lens || !*displs) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
+        g->lens = calloc((size_t)size, sizeof *g->lens);
+        g->displs = calloc((size_t)size, sizeof *g->displs);
+        if (!g->lens || !g->displs) MPI_Abort(MPI_COMM_WORLD, 1); /* cannot even coordinate */
     }
-    DLB_MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, *lens, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    DLB_MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, g->lens, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (rank == 0) {
         int64_t total = 0;
         for (int r = 0; r < size; r++) {
-            (*displs)[r] = (int)total;
-            total += (*lens)[r];
+            g->displs[r] = (int)total;
+            total += g->lens[r];
         }
         /* a few hundred bytes a rank: more than 2 GiB in all, or no memory, cannot coordinate */
-        if (total <= INT32_MAX) *data = malloc(total > 0 ? (size_t)total : 1);
-        if (!*data) MPI_Abort(MPI_COMM_WORLD, 1);
+        if (total <= INT32_MAX) g->data = malloc(total > 0 ? (size_t)total : 1);
+        if (!g->data) MPI_Abort(MPI_COMM_WORLD, 1);
     }
     DLB_MPI_CHECK(
-        MPI_Gatherv(mine, n, MPI_BYTE, *data, *lens, *displs, MPI_BYTE, 0, MPI_COMM_WORLD));
+        MPI_Gatherv(mine, n, MPI_BYTE, g->data, g->lens, g->displs, MPI_BYTE, 0, MPI_COMM_WORLD));
 cleanup:
     return st;
 }
@@ -509,22 +519,20 @@ static dlb_status probe_all(const dlb_cli_options *opt, const pass_env *e, dlb_h
     dlb_diag *diag = NULL;
     const char *where = NULL;
     dlb_host_probe mine;
-    uint8_t *packed = NULL, *data = NULL;
+    uint8_t *packed = NULL;
     size_t len = 0;
-    int *lens = NULL, *displs = NULL;
+    gathered g = {0};
     DLB_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     dlb_cli_host_probe(opt, e->ti, &mine);
     if (dlb_msg_pack_host_probe(&mine, &packed, &len) != DLB_OK) len = 0;
-    DLB_TRY(gather_packed(packed, len, e->rank, e->size, &data, &lens, &displs));
+    DLB_TRY(gather_packed(packed, len, e->rank, e->size, &g));
     for (int r = 0; e->rank == 0 && r < e->size; r++)
-        if (dlb_msg_unpack_host_probe(data + displs[r], (size_t)lens[r], &all[r]) != DLB_OK)
+        if (dlb_msg_unpack_host_probe(g.data + g.displs[r], (size_t)g.lens[r], &all[r]) != DLB_OK)
             fprintf(stderr, "warning: host probe of rank %d: %s; left out\n", r,
                     dlb_strerror(DLB_EMSG));
 cleanup:
     free(packed);
-    free(data);
-    free(lens);
-    free(displs);
+    gathered_free(&g);
     return st;
 }
 
@@ -534,13 +542,14 @@ static dlb_status rank_info_all(const dlb_rank_info *mine, int rank, int size, d
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    uint8_t *packed = NULL, *data = NULL;
+    uint8_t *packed = NULL;
     size_t len = 0;
-    int *lens = NULL, *displs = NULL, ok = 1;
+    gathered g = {0};
+    int ok = 1;
     if (dlb_msg_pack_rank_info(mine, &packed, &len) != DLB_OK) len = 0;
-    DLB_TRY(gather_packed(packed, len, rank, size, &data, &lens, &displs));
+    DLB_TRY(gather_packed(packed, len, rank, size, &g));
     for (int r = 0; rank == 0 && r < size; r++)
-        if (dlb_msg_unpack_rank_info(data + displs[r], (size_t)lens[r], &all[r]) != DLB_OK) {
+        if (dlb_msg_unpack_rank_info(g.data + g.displs[r], (size_t)g.lens[r], &all[r]) != DLB_OK) {
             fprintf(stderr, "error: rank %d: rank info: %s\n", r, dlb_strerror(DLB_EMSG));
             ok = 0;
         }
@@ -548,9 +557,7 @@ static dlb_status rank_info_all(const dlb_rank_info *mine, int rank, int size, d
     if (!ok) st = DLB_EMSG;
 cleanup:
     free(packed);
-    free(data);
-    free(lens);
-    free(displs);
+    gathered_free(&g);
     return st;
 }
 

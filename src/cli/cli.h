@@ -55,6 +55,7 @@ typedef struct dlb_cli_options {
                                  (default 0: none) */
     bool validate;            /* --validate: also time every model whole */
     int validate_rounds;      /* --validate-rounds R: brick groups per check; 0: default */
+    int validate_passes;      /* --validate-passes P: checks per model, spread; 0: default (1) */
     dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
     const char *bricks_out;   /* --bricks-out FILE: per-brick CSV (never overwritten) */
     bool verbose;             /* -v: per-brick begin/end lines on stderr */
@@ -265,6 +266,7 @@ void dlb_plan_sort(const dlb_plan *p, const dlb_registry *reg, int *idx, int n);
 #define DLB_VALIDATE_ROUNDS 4      /* brick groups per check (--validate-rounds default) */
 #define DLB_VALIDATE_MAX_ROUNDS 64 /* --validate-rounds at most */
 #define DLB_VALIDATE_MAX_RUNS (DLB_VALIDATE_MAX_ROUNDS + 1) /* whole-model runs of a check */
+#define DLB_VALIDATE_MAX_PASSES 16                          /* --validate-passes at most */
 typedef struct dlb_check_result {
     dlb_status status;
     int n_wholes;
@@ -274,6 +276,8 @@ typedef struct dlb_check_result {
 } dlb_check_result;
 /** \brief Brick groups of a check of a model with \p n distinct bricks (>= 1). */
 int dlb_cli_check_rounds(const dlb_cli_options *opt, int n);
+/** \brief Checks per model (--validate-passes; 1 when not given). */
+int dlb_cli_check_passes(const dlb_cli_options *opt);
 /** \brief Whether every whole-model run of a check succeeded (and there were at least two). */
 bool dlb_check_result_ok(const dlb_check_result *c);
 /** \brief Distinct bricks of a model entry in order of first use, with their counts;
@@ -333,10 +337,12 @@ typedef struct dlb_job_system {
     double done_s, todo_s; /* predicted wall of the bricks done / to do (for the ETA) */
     double check_done_s;   /* predicted wall of the checks recorded (for the ETA) */
     double end;            /* when its last result arrived (job clock) */
-    int *checks, check_head, check_tail, n_checks; /* --validate: model entries to check */
-    unsigned char *check_state;                    /* DLB_BRICK_* per model entry */
-    dlb_check_result *check;                       /* per model entry */
-    double model_s;                                /* time spent timing whole models */
+    /* --validate: the model entries to check, n_checks of them; each pass hands them out once,
+     * from check_head or (cheap) check_tail, before the next pass begins (--validate-passes) */
+    int *checks, check_head, check_tail, n_checks, check_pass;
+    int *check_handed, *check_done; /* per model entry: checks handed out / recorded */
+    dlb_check_result *check;        /* per model entry x pass: [entry * passes + k], k < done */
+    double model_s;                 /* time spent timing whole models */
     dlb_plan plan;
 } dlb_job_system;
 

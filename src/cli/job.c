@@ -246,10 +246,12 @@ static dlb_status init_system(dlb_job *j, dlb_job_system *s, const dlb_rank_info
     dlb_plan_sort(&s->plan, j->reg, s->queue, s->tail);
     if (j->opt->validate) {
         int nm = dlb_registry_n_models(j->reg);
+        size_t passes = (size_t)dlb_cli_check_passes(j->opt);
         s->checks = malloc(sizeof(int) * ((size_t)nm + 1));
-        s->check_state = calloc((size_t)nm + 1, 1);
-        s->check = calloc((size_t)nm + 1, sizeof *s->check);
-        if (!s->checks || !s->check_state || !s->check) return DLB_ENOMEM;
+        s->check_handed = calloc((size_t)nm + 1, sizeof(int));
+        s->check_done = calloc((size_t)nm + 1, sizeof(int));
+        s->check = calloc(((size_t)nm + 1) * passes, sizeof *s->check);
+        if (!s->checks || !s->check_handed || !s->check_done || !s->check) return DLB_ENOMEM;
         for (int m = 0; m < nm; m++) {
             const dlb_model_entry *e = dlb_registry_model(j->reg, m);
             if (e->n_covered == e->n_layers && e->n_layers > 0) s->checks[s->check_tail++] = m;
@@ -316,9 +318,16 @@ int dlb_job_next(dlb_job *j, int sys, bool cheap) {
 
 int dlb_job_next_check(dlb_job *j, int sys, bool cheap) {
     dlb_job_system *s = &j->sys[sys];
+    /* the next pass begins once this one is handed out: a model's checks are spread over the
+     * validation, not run back to back (--validate-passes) */
+    if (s->check_head >= s->check_tail && s->check_pass + 1 < dlb_cli_check_passes(j->opt)) {
+        s->check_pass++;
+        s->check_head = 0;
+        s->check_tail = s->n_checks;
+    }
     if (s->check_head >= s->check_tail) return -1;
     int e = cheap ? s->checks[--s->check_tail] : s->checks[s->check_head++];
-    s->check_state[e] = DLB_BRICK_HANDED;
+    s->check_handed[e]++;
     return e;
 }
 
@@ -343,12 +352,11 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
     dlb_job_system *s = &j->sys[sys];
     (void)rank;
     if (!s->check || entry < 0 || entry >= dlb_registry_n_models(j->reg) ||
-        s->check_state[entry] != DLB_BRICK_HANDED) {
+        s->check_done[entry] >= s->check_handed[entry]) {
         dlb_check_result_free(res);
         return DLB_EINVAL;
     }
-    s->check_state[entry] = DLB_BRICK_DONE;
-    s->check[entry] = *res;
+    s->check[entry * dlb_cli_check_passes(j->opt) + s->check_done[entry]++] = *res;
     memset(res, 0, sizeof *res);
     s->check_done_s += dlb_job_check_cost(j, sys, entry);
     dlb_status st = dlb_job_put_check(j, sys, entry);
@@ -414,8 +422,8 @@ static double checks_left_s(const dlb_job *j, int k) {
     const dlb_job_system *s = &j->sys[k];
     double left = 0;
     for (int c = 0; c < s->n_checks; c++)
-        if (s->check_state[s->checks[c]] != DLB_BRICK_DONE)
-            left += dlb_job_check_cost(j, k, s->checks[c]);
+        left += (dlb_cli_check_passes(j->opt) - s->check_done[s->checks[c]]) *
+                dlb_job_check_cost(j, k, s->checks[c]);
     return left;
 }
 
@@ -437,10 +445,14 @@ void dlb_job_progress(dlb_job *j, bool final) {
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %d/%d", k ? ", " : "",
                       j->n_systems > 1 ? s->name : "bricks", done, s->n_todo);
         if (s->n_checks > 0) {
-            int checked = 0;
-            for (int m = 0; m < dlb_registry_n_models(j->reg); m++)
-                checked += s->check_state[m] == DLB_BRICK_DONE;
-            n += snprintf(line + n, sizeof line - (size_t)n, " models %d/%d", checked, s->n_checks);
+            int checked = 0, passes = dlb_cli_check_passes(j->opt);
+            for (int m = 0; m < dlb_registry_n_models(j->reg); m++) checked += s->check_done[m];
+            if (passes == 1)
+                n += snprintf(line + n, sizeof line - (size_t)n, " models %d/%d", checked,
+                              s->n_checks);
+            else
+                n += snprintf(line + n, sizeof line - (size_t)n, " checks %d/%d", checked,
+                              s->n_checks * passes);
         }
     }
     if (j->progress_tty) {
@@ -459,11 +471,12 @@ void dlb_job_free(dlb_job *j) {
         free(j->sys[s].br);
         free(j->sys[s].state);
         free(j->sys[s].queue);
-        for (int m = 0; j->sys[s].check && m < dlb_registry_n_models(j->reg); m++)
-            dlb_check_result_free(&j->sys[s].check[m]);
+        int nc = dlb_registry_n_models(j->reg) * dlb_cli_check_passes(j->opt);
+        for (int c = 0; j->sys[s].check && c < nc; c++) dlb_check_result_free(&j->sys[s].check[c]);
         free(j->sys[s].check);
         free(j->sys[s].checks);
-        free(j->sys[s].check_state);
+        free(j->sys[s].check_handed);
+        free(j->sys[s].check_done);
     }
     free(j->sys);
     free(j->ranks);

@@ -157,43 +157,62 @@ static int check_groups(const dlb_job *j, const dlb_model_entry *m, const dlb_ch
     return ok ? rounds : -1;
 }
 
-/* Fill the measured columns of an estimate row from the model's check (--validate), and count it in
- * the report's tally a (may be NULL). */
-static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
-                      dlb_estimate_row *e, accuracy *a) {
-    if (!dlb_check_result_ok(c)) return;
+/* One check: its whole-model medians appended to med (*w of them), its minimum, p90 and
+ * repetitions folded into e; returns its drift-paired ratio estimate / measured, NaN when it has
+ * none.  Group g's bricks ran between whole-model runs g and g + 1, so they are compared with the
+ * host's speed then, (W_g + W_g+1) / 2: ratio = sum_g E_g / ((W_g + W_g+1) / 2).  A host that slows
+ * down for a stretch of the check slows a group and the runs around it alike
+ * (tests/bench/README.md, section 8, session 21). */
+static double check_ratio(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
+                          double *med, int *w, dlb_estimate_row *e) {
     double E[DLB_VALIDATE_MAX_ROUNDS];
     int rounds = check_groups(j, m, c, E);
-    /* measured: the median of the whole-model medians (for two runs, their mean); noise floor:
-     * their range relative to it */
-    double med[DLB_VALIDATE_MAX_RUNS];
-    int w = c->n_wholes < DLB_VALIDATE_MAX_RUNS ? c->n_wholes : DLB_VALIDATE_MAX_RUNS;
-    e->measured_min_ms = INFINITY;
-    e->measured_p90_ms = -INFINITY;
-    e->measured_reps = 0;
-    for (int i = 0; i < w; i++) {
+    int n = c->n_wholes < DLB_VALIDATE_MAX_RUNS ? c->n_wholes : DLB_VALIDATE_MAX_RUNS;
+    for (int i = 0; i < n; i++) {
         const dlb_stats *x = &c->wholes[i].stats;
-        med[i] = x->median;
+        med[(*w)++] = x->median;
         e->measured_min_ms = fmin(e->measured_min_ms, x->min);
         e->measured_p90_ms = fmax(e->measured_p90_ms, x->p90);
         e->measured_reps += x->n;
+    }
+    if (rounds < 1 || n != rounds + 1) return NAN;
+    double ratio = 0;
+    for (int g = 0; g < rounds; g++) {
+        double around = (c->wholes[g].stats.median + c->wholes[g + 1].stats.median) / 2;
+        if (!(around > 0)) return NAN;
+        ratio += E[g] / around;
+    }
+    return ratio;
+}
+
+/* Fill the measured columns of an estimate row from the model's checks (--validate; more than one
+ * with --validate-passes), and count it in the report's tally a (may be NULL).  Measured: the
+ * median of the whole-model medians of all its checks (for two runs, their mean); noise floor:
+ * their range relative to it; estimate: measured x the geometric mean of the checks' ratios (one
+ * check: its groups at the speed of its median). */
+static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *checks,
+                      int n_checks, dlb_estimate_row *e, accuracy *a) {
+    double med[DLB_VALIDATE_MAX_PASSES * DLB_VALIDATE_MAX_RUNS], log_ratio = 0;
+    int w = 0, paired = 0;
+    e->measured_min_ms = INFINITY;
+    e->measured_p90_ms = -INFINITY;
+    e->measured_reps = 0;
+    for (int k = 0; k < n_checks && k < DLB_VALIDATE_MAX_PASSES; k++) {
+        if (!dlb_check_result_ok(&checks[k])) continue;
+        double ratio = check_ratio(j, m, &checks[k], med, &w, e);
+        if (ratio > 0) log_ratio += log(ratio), paired++;
+    }
+    if (w == 0) { /* no check succeeded: nothing measured */
+        e->measured_min_ms = e->measured_p90_ms = NAN;
+        return;
     }
     qsort(med, (size_t)w, sizeof *med, by_double);
     double meas = w % 2 ? med[w / 2] : (med[w / 2 - 1] + med[w / 2]) / 2;
     e->measured_median_ms = meas;
     e->noise_floor_pct = meas > 0 ? 100 * (med[w - 1] - med[0]) / meas : NAN;
     e->main_error_pct = meas > 0 ? 100 * (e->estimate_ms - meas) / meas : NAN;
-    if (rounds < 1 || w != rounds + 1 || !(meas > 0)) return;
-    /* drift-paired: group g's bricks ran between whole-model runs g and g + 1, so they are
-     * compared with the host's speed then, (W_g + W_g+1) / 2, and brought to the speed of the
-     * measured median.  A host that slows down for a stretch of the check slows a group and
-     * the runs around it alike (tests/bench/README.md, section 8, session 21). */
-    double close = 0;
-    for (int g = 0; g < rounds; g++) {
-        double around = (c->wholes[g].stats.median + c->wholes[g + 1].stats.median) / 2;
-        if (!(around > 0)) return;
-        close += E[g] * (meas / around);
-    }
+    if (paired == 0 || !(meas > 0)) return;
+    double close = meas * exp(log_ratio / paired);
     e->close_estimate_ms = close;
     e->error_pct = 100 * (close - meas) / meas;
     if (e->n_uncovered > 0 || !a) return; /* a: the report's tally, NULL when storing one row */
@@ -211,11 +230,12 @@ static void use_check(const dlb_job *j, const dlb_model_entry *m, const dlb_chec
  * medians in the order they were timed (before, between and after the groups) and each group's
  * bricks summed (count x statistic, before the drift pairing), in ms. */
 static void print_check_timeline(const dlb_job *j, const char *sys, const dlb_model_entry *m,
-                                 const dlb_check_result *c, FILE *out) {
+                                 const dlb_check_result *c, int pass, FILE *out) {
     double E[DLB_VALIDATE_MAX_ROUNDS];
-    int rounds = check_groups(j, m, c, E);
+    int rounds = dlb_check_result_ok(c) ? check_groups(j, m, c, E) : -1;
     if (rounds < 1) return;
-    fprintf(out, "check: system=%s model=%s batch=%" PRId64 " wholes=", sys, m->name, m->batch);
+    fprintf(out, "check: system=%s model=%s batch=%" PRId64 " pass=%d wholes=", sys, m->name,
+            m->batch, pass);
     for (int i = 0; i < c->n_wholes && i < DLB_VALIDATE_MAX_RUNS; i++)
         fprintf(out, "%s%.9g", i ? "," : "", c->wholes[i].stats.median);
     fprintf(out, " groups=");
@@ -242,15 +262,19 @@ static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a
                             .settings = s->settings,
                             .run_id = j->run_id};
     compose(m, s->br, j->opt->stat, e);
-    if (j->opt->validate && s->check && s->check_state[i] == DLB_BRICK_DONE)
-        use_check(j, m, &s->check[i], e, a);
+    if (j->opt->validate && s->check && s->check_done[i] > 0)
+        use_check(j, m, &s->check[i * dlb_cli_check_passes(j->opt)], s->check_done[i], e, a);
     return dlb_results_put_estimate(j->doc, dsys, e);
 }
 
 /* A model's check just arrived: store its row now, so that an interrupted run keeps it.  A
  * failed or interrupted check stores nothing (it must not replace an earlier measured row). */
 dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry) {
-    if (!dlb_check_result_ok(&j->sys[sys].check[entry])) return DLB_OK;
+    const dlb_job_system *s = &j->sys[sys];
+    int passes = dlb_cli_check_passes(j->opt), ok = 0;
+    for (int k = 0; k < s->check_done[entry]; k++)
+        ok += dlb_check_result_ok(&s->check[entry * passes + k]);
+    if (ok == 0) return DLB_OK;
     int dsys = dlb_results_system(j->doc, j->sys[sys].name, true);
     if (dsys < 0) return DLB_ENOMEM;
     dlb_estimate_row e;
@@ -279,9 +303,9 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
         fprintf(out, "%-*s %-28s %6" PRId64 " %8d %12.4f %12s %8s %7s %7.1f%%%s\n", j->name_width,
                 s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err, noise,
                 100 * e.coverage, e.n_uncovered ? " (partial)" : "");
-        if (j->opt->verbose && validating && s->check_state[i] == DLB_BRICK_DONE &&
-            dlb_check_result_ok(&s->check[i]))
-            print_check_timeline(j, s->name, m, &s->check[i], out);
+        for (int k = 0; j->opt->verbose && validating && k < s->check_done[i]; k++)
+            print_check_timeline(j, s->name, m, &s->check[i * dlb_cli_check_passes(j->opt) + k],
+                                 k + 1, out);
     }
     if (validating && a.validated > 0) {
         double bricks_sum = 0, reused_s = 0;

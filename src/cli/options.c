@@ -33,6 +33,7 @@ typedef enum opt_id {
     OPT_NO_HOST_PROBE,
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
+    OPT_VALIDATE_PASSES,
     OPT_DTYPE,
     OPT_BRICKS_OUT,
     OPT_VERBOSE,
@@ -136,6 +137,9 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
                              "--validate: split each model's bricks into R groups and\n"
                              "time the model whole before, between and after them\n"
                              "(R+1 runs; 1 to 64, default 4)"},
+    [OPT_VALIDATE_PASSES] = {"validate-passes", 0, true, "P",
+                             "--validate: check every model P times, in P passes over\n"
+                             "the models, and combine them (1 to 16, default 1)"},
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
                    "data type of every brick and model (default f32); bf16 only\n"
                    "where the CPU has bf16 instructions; int8 falls back to f32\n"
@@ -421,6 +425,11 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_ROUNDS, &v))
                 return usage_error(err, "--validate-rounds: invalid value '%s' (1 to 64)", optarg);
             opt->validate_rounds = (int)v;
+            break;
+        case OPT_VALIDATE_PASSES:
+            if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_PASSES, &v))
+                return usage_error(err, "--validate-passes: invalid value '%s' (1 to 16)", optarg);
+            opt->validate_passes = (int)v;
             break;
         case OPT_BRICKS_OUT:
             opt->bricks_out = optarg;

@@ -44,6 +44,10 @@ int dlb_cli_check_rounds(const dlb_cli_options *opt, int n) {
     return r < n ? r : (n > 1 ? n : 1);
 }
 
+int dlb_cli_check_passes(const dlb_cli_options *opt) {
+    return opt->validate_passes > 0 ? opt->validate_passes : 1;
+}
+
 bool dlb_check_result_ok(const dlb_check_result *c) {
     if (c->status != DLB_OK || c->n_wholes < 2) return false;
     for (int i = 0; i < c->n_wholes; i++)

@@ -207,26 +207,26 @@ PY
 N=$((N + 4))
 
 # ---- --validate: each model timed whole before, between and after groups of its bricks -------
-check_validated() { # FILE.h5 SYSTEM ROUNDS: measured and close-in-time estimates for every model
-    $PY - "$1" "$2" "$3" <<'PY'
+check_validated() { # FILE.h5 SYSTEM ROUNDS [PASSES]: measured and close-in-time estimates for every model
+    $PY - "$1" "$2" "$3" "${4:-1}" <<'PY'
 import math, sys, h5py
 f = h5py.File(sys.argv[1], "r")
-rounds = int(sys.argv[3])
+rounds, passes = int(sys.argv[3]), int(sys.argv[4])
 e = f["/systems/%s/estimates" % sys.argv[2]][()]
 assert len(e) == 4
 for r in e:
     name = r["model"].decode()
     nb = len(f["/models/%s/b%d/bricks" % (name, r["batch"])][()])
     # --min-time-ms 0 --min-reps 3: every whole-model run is exactly 3 repetitions, and a
-    # check runs the model min(R, distinct bricks) + 1 times
-    assert r["measured_reps"] == 3 * (min(rounds, nb) + 1), (name, nb, r["measured_reps"])
+    # check runs the model min(R, distinct bricks) + 1 times; --validate-passes P: P checks
+    assert r["measured_reps"] == 3 * (min(rounds, nb) + 1) * passes, (name, nb, r["measured_reps"])
     assert r["measured_min_ms"] <= r["measured_median_ms"] <= r["measured_p90_ms"], r
     assert 0 <= r["noise_floor_pct"] < 1000
     # the close estimate is the re-timed bricks at the speed of the measured median (drift-paired;
     # its arithmetic is checked with the check: lines below). With one group there is nothing to
     # pair, and the dummy backend is deterministic: re-timed bricks give the main estimate exactly
     assert r["close_estimate_ms"] > 0, r
-    if min(rounds, nb) == 1:
+    if min(rounds, nb) == 1 and passes == 1:
         assert abs(r["close_estimate_ms"] - r["estimate_ms"]) <= 1e-12 * r["estimate_ms"], r
     want = (r["close_estimate_ms"] - r["measured_median_ms"]) / r["measured_median_ms"] * 100
     main = (r["estimate_ms"] - r["measured_median_ms"]) / r["measured_median_ms"] * 100
@@ -281,7 +281,42 @@ for r in 0 65 x; do
     ! $D -o "$TMP/vbad.h5" $V --validate-rounds $r "$TINY" >/dev/null 2>"$TMP/vbad.err" &&
         grep -q "^error: --validate-rounds: invalid value '$r' (1 to 64)" "$TMP/vbad.err" ||
         fail "--validate-rounds $r accepted"
+    p=$([ "$r" = 65 ] && echo 17 || echo "$r")
+    ! $D -o "$TMP/vbad.h5" $V --validate-passes $p "$TINY" >/dev/null 2>"$TMP/vbad.err" &&
+        grep -q "^error: --validate-passes: invalid value '$p' (1 to 16)" "$TMP/vbad.err" ||
+        fail "--validate-passes $p accepted"
 done
+# --validate-passes 3: every model checked three times, one pass over the models after another
+# (in the order the passes were handed out, so pass=1 lines come from the first pass); measured =
+# the median of all the checks' whole-model medians, estimate = measured x the geometric mean of
+# the checks' paired ratios sum_g E_g / ((W_g + W_g+1) / 2)
+$D -o "$TMP/vp3.h5" $V --verbose --validate-passes 3 "$TINY" >"$TMP/vp3.out" 2>"$TMP/vp3.err" ||
+    fail "--validate-passes 3"
+check_validated "$TMP/vp3.h5" s1 4 3 || fail "--validate-passes 3: estimates table"
+$PY - "$TMP/vp3.h5" "$TMP/vp3.out" <<'PY' || fail "--validate-passes 3: combined checks"
+import math, statistics, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+rows = {r["model"].decode(): r for r in f["/systems/s1/estimates"][()]}
+checks = {}
+for l in open(sys.argv[2]):
+    if l.startswith("check: "):
+        kv = dict(x.split("=", 1) for x in l.split()[1:])
+        checks.setdefault(kv["model"], []).append(kv)
+assert sorted(checks) == sorted(rows) and len(rows) == 4, (sorted(checks), sorted(rows))
+for name, cs in checks.items():
+    assert [c["pass"] for c in cs] == ["1", "2", "3"], cs
+    wholes = [[float(x) for x in c["wholes"].split(",")] for c in cs]
+    groups = [[float(x) for x in c["groups"].split(",")] for c in cs]
+    med = statistics.median([w for ws in wholes for w in ws])
+    ratios = [sum(e / ((w[g] + w[g + 1]) / 2) for g, e in enumerate(gs)) for w, gs in zip(wholes, groups)]
+    close = med * math.exp(sum(math.log(x) for x in ratios) / 3)
+    r = rows[name]
+    assert abs(med - r["measured_median_ms"]) <= 1e-6 * med, (name, med, r)
+    assert abs(close - r["close_estimate_ms"]) <= 1e-6 * close, (name, close, r)
+    spread = (max(map(max, wholes)) - min(map(min, wholes))) / med * 100
+    assert abs(spread - r["noise_floor_pct"]) <= 1e-4 * max(spread, 1), (name, spread, r)
+PY
+grep -Eq '^accuracy: system=s1 models=4 ' "$TMP/vp3.out" || fail "--validate-passes 3: accuracy line"
 # progress lines: once every brick is timed, the ETA still counts the checks to come
 DLB_DUMMY_SLEEP_MS=100 $BIN --backend dummy --system-name s1 --threads 1 $V --progress-s 0 \
     -o "$TMP/vp.h5" "$TINY" >"$TMP/vp.out" 2>"$TMP/vp.err" || fail "--progress-s 0"
@@ -295,7 +330,12 @@ awk '/^progress: bricks / { last = $0; split($3, b, "/"); split($5, m, "/"); sub
 cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name s2 --threads 1 $V --validate-rounds 3 -o $TMP/vm.h5 $TINY"
 $cmd >"$TMP/vm.out" 2>"$TMP/vm.err" || fail "--validate under MPI" "$cmd"
 check_validated "$TMP/vm.h5" s2 3 || fail "--validate under MPI: estimates table" "$cmd"
-N=$((N + 15))
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --allow-oversubscribe --system-name s2 --threads 1 $V --validate-passes 2 --progress-s 0 -o $TMP/vm2.h5 $TINY"
+$cmd >"$TMP/vm2.out" 2>"$TMP/vm2.err" || fail "--validate-passes under MPI" "$cmd"
+check_validated "$TMP/vm2.h5" s2 4 2 || fail "--validate-passes under MPI: estimates table" "$cmd"
+grep -q '^progress: .* checks 8/8 .*eta_s=0$' "$TMP/vm2.err" ||
+    fail "--validate-passes under MPI: progress does not end at checks 8/8" "$cmd"
+N=$((N + 25))
 
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40

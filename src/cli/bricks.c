@@ -377,8 +377,10 @@ dlb_status dlb_cli_bricks(const dlb_cli_options *opt, FILE *out, dlb_cli_run_inf
     if (opt->weights_auto) { /* --weights auto: an earlier run's choice, or calibration passes */
         dlb_rank_info ri;
         dlb_cli_rank_info(opt, &ti, false, true, &ri);
-        bool reused = dlb_cli_calibration_reuse(opt, ri.system, &cal, out);
-        bool ok = !reused && dlb_cli_calibration_models(opt, &cal) == DLB_OK;
+        st = dlb_job_refuse_output(opt); /* a refused file stops the run before calibrating */
+        if (st == DLB_OK) st = dlb_cli_calibration_reuse(opt, ri.system, &cal, out);
+        bool reused = cal.reused;
+        bool ok = st == DLB_OK && !reused && dlb_cli_calibration_models(opt, &cal) == DLB_OK;
         double t0 = now_s();
         for (int pass = 0; pass < DLB_CALIBRATION_PASSES && ok && st == DLB_OK; pass++) {
             dlb_cli_options po;

@@ -666,13 +666,17 @@ static dlb_status calibrate(const dlb_cli_options *opt, const pass_env *e, FILE 
     dlb_status st = DLB_OK;
     dlb_diag *diag = NULL;
     const char *where = NULL;
-    int ok = 1, distance = 0, reused = 0;
+    int ok = 1, distance = 0, reused = 0, refused = 0;
     if (e->rank == 0) {
         char systems[1024];
         systems_list(e, systems, sizeof systems);
-        reused = dlb_cli_calibration_reuse(opt, systems, cal, out);
-        if (!reused) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
+        refused = dlb_job_refuse_output(opt) != DLB_OK ||
+                  dlb_cli_calibration_reuse(opt, systems, cal, out) != DLB_OK;
+        reused = cal->reused;
+        if (!reused && !refused) ok = dlb_cli_calibration_models(opt, cal) == DLB_OK;
     }
+    DLB_MPI_CHECK(MPI_Bcast(&refused, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (refused) return DLB_EIO; /* -o FILE refused or unreadable: reported by rank 0 */
     DLB_MPI_CHECK(MPI_Bcast(&reused, 1, MPI_INT, 0, MPI_COMM_WORLD));
     DLB_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
     double t0 = MPI_Wtime();

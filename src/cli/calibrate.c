@@ -168,15 +168,15 @@ static const char *field(const char *summary, const char *key, char *buf, size_t
     return buf;
 }
 
-bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
-                               dlb_cli_calibration *c, FILE *out) {
+dlb_status dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
+                                     dlb_cli_calibration *c, FILE *out) {
     memset(c, 0, sizeof *c);
-    if (!opt->resume || !opt->output) return false;
-    dlb_diag d = {.file = opt->output, .emit = discard};
+    if (!opt->resume || !opt->output || access(opt->output, F_OK) != 0) return DLB_OK;
+    dlb_diag d = {.file = opt->output};
     dlb_results *doc = NULL;
-    if (access(opt->output, F_OK) != 0 || dlb_results_load(opt->output, &d, &doc) != DLB_OK) {
+    if (dlb_results_load(opt->output, &d, &doc) != DLB_OK) {
         dlb_results_free(doc);
-        return false; /* a file that cannot be read is reported by the main pass */
+        return DLB_EIO; /* reported: stop before the calibration, not after it */
     }
     char batches[sizeof c->batches], b[64], w[16], orig[64];
     batch_list(opt, batches, sizeof batches);
@@ -200,7 +200,7 @@ bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
     }
     dlb_results_free(doc);
     if (c->reused) fprintf(out, "calibration: %s\n", c->summary);
-    return c->reused;
+    return DLB_OK;
 }
 
 void dlb_cli_calibration_free(dlb_cli_calibration *c) {

@@ -372,6 +372,8 @@ typedef struct dlb_job {
  *  results file (-o: refused if it exists without --resume/--force; locked; with --resume
  *  bricks already measured for the same system and settings are taken from it), provenance
  *  and the models' decompositions.  \return DLB_OK, DLB_EIO (file refused, reported), ... */
+/** \brief -o FILE exists without --resume or --force (never overwritten): DLB_EIO, reported. */
+dlb_status dlb_job_refuse_output(const dlb_cli_options *opt);
 dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_registry *reg,
                         const dlb_rank_info *ranks, int n_ranks);
 /** \brief Next brick for a rank of system \p sys: the most expensive left, or with \p cheap
@@ -451,9 +453,11 @@ void dlb_cli_calibration_apply(dlb_cli_calibration *c, bool ran, FILE *out,
 /** \brief --resume: take the choice of the latest run of the results file that calibrated
  *  for the same systems (\p systems: the "systems" attribute this run will get) and batch
  *  sizes; print its calibration line with " reused=RUN_ID" (the run that calibrated).
- *  \return whether one was found (then c is filled, and nothing needs calibrating). */
-bool dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
-                               dlb_cli_calibration *c, FILE *out);
+ *  c->reused says whether one was found (then c is filled, and nothing needs calibrating).
+ *  \return DLB_EIO (reported) when, with --resume, -o names a file that does not load: the run
+ *  stops before a minute of calibration (with dlb_job_refuse_output, before it). */
+dlb_status dlb_cli_calibration_reuse(const dlb_cli_options *opt, const char *systems,
+                                     dlb_cli_calibration *c, FILE *out);
 void dlb_cli_calibration_free(dlb_cli_calibration *c);
 
 /* host_probe.c */

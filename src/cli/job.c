@@ -110,18 +110,21 @@ static void settings_string(const dlb_cli_options *opt, const dlb_timing_setting
              ts->cold_weights ? "cold" : "warm", evict, denormals, opt->fuse, opt->granularity);
 }
 
+dlb_status dlb_job_refuse_output(const dlb_cli_options *opt) {
+    if (!opt->output || opt->resume || opt->force || access(opt->output, F_OK) != 0) return DLB_OK;
+    fprintf(stderr,
+            "error: %s: file exists; never overwritten (--resume to extend it, --force to "
+            "replace it)\n",
+            opt->output);
+    return DLB_EIO;
+}
+
 /* -o FILE: refuse an existing file unless --resume/--force, and lock FILE.lock so two jobs
  * never write the same file. */
 static dlb_status open_output(dlb_job *j) {
     const dlb_cli_options *opt = j->opt;
     bool exists = access(opt->output, F_OK) == 0;
-    if (exists && !opt->resume && !opt->force) {
-        fprintf(stderr,
-                "error: %s: file exists; never overwritten (--resume to extend it, --force to "
-                "replace it)\n",
-                opt->output);
-        return DLB_EIO;
-    }
+    if (dlb_job_refuse_output(opt) != DLB_OK) return DLB_EIO;
     /* FILE.lock, removed at the end.  After locking, check that the path still names the
      * file we locked (another job may have removed it meanwhile), else lock the new one. */
     snprintf(j->lock_path, sizeof j->lock_path, "%s.lock", opt->output);

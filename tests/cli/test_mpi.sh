@@ -164,7 +164,20 @@ cmd="$BIN --backend dummy --quiet --weights auto --min-time-ms 5 $CAL"
 $cmd >"$TMP/auto1.out" 2>"$TMP/auto1.err" || fail "--weights auto without a launcher: exit status $?" "$cmd"
 grep -Eq '^calibration: models=shufflenet_v2_x0_5,mobilenet_v3_small,mnasnet0_5 batch=stored validated=6,6 ' "$TMP/auto1.out" ||
     fail "--weights auto without a launcher: no calibration line" "$cmd"
-N=$((N + 11))
+# a results file the run would refuse stops it before the calibration, not a minute after it:
+# an existing file without --resume (left as it was), and with --resume one that does not load
+sum=$(md5sum <"$TMP/auto.h5")
+cmd="$MPIEXEC -np 2 --oversubscribe $BIN --backend dummy --quiet --allow-oversubscribe --system-name cal --weights auto --min-time-ms 5 -o $TMP/auto.h5 $CAL"
+! $cmd >"$TMP/auto4.out" 2>"$TMP/auto4.err" &&
+    grep -q "^error: $TMP/auto.h5: file exists; never overwritten" "$TMP/auto4.err" &&
+    ! grep -q "calibration" "$TMP/auto4.err" "$TMP/auto4.out" && [ "$(md5sum <"$TMP/auto.h5")" = "$sum" ] ||
+    fail "--weights auto, existing file without --resume: not refused before calibrating" "$cmd"
+echo "not a results file" >"$TMP/notres.h5"
+cmd="$BIN --backend dummy --quiet --weights auto --min-time-ms 5 -o $TMP/notres.h5 --resume $CAL"
+! $cmd >"$TMP/auto5.out" 2>"$TMP/auto5.err" && grep -q "^error: $TMP/notres.h5" "$TMP/auto5.err" &&
+    ! grep -q "calibration" "$TMP/auto5.err" "$TMP/auto5.out" ||
+    fail "--weights auto --resume, unreadable file: not refused before calibrating" "$cmd"
+N=$((N + 13))
 # ---- the host probe (oneDNN): every rank times it at the start and the end; rank 0 stores all --
 cmd="$MPIEXEC -np 2 --oversubscribe $BIN --quiet --allow-oversubscribe --threads 1 --min-time-ms 5 --min-reps 3 -o $TMP/probe.h5 $TINY/tiny_resnet.onnx"
 $cmd >"$TMP/probe.out" 2>"$TMP/probe.err" || fail "host probe: exit status $?" "$cmd"

@@ -61,12 +61,12 @@
     X(i32, n_layers, "", "layers of the lowered model")                                            \
     X(i32, n_uncovered, "", "layers without a measured brick")                                     \
     X(f64, measured_median_ms, "ms",                                                               \
-      "median of the whole-model medians of the check (R+1 runs; two: their mean)")                \
+      "median of the whole-model medians of the check(s) (R+1 runs each; two: their mean)")        \
     X(f64, measured_min_ms, "ms", "whole-model minimum, else NaN")                                 \
     X(f64, measured_p90_ms, "ms", "whole-model 90th percentile, else NaN")                         \
     X(i64, measured_reps, "", "whole-model repetitions, all runs (0: not validated)")              \
     X(f64, close_estimate_ms, "ms",                                                                \
-      "bricks re-timed between the whole-model runs, each group at the median's speed, else NaN")  \
+      "bricks re-timed between the whole-model runs at the median's speed (P checks: geomean)")    \
     X(f64, error_pct, "%", "(close_estimate - measured) / measured x 100, else NaN")               \
     X(f64, main_error_pct, "%",                                                                    \
       "(estimate - measured) / measured x 100 (drift included), else NaN")                         \

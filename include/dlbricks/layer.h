@@ -100,7 +100,9 @@ const char *dlb_alg_name(dlb_alg alg);
  * tensor the model holds in a natural layout, that tensor's shape (rank 0: none), and
  * view_groups its layout_groups.  The whole model reorders that tensor to plain layout before
  * the view, and a brick starts from it in that layout to do the same (docs/bricks.md,
- * section 3); the operand itself is then plain. */
+ * section 3); the operand itself is then plain.  view_mixed: that tensor is a concat of a plain
+ * first source and natural ones, which oneDNN lays out as the natural sources where their layout
+ * is blocked on the CPU and plain where it is not (nhwc): a brick starts from it so. */
 typedef struct dlb_operand {
     dlb_dtype dtype;
     dlb_shape shape;
@@ -121,6 +123,7 @@ typedef struct dlb_operand {
                        * amid as many other bytes (docs/bricks.md, section 3) */
     dlb_shape view_of;
     int32_t view_groups;
+    bool view_mixed;
 } dlb_operand;
 
 /* An activation is cold where a layer reads it when the layers from the last one that wrote or

@@ -64,6 +64,7 @@ static Dlbricks__Operand *enc_operand(enc *e, const dlb_operand *o) {
     }
     m->has_view_groups = o->view_groups > 1;
     m->view_groups = m->has_view_groups ? o->view_groups : 0;
+    m->has_view_mixed = m->view_mixed = o->view_mixed && m->n_view_dims > 0;
     return m;
 }
 
@@ -211,6 +212,7 @@ static bool dec_operand(const Dlbricks__Operand *m, dlb_operand *o) {
     for (size_t i = 0; i < m->n_view_dims; i++) o->view_of.dims[i] = m->view_dims[i];
     o->view_groups =
         m->has_view_groups && m->view_groups > 1 && o->view_of.rank > 0 ? m->view_groups : 0;
+    o->view_mixed = m->has_view_mixed && m->view_mixed && o->view_of.rank > 0;
     return true;
 }
 

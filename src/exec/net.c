@@ -283,13 +283,19 @@ static void set_cache_state(dlb__buf *b, const dlb_operand *o) {
 
 /* An external input that the whole model gets through a view of a tensor in a natural layout
  * (o->view_of): created in that layout with that tensor's dims, then viewed as the model does,
- * so the reorder to plain before the view runs inside the brick too. */
+ * so the reorder to plain before the view runs inside the brick too.  A concat of a plain first
+ * source and natural ones (o->view_mixed) has the natural layout only where that is blocked, as
+ * oneDNN picks its output's (the first blocked source's, else the first source's): else it is
+ * plain, and the view aliases it. */
 static dlb_status external_view_buf(dlb_net *n, int op, int slot, const dlb_operand *o,
                                     const dnnl_memory_desc_t *want, int *out) {
     dlb_operand src = {.dtype = o->dtype, .shape = o->view_of, .layout_groups = o->view_groups};
     dnnl_memory_desc_t nat;
     int ext;
     dlb_status st = natural_md(n, &src, &nat);
+    if (st == DLB_OK && o->view_mixed &&
+        (nat.format_kind != dnnl_blocked || nat.format_desc.blocking.inner_nblks == 0))
+        st = dlb__plain_md(&nat, &src);
     if (st == DLB_OK) st = dlb__new_buf(n, &nat, DLB__BUF_EXTERNAL, &ext);
     if (st == DLB_OK) st = dlb__plain_md(&n->bufs[ext].user_md, &src);
     if (st != DLB_OK) return st;

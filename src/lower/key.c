@@ -49,8 +49,9 @@ static void put_operand(kbuf *k, const char *role, const dlb_operand *o) {
     put(k, " %s=%s:%s", role, dlb_dtype_name(o->dtype), shape);
 }
 
-/* ":view=DIMS[:gN]": the operand is a view of a tensor held in a natural layout, reordered to
- * plain inside the run (only a 4-D/5-D f32 one is ever not plain: natural_md in
+/* ":view=DIMS[:gN][:mixed]": the operand is a view of a tensor held in a natural layout (mixed:
+ * a concat of a plain first source and natural ones, natural only where that is blocked),
+ * reordered to plain inside the run (only a 4-D/5-D f32 one is ever not plain: natural_md in
  * src/exec/net.c). */
 static void put_view(kbuf *k, const dlb_operand *o) {
     if (o->view_of.rank != 4 && o->view_of.rank != 5) return;
@@ -59,6 +60,7 @@ static void put_view(kbuf *k, const dlb_operand *o) {
     dlb_shape_format(&o->view_of, shape, sizeof shape);
     put(k, ":view=%s", shape);
     if (o->view_groups > 1) put(k, ":g%d", (int)o->view_groups);
+    if (o->view_mixed) put(k, ":mixed");
 }
 
 /* Can the layout class of source o of s change what the executor runs when o is an external

@@ -12,6 +12,9 @@
 /* Layout classes of a tensor as the whole-model executor (src/exec) leaves it: natural (as a
  * dense convolution gives it), plain, or a value G >= 2: as a convolution of G groups gives it. */
 enum { CLASS_NATURAL = 0, CLASS_PLAIN = 1 };
+/* A tensor whose layout depends on the CPU (layout_mixed): not, a concat of a plain first source
+ * and natural ones (the natural layout where it is blocked, else plain), or any other case. */
+enum { MIXED_NOT = 0, MIXED_PLAIN_FIRST = 1, MIXED_OTHER = 2 };
 
 typedef struct layout_ctx {
     const dlb_graph *g;
@@ -20,7 +23,7 @@ typedef struct layout_ctx {
     int32_t *out_class;    /* tensor -> class of a covered layer's output; -1 if not one */
     int32_t *last;         /* tensor -> last covered layer so far that wrote or read it; -1 */
     int64_t *before;       /* layer j -> bytes touched by layers 0..j-1; [n_layers]: all */
-    bool *mixed;           /* tensor -> output of a concat of plain and natural sources */
+    unsigned char *mixed;  /* tensor -> MIXED_*: is its layout CPU-dependent (layout_mixed) */
     bool *streamed;        /* tensor -> last touched by a write with non-temporal stores */
     bool bnorm_cached;     /* dlb_lower_options.bnorm_cached_output */
 } layout_ctx;
@@ -121,13 +124,15 @@ static int class_of(const layout_ctx *c, int t) {
 static void set_view(const layout_ctx *c, int t, dlb_operand *o) {
     o->view_of.rank = 0;
     o->view_groups = 0;
+    o->view_mixed = false;
     if (t < 0 || t >= c->g->n_tensors) return;
     int s = dlb__view_source(c->g, t);
     if (s < 0 || s == t || c->out_class[s] < 0 || c->out_class[s] == CLASS_PLAIN) return;
-    if (c->mixed[s]) return; /* its layout depends on the CPU: see layout_mixed */
+    if (c->mixed[s] == MIXED_OTHER) return; /* its layout depends on the CPU: see layout_mixed */
     if (dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape)) return;
     o->view_of = c->g->tensors[s].shape;
     o->view_groups = c->out_class[s] > CLASS_PLAIN ? c->out_class[s] : 0;
+    o->view_mixed = c->mixed[s] == MIXED_PLAIN_FIRST; /* the brick picks as the CPU's concat does */
 }
 
 /* Dims of shape s padded with leading 1s to rank nd. */
@@ -172,13 +177,15 @@ static bool mixed_of(const layout_ctx *c, int t) {
            dlb_shape_equal(&c->g->tensors[s].shape, &c->g->tensors[t].shape);
 }
 
-/* Is the layout of layer L's output (of class cls) CPU-dependent?  A concat that joins plain
- * and natural sources gets from oneDNN the first blocked source's layout, or the first
+/* Is the layout of layer L's output (of class cls) CPU-dependent (MIXED_*)?  A concat that joins
+ * plain and natural sources gets from oneDNN the first blocked source's layout, or the first
  * source's where none is blocked, so whether it is plain depends on what the natural layout is
  * on this CPU (blocked, or nhwc).  So does a concat of such an output, and an op whose output
- * follows such a source (same class).  These outputs keep their class (concat_class), but a
- * view of them records no source layout (set_view). */
-static bool layout_mixed(const layout_ctx *c, const dlb_layer *L, int cls) {
+ * follows such a source (same class).  These outputs keep their class (concat_class).  A view
+ * of a concat whose first source is plain records its source as mixed, and a brick lays it out
+ * as that concat would on its CPU (net.c); a view of the others records no source layout
+ * (set_view). */
+static int layout_mixed(const layout_ctx *c, const dlb_layer *L, int cls) {
     bool plain = false, natural = false, inherited = false;
     for (int i = 0; i < L->spec.n_src; i++) {
         int t = L->src_tensors[i], ci = class_of(c, t);
@@ -186,7 +193,9 @@ static bool layout_mixed(const layout_ctx *c, const dlb_layer *L, int cls) {
         if (mixed_of(c, t) && (L->spec.op == DLB_LOP_CONCAT || (cls != CLASS_PLAIN && ci == cls)))
             inherited = true;
     }
-    return inherited || (L->spec.op == DLB_LOP_CONCAT && plain && natural);
+    if (inherited) return MIXED_OTHER;
+    if (L->spec.op != DLB_LOP_CONCAT || !plain || !natural) return MIXED_NOT;
+    return class_of(c, L->src_tensors[0]) == CLASS_PLAIN ? MIXED_PLAIN_FIRST : MIXED_OTHER;
 }
 
 /* Concat (oneDNN's choice of dst format for format_tag_any): the layout of its first blocked
@@ -391,7 +400,7 @@ bool dlb__assign_layouts(dlb_lowered *l, dlb_arena *a, const dlb_lower_options *
             s->dst[o].cold_mib = s->dst[o].cold ? dlb_cold_bucket_mib(d) : 0;
         }
         int cls = output_class(&c, L);
-        bool mixed = layout_mixed(&c, L, cls);
+        unsigned char mixed = (unsigned char)layout_mixed(&c, L, cls);
         for (int o = 0; o < s->n_dst; o++)
             if (L->dst_tensors[o] >= 0 && L->dst_tensors[o] < g->n_tensors) {
                 c.out_class[L->dst_tensors[o]] = cls;

@@ -290,6 +290,28 @@ static void test_transpose_of_view(void) {
             ASSERT_EQ_INT(dlb_net_step_op(with, 0), -1);
             if (getenv("DLB_TEST_VERBOSE")) printf("view of %s: %d reorder\n", t[i].view_of, extra);
         }
+        /* a view of a concat of a plain first source and natural ones (view_mixed): the source
+         * starts blocked as above where the natural layout is blocked on this CPU, and plain
+         * (viewed in place, no reorder) where it is not */
+        dlb_net *mixed = NULL;
+        s->src[0].view_of = opd(t[i].view_of).shape;
+        s->src[0].view_mixed = true;
+        check_one(t[i].dst, s, NULL);
+        ASSERT_EQ_INT(dlb_net_create(&d, NULL, &diag, &mixed), DLB_OK);
+        if (with && mixed) {
+            const dnnl_memory_desc_t *nat = &with->bufs[with->slot_buf[0][0]].md,
+                                     *got = &mixed->bufs[mixed->slot_buf[0][0]].md;
+            bool blocked =
+                nat->format_kind == dnnl_blocked && nat->format_desc.blocking.inner_nblks > 0;
+            ASSERT_EQ_INT(dnnl_memory_desc_equal(nat, got), blocked);
+            ASSERT_EQ_INT(dlb_net_n_steps(mixed), blocked ? 2 : 1);
+            if (getenv("DLB_TEST_VERBOSE"))
+                printf("mixed view of %s: natural %s\n", t[i].view_of,
+                       blocked ? "blocked" : "not blocked");
+        }
+        s->src[0].view_mixed = false;
+        s->src[0].view_of.rank = 0;
+        dlb_net_free(mixed);
         dlb_net_free(with);
         dlb_net_free(without);
         n_cases++;

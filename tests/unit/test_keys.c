@@ -354,8 +354,8 @@ static void test_layout_cnn(void) {
     /* A view that changes the dims hands its source over plain: ShuffleNet's channel shuffle
      * (Reshape -> Transpose).  Of a concat of two convolutions (the first unit of each stage)
      * the view records its natural source; of a concat of a split half (plain) and a
-     * convolution (the other units) it does not, as oneDNN's layout for that concat depends on
-     * the CPU. */
+     * convolution (the other units) it records it as mixed (:mixed), as oneDNN's layout for
+     * that concat depends on the CPU (the brick picks it there). */
     if (!lower_file("zoo/shufflenet_v2_x0_5.onnx", &m)) return;
     const dlb_layer *tr = first_layer(m.l, DLB_LOP_TRANSPOSE, DLB_ALG_NONE);
     ASSERT(tr != NULL);
@@ -365,15 +365,19 @@ static void test_layout_cnn(void) {
         dlb_op_spec_key(&tr->spec, key, sizeof key);
         ASSERT_CONTAINS(key, "transpose src=f32:1x2x24x28x28:plain:view=1x48x28x28 dst=");
     }
-    int views = 0, plain_views = 0;
+    int views = 0, mixed_views = 0, plain_views = 0;
     for (int j = 0; j < m.l->n_layers; j++) {
         const dlb_layer *L = &m.l->layers[j];
         if (!L->covered || L->spec.op != DLB_LOP_TRANSPOSE) continue;
         ASSERT(L->spec.src[0].plain_layout);
-        *(L->spec.src[0].view_of.rank == 4 ? &views : &plain_views) += 1;
+        const dlb_operand *o = &L->spec.src[0];
+        *(o->view_of.rank != 4 ? &plain_views : o->view_mixed ? &mixed_views : &views) += 1;
+        dlb_op_spec_key(&L->spec, key, sizeof key);
+        ASSERT((strstr(key, ":mixed") != NULL) == o->view_mixed);
     }
     ASSERT_EQ_INT(views, 3);
-    ASSERT_EQ_INT(plain_views, 13);
+    ASSERT_EQ_INT(mixed_views, 13);
+    ASSERT_EQ_INT(plain_views, 0);
     free_lowered(&m);
     /* The same through a ReLU of such a concat (its layout follows the concat's) */
     if (!lower_file("tests/data/models/fusion/14_channel_shuffle_torch.onnx", &m)) return;

@@ -73,17 +73,25 @@ static void round_trip(const dlb_brick *b, int *n_built) {
 }
 
 /* The layout class (plain_layout, layout_groups), cache state (cold, cold_mib, near_kib) and view
- * source (view_of, view_groups) of an external input, and an output's non-temporal stores
- * (streamed) and distance (cold, cold_mib), travel with the brick, and where they can change what
- * the executor runs they are part of the key, so of the id. */
+ * source (view_of, view_groups, view_mixed) of an external input, and an output's non-temporal
+ * stores (streamed) and distance (cold, cold_mib), travel with the brick, and where they can change
+ * what the executor runs they are part of the key, so of the id. */
 static void test_layout_class(void) {
     enum {
-        N = 10
+        N = 11
     }; /* natural, plain, grouped 2, cold, view, view of grouped 4, cold at 16 MiB,
-        * streamed output, warm at 1 MiB, output landing 32 MiB away */
-    static const char *const marks[N] = {
-        NULL,        ":plain", ":g2",         ":cold ",   ":view=1x16x8x8 ", ":view=1x16x8x8:g4",
-        ":cold=16M", ":nt",    ":near=1024K", ":cold=32M"};
+        * streamed output, warm at 1 MiB, output landing 32 MiB away, view of a mixed concat */
+    static const char *const marks[N] = {NULL,
+                                         ":plain",
+                                         ":g2",
+                                         ":cold ",
+                                         ":view=1x16x8x8 ",
+                                         ":view=1x16x8x8:g4",
+                                         ":cold=16M",
+                                         ":nt",
+                                         ":near=1024K",
+                                         ":cold=32M",
+                                         ":view=1x16x8x8:mixed"};
     dlb_operand x = {.dtype = DLB_DT_F32, .shape = {.rank = 4, .dims = {1, 4, 16, 16}}}, y = x;
     dlb_op_spec s = {.op = DLB_LOP_SOFTMAX,
                      .alg = DLB_ALG_SOFTMAX,
@@ -98,9 +106,10 @@ static void test_layout_class(void) {
         x.layout_groups = v == 2 ? 2 : 0;
         x.cold = v == 3 || v == 6;
         x.cold_mib = v == 6 ? 16 : 0;
-        x.view_of =
-            v >= 4 && v <= 6 ? (dlb_shape){.rank = 4, .dims = {1, 16, 8, 8}} : (dlb_shape){0};
+        x.view_of = (v >= 4 && v <= 6) || v == 10 ? (dlb_shape){.rank = 4, .dims = {1, 16, 8, 8}}
+                                                  : (dlb_shape){0};
         x.view_groups = v == 5 ? 4 : 0;
+        x.view_mixed = v == 10;
         y.streamed = v == 7;
         x.near_kib = v == 8 ? 1024 : 0;
         y.cold = v == 9;
@@ -125,6 +134,7 @@ static void test_layout_class(void) {
             ASSERT_EQ_INT(c->ops[0].src[0].cold_mib, x.cold_mib);
             ASSERT(dlb_shape_equal(&c->ops[0].src[0].view_of, &x.view_of));
             ASSERT_EQ_INT(c->ops[0].src[0].view_groups, x.view_groups);
+            ASSERT_EQ_INT(c->ops[0].src[0].view_mixed, x.view_mixed);
             ASSERT_EQ_INT(c->ops[0].dst[0].plain_layout, 0);
             ASSERT_EQ_INT(c->ops[0].dst[0].view_of.rank, 0);
             ASSERT_EQ_INT(c->ops[0].dst[0].cold, y.cold);

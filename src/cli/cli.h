@@ -368,12 +368,12 @@ typedef struct dlb_job {
     const dlb_host_probe *probe_start, *probe_end;
 } dlb_job;
 
+/** \brief -o FILE exists without --resume or --force (never overwritten): DLB_EIO, reported. */
+dlb_status dlb_job_refuse_output(const dlb_cli_options *opt);
 /** \brief Set up the job: systems from the rank infos, queues in predicted-cost order, the
  *  results file (-o: refused if it exists without --resume/--force; locked; with --resume
  *  bricks already measured for the same system and settings are taken from it), provenance
  *  and the models' decompositions.  \return DLB_OK, DLB_EIO (file refused, reported), ... */
-/** \brief -o FILE exists without --resume or --force (never overwritten): DLB_EIO, reported. */
-dlb_status dlb_job_refuse_output(const dlb_cli_options *opt);
 dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_registry *reg,
                         const dlb_rank_info *ranks, int n_ranks);
 /** \brief Next brick for a rank of system \p sys: the most expensive left, or with \p cheap

@@ -182,9 +182,12 @@ static dlb_status as_md(dlb_net *n, int src, const dnnl_memory_desc_t *want, int
  * hands over plain (o->plain_layout: a matmul's output, a graph input, ...; docs/bricks.md)
  * stays plain, so the brick runs the kernel the model runs on it. */
 static dlb_status natural_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_t *md) {
+    return o->plain_layout ? dlb__plain_md(md, o) : dlb__conv_layout_md(n, o, md);
+}
+
+dlb_status dlb__conv_layout_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_t *md) {
     dlb_status st = dlb__plain_md(md, o);
-    if (st != DLB_OK || o->plain_layout || (o->shape.rank != 4 && o->shape.rank != 5) ||
-        md->data_type != dnnl_f32)
+    if (st != DLB_OK || (o->shape.rank != 4 && o->shape.rank != 5) || md->data_type != dnnl_f32)
         return st;
     int nd = o->shape.rank;
     /* A dense 1x1 convolution, or one of layout_groups groups with a 3x3 kernel (as in the

@@ -89,6 +89,9 @@ dlb_status dlb__plain_md(dnnl_memory_desc_t *md, const dlb_operand *o);
 int dlb__n_slots(const dlb_op_spec *s);
 /* The operand that fills slot `slot` of an op. */
 const dlb_operand *dlb__slot_operand(const dlb_op_spec *s, int slot);
+/* The layout a dense 1x1 convolution producing o would give it on this CPU (nhwc or blocked, as
+ * oneDNN picks; plain where it has none), whatever o->plain_layout says. */
+dlb_status dlb__conv_layout_md(dlb_net *n, const dlb_operand *o, dnnl_memory_desc_t *md);
 /* Descriptor the data of slot `slot` currently has: the producer's dst descriptor, or plain. */
 dlb_status dlb__slot_md(dlb_net *n, int op, int slot, dnnl_memory_desc_t *md);
 /* Buffer holding slot `slot` in descriptor `want` (reorders or creates as needed). */

@@ -178,6 +178,58 @@ static void test_pool(void) {
     check_global_pool(DLB_ALG_POOL_MAX, "global max pool");
 }
 
+static bool slow_kernel(const char *impl) {
+    return !impl || !strncmp(impl, "simple", 6) || !strncmp(impl, "ref", 3);
+}
+
+/* A max pool fed plain data (AlexNet's first, after its gemm convolution; a key's `:plain`):
+ * where the layout a convolution gives has a faster kernel than oneDNN's plain C loop, the
+ * input is reordered to it first (one reorder, the same kernel as on natural input), with the
+ * same result; where it has none, the pool runs on the plain data as it comes. */
+static void test_pool_plain_input(void) {
+    dlb_operand nat = T(1, 16, 13, 13), dst = T(1, 16, 6, 6);
+    dlb_operand plain = nat;
+    plain.plain_layout = true;
+    char impl_nat[128] = "";
+    for (int k = 0; k < 2; k++) {
+        dlb_op_spec s = {.op = DLB_LOP_POOL,
+                         .alg = DLB_ALG_POOL_MAX,
+                         .n_src = 1,
+                         .n_dst = 1,
+                         .src = k ? &plain : &nat,
+                         .dst = &dst};
+        s.p.nsp = 2;
+        for (int i = 0; i < 2; i++) {
+            s.p.kernel[i] = 3;
+            s.p.stride[i] = 2;
+            s.p.dilation[i] = 1;
+        }
+        dlb_netdesc d = {.n_ops = 1, .ops = &s, .name = k ? "pool of plain" : "pool of natural"};
+        dlb_net *net = create(&d);
+        if (!net) return;
+        float *x = rand_buf(ref_numel(&nat), 0), y[16 * 36];
+        double ref[16 * 36];
+        ASSERT_EQ_INT(dlb_net_set_input(net, 0, 0, x, ref_numel(&nat)), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_run(net), DLB_OK);
+        ASSERT_EQ_INT(dlb_net_get_output(net, 0, 0, y, 16 * 36), DLB_OK);
+        ref_pool(&s, x, ref);
+        check(y, ref, 16 * 36, EXACT, d.name);
+        const char *impl = dlb_net_impl(net, 0);
+        if (getenv("DLB_TEST_VERBOSE"))
+            printf("%-40s %s, %d reorders\n", d.name, impl, dlb_net_n_reorders(net));
+        if (!k) {
+            snprintf(impl_nat, sizeof impl_nat, "%s", impl ? impl : "");
+        } else if (!slow_kernel(impl_nat)) {
+            ASSERT_STREQ(impl ? impl : "(none)", impl_nat);
+            ASSERT_EQ_INT(dlb_net_n_reorders(net), 1);
+        } else {
+            ASSERT_EQ_INT(dlb_net_n_reorders(net), 0);
+        }
+        dlb_net_free(net);
+        free(x);
+    }
+}
+
 /* ---- eltwise --------------------------------------------------------------------------------- */
 
 typedef struct elt_cfg {
@@ -890,6 +942,7 @@ static void test_pool_grouped_input(void) {
 
 int main(void) {
     test_pool();
+    test_pool_plain_input();
     test_eltwise();
     test_denormals();
     test_binary();

@@ -221,7 +221,10 @@ for r in e:
     # check runs the model min(R, distinct bricks) + 1 times; --validate-passes P: P checks
     assert r["measured_reps"] == 3 * (min(rounds, nb) + 1) * passes, (name, nb, r["measured_reps"])
     assert r["measured_min_ms"] <= r["measured_median_ms"] <= r["measured_p90_ms"], r
-    assert 0 <= r["noise_floor_pct"] < 1000
+    # the range of the whole-model medians over their median: its arithmetic is checked against
+    # the check: lines below; no upper bound, since under --oversubscribe (3 ranks on 2 cores,
+    # ASan) a rank descheduled through a whole-model run of a 30 us model makes it 10x as long
+    assert math.isfinite(r["noise_floor_pct"]) and r["noise_floor_pct"] >= 0, (name, r)
     # the close estimate is the re-timed bricks at the speed of the measured median (drift-paired;
     # its arithmetic is checked with the check: lines below). With one group there is nothing to
     # pair, and the dummy backend is deterministic: re-timed bricks give the main estimate exactly

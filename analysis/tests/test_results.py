@@ -370,8 +370,8 @@ def test_compose_refuses_a_replaced_decomposition(tmp):
     dlb("--system-name", "g", "-G", "2", "--resume", "-o", f, ZOO)
     with dr.open_results(f) as r:
         est = r.estimates("g")
-        g1 = est[est["settings"].str.endswith("G=1")]
-        g2 = est[est["settings"].str.endswith("G=2")]
+        g1 = est[est["settings"].str.contains(" G=1 ")]
+        g2 = est[est["settings"].str.contains(" G=2 ")]
         assert len(g1) == len(g2) == len(MODELS)
         for row in g2.itertuples():
             assert dr.compose(r, row.model, row.batch, "g")["estimate_ms"] == row.estimate_ms

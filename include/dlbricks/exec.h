@@ -10,6 +10,13 @@
 #include "dlbricks/diag.h"
 #include "dlbricks/layer.h"
 
+/* The executor's revision: raised by every change that alters what a brick or a whole model runs
+ * for the same key (kernel choice, layouts, reorders, data fill, cache state) without changing the
+ * key.  It is part of the settings string (` exec=N`), the --resume cache key, so bricks timed by
+ * an earlier executor are timed again instead of reused (docs/executor.md, "Revisions").
+ *   1  session 25: first numbered revision; includes the pooling of plain input (138b54c). */
+#define DLB_EXEC_REVISION 1
+
 /* A runnable network: ops in topological order and their wiring.  A source (or sum/binary
  * post-op operand: slot n_src + k) of op j with no edge is an external input of the network,
  * created in the format the op wants and filled once with random data (outside any timing). */

@@ -56,7 +56,9 @@ typedef struct work_item {
 } work_item;
 
 /* Worker: receive bricks (up to MAX_IN_HAND ahead), time them in order, send results back without
- * waiting for rank 0, until DONE. */
+ * waiting for rank 0, until DONE.  *idle_s: time spent waiting for work during the brick pass,
+ * which for this rank ends when its first model check arrives (the timing: line's share of the
+ * pass; waits between checks are not counted). */
 static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_info *ti,
                          dlb_cli_brick_times *times, double *idle_s, double *model_s) {
     dlb_status st = DLB_OK;
@@ -66,7 +68,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
     dlb_cli_timing_settings(opt, &ts);
     work_item q[MAX_IN_HAND + 1];
     int nq = 0;
-    bool done = false;
+    bool done = false, checking = false;
     void *out = NULL;
     MPI_Request req = MPI_REQUEST_NULL;
     for (;;) {
@@ -79,7 +81,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
             else {
                 double t0 = MPI_Wtime();
                 DLB_MPI_CHECK(MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &s));
-                *idle_s += MPI_Wtime() - t0;
+                if (!checking) *idle_s += MPI_Wtime() - t0;
             }
             if (!flag) break;
             DLB_MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &len));
@@ -92,6 +94,7 @@ static dlb_status worker(const dlb_cli_options *opt, int rank, const dlb_thread_
                 done = true;
                 break;
             }
+            checking |= s.MPI_TAG == TAG_CHECK;
             q[nq++] = (work_item){m, len, s.MPI_TAG};
         }
         if (nq == 0) break; /* DONE and nothing left */
@@ -380,7 +383,9 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, dlb_cli_brick_
         } else if (h.active > 0) {
             double t0 = MPI_Wtime();
             st = service(&h, true, &got);
-            *idle_s += MPI_Wtime() - t0;
+            /* idle only while rank 0's system still has bricks to time (the brick pass) */
+            const dlb_job_system *s0 = sys0 >= 0 ? &job->sys[sys0] : NULL;
+            if (s0 && s0->n_timed + s0->n_failed < s0->n_todo) *idle_s += MPI_Wtime() - t0;
         } else {
             break;
         }

@@ -94,7 +94,8 @@ void dlb_cli_rank_info(const dlb_cli_options *opt, const dlb_thread_info *ti, bo
 
 static dlb_status save(dlb_job *j, bool final);
 
-/* The settings that make two measurements of one brick comparable (the --resume key). */
+/* The settings that make two measurements of one brick comparable (the --resume key).  The
+ * executor's revision is always said: rows without it (files from before it) are timed again. */
 static void settings_string(const dlb_cli_options *opt, const dlb_timing_settings *ts, int threads,
                             char *buf, size_t size) {
     char evict[32] = ""; /* only when on: files written without it stay resumable */
@@ -104,10 +105,11 @@ static void settings_string(const dlb_cli_options *opt, const dlb_timing_setting
     const char *denormals = opt->keep_denormals ? " denormals=keep" : "";
     snprintf(buf, size,
              "backend=%s dtype=%s threads=%d min_time_ms=%g min_reps=%d max_reps=%d warmup=%d "
-             "cold_cache=%d weights=%s%s%s fuse=%d G=%d",
+             "cold_cache=%d weights=%s%s%s fuse=%d G=%d exec=%d",
              opt->dummy ? "dummy" : "onednn", dlb_dtype_name(opt->dtype), threads, ts->min_time_ms,
              ts->min_reps, ts->max_reps, ts->warmup_reps, ts->cold_cache,
-             ts->cold_weights ? "cold" : "warm", evict, denormals, opt->fuse, opt->granularity);
+             ts->cold_weights ? "cold" : "warm", evict, denormals, opt->fuse, opt->granularity,
+             DLB_EXEC_REVISION);
 }
 
 dlb_status dlb_job_refuse_output(const dlb_cli_options *opt) {

@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "dlbricks/exec.h"
 #include "dlb_git_revision.h" /* generated at build time: DLB_GIT_REVISION */
 
 #ifndef DLB_VERSION
@@ -17,6 +18,7 @@
 
 void dlb_cli_print_version(FILE *out) {
     fprintf(out, "dlbricks-mpi %s (git %s)\n", DLB_VERSION, DLB_GIT_REVISION);
+    fprintf(out, "executor: revision %d\n", DLB_EXEC_REVISION);
 
     const dnnl_version_t *d = dnnl_version();
     fprintf(out, "oneDNN: %d.%d.%d", d->major, d->minor, d->patch);

@@ -103,6 +103,10 @@ grep -Fq "(git $rev)" <(head -n 1 "$TMP/version.out") ||
 for lib in oneDNN MPI HDF5 hwloc protobuf-c; do
     [ "$(grep -c "^$lib: ." "$TMP/version.out")" -eq 1 ] || fail "--version lacks '$lib: '" version
 done
+# The executor's revision, as the header defines it (the --resume key's exec=N).
+erev=$(sed -n 's/^#define DLB_EXEC_REVISION \([0-9][0-9]*\)$/\1/p' "$SRC/include/dlbricks/exec.h")
+[ -n "$erev" ] && [ "$(sed -n 2p "$TMP/version.out")" = "executor: revision $erev" ] ||
+    fail "--version: second line is not 'executor: revision $erev'" version
 check
 
 # ---- usage errors: exit 2, "error: ..." + hint on stderr, nothing on stdout ----------------

@@ -168,7 +168,7 @@ for name, n_rows, g in (("c1", 8, "1"), ("c2", 4, "2"), ("self", 8, "1")):
     out = rows(name)
     assert len(out) == n_rows, (name, len(out))
     for o in out:
-        assert o["settings"].endswith(f" G={g}"), o["settings"]
+        assert f" G={g} exec=" in o["settings"], o["settings"]
         e = stored[(o["system"], o["model"], int(o["batch"]), o["settings"], o["stat"])]
         for c in ("estimate_ms", "ci_low_ms", "ci_high_ms"):
             assert float(o[c]) == e[c], (name, o["model"], c, o[c], e[c])  # bit for bit
@@ -190,7 +190,7 @@ N=$((N + 1))
 # ---- the text table ------------------------------------------------------------------------------
 run text --compose "$TMP/d.h5" "$TMP/r.h5" --system s2
 expect_rc 0
-head -n 1 "$TMP/text.out" | grep -q '^settings: system=s2 backend=dummy .* fuse=1 G=1$' ||
+head -n 1 "$TMP/text.out" | grep -Eq '^settings: system=s2 backend=dummy .* fuse=1 G=1 exec=[0-9]+$' ||
     fail "no settings: line first"
 grep -Eq '^system +model +batch +bricks +estimate_ms +ci_low_ms +ci_high_ms +coverage +missing +uncovered$' \
     "$TMP/text.out" || fail "table header"

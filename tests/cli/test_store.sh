@@ -370,9 +370,23 @@ N=$((N + 26))
 
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40
-$D -o "$TMP/k.h5" --checkpoint-s 0.1 "$TINY" >"$TMP/k.out" 2>"$TMP/k.err" &
+DLB_DUMMY_SLEEP_MS=100 $D -o "$TMP/k.h5" --checkpoint-s 0.1 "$TINY" >"$TMP/k.out" 2>"$TMP/k.err" &
 pid=$!
-sleep 1.2
+# Kill once a checkpoint holds a brick, not after a fixed sleep: a loaded sanitizer build had
+# saved none after 1.2 s.  Checkpoints are renamed into place, so reading k.h5 meanwhile is safe.
+$PY - "$TMP/k.h5" <<'PY' || fail "kill -9: no checkpoint with a brick within 60 s"
+import sys, time, h5py
+t0 = time.monotonic()
+while time.monotonic() - t0 < 60:
+    try:
+        with h5py.File(sys.argv[1], "r") as f:
+            if len(f["/systems/s1/bricks"]) > 0:
+                sys.exit(0)
+    except (OSError, KeyError):
+        pass
+    time.sleep(0.02)
+sys.exit(1)
+PY
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 saved=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['/systems/s1/bricks']))" "$TMP/k.h5") ||

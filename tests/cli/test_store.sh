@@ -374,7 +374,7 @@ DLB_DUMMY_SLEEP_MS=100 $D -o "$TMP/k.h5" --checkpoint-s 0.1 "$TINY" >"$TMP/k.out
 pid=$!
 # Kill once a checkpoint holds a brick, not after a fixed sleep: a loaded sanitizer build had
 # saved none after 1.2 s.  Checkpoints are renamed into place, so reading k.h5 meanwhile is safe.
-$PY - "$TMP/k.h5" <<'PY' || fail "kill -9: no checkpoint with a brick within 60 s"
+$PY - "$TMP/k.h5" <<'PY' || { kill -9 "$pid"; fail "kill -9: no checkpoint with a brick within 60 s"; }
 import sys, time, h5py
 t0 = time.monotonic()
 while time.monotonic() - t0 < 60:

@@ -256,12 +256,24 @@ static dlb_status top_up(handout *h, int w) {
     while (sent && h->outstanding[w] < MAX_IN_HAND &&
            (h->outstanding[w] < MIN_IN_HAND || h->in_hand_s[w] < IN_HAND_S))
         DLB_TRY(send_one(h, w, &sent));
-    if (h->outstanding[w] == 0) { /* empty: eager, never blocks */
+    /* empty: DONE (eager, never blocks), unless a check in flight may still call for a recheck
+     * (--validate-recheck): then the worker waits for it, and wake_idle tops it up again */
+    if (h->outstanding[w] == 0 &&
+        (dlb_cli_stop || !dlb_job_checks_pending(h->job, h->job->rank_system[w]))) {
         DLB_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, w, TAG_DONE, MPI_COMM_WORLD));
         h->active--;
         h->outstanding[w] = -1; /* finished */
     }
 cleanup:
+    return st;
+}
+
+/* Top up every worker left waiting with nothing in hand (a check that came back may have
+ * called for a recheck, or ended the wait). */
+static dlb_status wake_idle(handout *h) {
+    dlb_status st = DLB_OK;
+    for (int w = 1; w < h->size && st == DLB_OK; w++)
+        if (h->outstanding[w] == 0) st = top_up(h, w);
     return st;
 }
 
@@ -315,6 +327,7 @@ static dlb_status service(handout *h, bool block, bool *got) {
     }
     dlb_status t = reap_sends(h, false);
     if (t == DLB_OK) t = top_up(h, w);
+    if (t == DLB_OK && s.MPI_TAG == TAG_CHECK_RESULT) t = wake_idle(h);
     if (st == DLB_OK) st = t;
 cleanup:
     free(msg);
@@ -380,7 +393,8 @@ static dlb_status coordinator(dlb_job *job, int size, bool times, dlb_cli_brick_
             double check_bricks_s = 0; /* not the brick pass */
             st = dlb_job_check_local(job, sys0, i, 0, &check_bricks_s, model_s, serve_pending, &h);
             if (st == DLB_OK) st = h.st;
-        } else if (h.active > 0) {
+            if (st == DLB_OK) st = wake_idle(&h);
+        } else if (h.active > 0 && (st = wake_idle(&h)) == DLB_OK && h.active > 0) {
             double t0 = MPI_Wtime();
             st = service(&h, true, &got);
             /* idle only while rank 0's system still has bricks to time (the brick pass) */

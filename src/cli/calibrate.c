@@ -106,6 +106,7 @@ void dlb_cli_calibration_options(const dlb_cli_options *opt, const dlb_cli_calib
     out->n_paths = c->n;
     out->validate = true;
     out->validate_passes = 1; /* a calibration pass checks each model once: its passes alternate */
+    out->validate_recheck = 0;
     out->output = NULL; /* nothing of a calibration pass is stored: the main pass times again */
     out->resume = out->force = false;
     out->bricks_out = NULL;

@@ -56,6 +56,8 @@ typedef struct dlb_cli_options {
     bool validate;            /* --validate: also time every model whole */
     int validate_rounds;      /* --validate-rounds R: brick groups per check; 0: default */
     int validate_passes;      /* --validate-passes P: checks per model, spread; 0: default (1) */
+    int validate_recheck;     /* --validate-recheck N: extra checks per model at most (0: none) */
+    double validate_se_pct;   /* --validate-se S: recheck while the checks' standard error > S % */
     dlb_dtype dtype;          /* --dtype: f32 (default) or bf16 */
     const char *bricks_out;   /* --bricks-out FILE: per-brick CSV (never overwritten) */
     bool verbose;             /* -v: per-brick begin/end lines on stderr */
@@ -266,7 +268,8 @@ void dlb_plan_sort(const dlb_plan *p, const dlb_registry *reg, int *idx, int n);
 #define DLB_VALIDATE_ROUNDS 4      /* brick groups per check (--validate-rounds default) */
 #define DLB_VALIDATE_MAX_ROUNDS 64 /* --validate-rounds at most */
 #define DLB_VALIDATE_MAX_RUNS (DLB_VALIDATE_MAX_ROUNDS + 1) /* whole-model runs of a check */
-#define DLB_VALIDATE_MAX_PASSES 16                          /* --validate-passes at most */
+#define DLB_VALIDATE_MAX_PASSES 16 /* --validate-passes (plus --validate-recheck) at most */
+#define DLB_VALIDATE_SE_PCT 2.0    /* --validate-se default */
 typedef struct dlb_check_result {
     dlb_status status;
     int n_wholes;
@@ -278,6 +281,12 @@ typedef struct dlb_check_result {
 int dlb_cli_check_rounds(const dlb_cli_options *opt, int n);
 /** \brief Checks per model (--validate-passes; 1 when not given). */
 int dlb_cli_check_passes(const dlb_cli_options *opt);
+/** \brief Checks a model may get at most: the passes plus --validate-recheck. */
+int dlb_cli_check_slots(const dlb_cli_options *opt);
+/** \brief Whether a model whose checks (n of them, all succeeded) have drift-paired ratios
+ *  \p ratios is checked again: fewer than dlb_cli_check_slots checks, at least two, and the
+ *  standard error of their log ratios above --validate-se. */
+bool dlb_cli_check_wants_more(const dlb_cli_options *opt, const double *ratios, int n);
 /** \brief Whether every whole-model run of a check succeeded (and there were at least two). */
 bool dlb_check_result_ok(const dlb_check_result *c);
 /** \brief Distinct bricks of a model entry in order of first use, with their counts;
@@ -341,7 +350,9 @@ typedef struct dlb_job_system {
      * from check_head or (cheap) check_tail, before the next pass begins (--validate-passes) */
     int *checks, check_head, check_tail, n_checks, check_pass;
     int *check_handed, *check_done; /* per model entry: checks handed out / recorded */
-    dlb_check_result *check;        /* per model entry x pass: [entry * passes + k], k < done */
+    dlb_check_result *check;        /* per model entry x check: [entry * slots + k], k < done */
+    int *check_round;               /* per model entry: the recheck round of its last recheck */
+    int recheck_round, n_rechecks;  /* --validate-recheck: the round handed out; rechecks so far */
     double model_s;                 /* time spent timing whole models */
     dlb_plan plan;
 } dlb_job_system;
@@ -381,6 +392,11 @@ dlb_status dlb_job_init(dlb_job *j, const dlb_cli_options *opt, const dlb_regist
 int dlb_job_next(dlb_job *j, int sys, bool cheap);
 /** \brief Next model entry to check (--validate) for system \p sys, -1 when none is left. */
 int dlb_job_next_check(dlb_job *j, int sys, bool cheap);
+/** \brief Whether system \p sys may still hand out checks that do not exist yet: a model's
+ *  check is in flight and its result may call for a recheck (--validate-recheck). */
+bool dlb_job_checks_pending(const dlb_job *j, int sys);
+/** \brief A check's drift-paired ratio estimate / measured (job_report.c), NaN when it failed. */
+double dlb_job_check_ratio(const dlb_job *j, int entry, const dlb_check_result *c);
 /** \brief Predicted wall time of checking a model entry, s. */
 double dlb_job_check_cost(const dlb_job *j, int sys, int entry);
 /** \brief A check result arrived (res is taken over). */

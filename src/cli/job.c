@@ -251,12 +251,14 @@ static dlb_status init_system(dlb_job *j, dlb_job_system *s, const dlb_rank_info
     dlb_plan_sort(&s->plan, j->reg, s->queue, s->tail);
     if (j->opt->validate) {
         int nm = dlb_registry_n_models(j->reg);
-        size_t passes = (size_t)dlb_cli_check_passes(j->opt);
+        size_t slots = (size_t)dlb_cli_check_slots(j->opt);
         s->checks = malloc(sizeof(int) * ((size_t)nm + 1));
         s->check_handed = calloc((size_t)nm + 1, sizeof(int));
         s->check_done = calloc((size_t)nm + 1, sizeof(int));
-        s->check = calloc(((size_t)nm + 1) * passes, sizeof *s->check);
-        if (!s->checks || !s->check_handed || !s->check_done || !s->check) return DLB_ENOMEM;
+        s->check_round = calloc((size_t)nm + 1, sizeof(int));
+        s->check = calloc(((size_t)nm + 1) * slots, sizeof *s->check);
+        if (!s->checks || !s->check_handed || !s->check_done || !s->check_round || !s->check)
+            return DLB_ENOMEM;
         for (int m = 0; m < nm; m++) {
             const dlb_model_entry *e = dlb_registry_model(j->reg, m);
             if (e->n_covered == e->n_layers && e->n_layers > 0) s->checks[s->check_tail++] = m;
@@ -321,6 +323,47 @@ int dlb_job_next(dlb_job *j, int sys, bool cheap) {
     return i;
 }
 
+/* --validate-recheck: whether entry e gets another check now: every check of it is back and
+ * succeeded, and their ratios disagree (dlb_cli_check_wants_more). */
+static bool wants_recheck(const dlb_job *j, const dlb_job_system *s, int e) {
+    int n = s->check_done[e], slots = dlb_cli_check_slots(j->opt);
+    double r[DLB_VALIDATE_MAX_PASSES];
+    if (n != s->check_handed[e] || n < 2 || n >= slots) return false;
+    for (int k = 0; k < n; k++) r[k] = dlb_job_check_ratio(j, e, &s->check[e * slots + k]);
+    return dlb_cli_check_wants_more(j->opt, r, n);
+}
+
+/* The next recheck, in rounds over the models in check order: a model gets at most one recheck a
+ * round, so that its checks stay apart in time when several models are rechecked; rank 0 (cheap)
+ * takes the cheapest model that wants one.  -1 when none wants one now. */
+static int next_recheck(dlb_job *j, int sys, bool cheap) {
+    dlb_job_system *s = &j->sys[sys];
+    for (int tries = 0; tries < 2; tries++) {
+        int best = -1, waiting = 0;
+        double best_cost = 0;
+        for (int c = 0; c < s->n_checks; c++) {
+            int e = s->checks[c];
+            if (!wants_recheck(j, s, e)) continue;
+            if (s->check_round[e] > s->recheck_round) {
+                waiting++; /* rechecked in this round already */
+                continue;
+            }
+            double cost = cheap ? dlb_job_check_cost(j, sys, e) : 0;
+            if (best < 0 || cost < best_cost) best = e, best_cost = cost;
+            if (!cheap) break;
+        }
+        if (best >= 0) {
+            s->check_round[best] = s->recheck_round + 1;
+            s->check_handed[best]++;
+            s->n_rechecks++;
+            return best;
+        }
+        if (waiting == 0) return -1;
+        s->recheck_round++; /* every model that wants one had one this round: the next round */
+    }
+    return -1;
+}
+
 int dlb_job_next_check(dlb_job *j, int sys, bool cheap) {
     dlb_job_system *s = &j->sys[sys];
     /* the next pass begins once this one is handed out: a model's checks are spread over the
@@ -330,10 +373,23 @@ int dlb_job_next_check(dlb_job *j, int sys, bool cheap) {
         s->check_head = 0;
         s->check_tail = s->n_checks;
     }
-    if (s->check_head >= s->check_tail) return -1;
+    if (s->check_head >= s->check_tail)
+        return j->opt->validate_recheck > 0 ? next_recheck(j, sys, cheap) : -1;
     int e = cheap ? s->checks[--s->check_tail] : s->checks[s->check_head++];
     s->check_handed[e]++;
     return e;
+}
+
+bool dlb_job_checks_pending(const dlb_job *j, int sys) {
+    const dlb_job_system *s = &j->sys[sys];
+    if (j->opt->validate_recheck <= 0 || !s->check) return false;
+    for (int c = 0; c < s->n_checks; c++) {
+        int e = s->checks[c];
+        if (s->check_done[e] < s->check_handed[e] &&
+            s->check_handed[e] < dlb_cli_check_slots(j->opt))
+            return true;
+    }
+    return false;
 }
 
 double dlb_job_check_cost(const dlb_job *j, int sys, int entry) {
@@ -361,7 +417,7 @@ dlb_status dlb_job_record_check(dlb_job *j, int sys, int entry, int rank, dlb_ch
         dlb_check_result_free(res);
         return DLB_EINVAL;
     }
-    s->check[entry * dlb_cli_check_passes(j->opt) + s->check_done[entry]++] = *res;
+    s->check[entry * dlb_cli_check_slots(j->opt) + s->check_done[entry]++] = *res;
     memset(res, 0, sizeof *res);
     s->check_done_s += dlb_job_check_cost(j, sys, entry);
     dlb_status st = dlb_job_put_check(j, sys, entry);
@@ -427,7 +483,7 @@ static double checks_left_s(const dlb_job *j, int k) {
     const dlb_job_system *s = &j->sys[k];
     double left = 0;
     for (int c = 0; c < s->n_checks; c++)
-        left += (dlb_cli_check_passes(j->opt) - s->check_done[s->checks[c]]) *
+        left += fmax(dlb_cli_check_passes(j->opt) - s->check_done[s->checks[c]], 0) *
                 dlb_job_check_cost(j, k, s->checks[c]);
     return left;
 }
@@ -452,12 +508,12 @@ void dlb_job_progress(dlb_job *j, bool final) {
         if (s->n_checks > 0) {
             int checked = 0, passes = dlb_cli_check_passes(j->opt);
             for (int m = 0; m < dlb_registry_n_models(j->reg); m++) checked += s->check_done[m];
-            if (passes == 1)
+            if (passes == 1 && j->opt->validate_recheck <= 0)
                 n += snprintf(line + n, sizeof line - (size_t)n, " models %d/%d", checked,
                               s->n_checks);
             else
                 n += snprintf(line + n, sizeof line - (size_t)n, " checks %d/%d", checked,
-                              s->n_checks * passes);
+                              s->n_checks * passes + s->n_rechecks);
         }
     }
     if (j->progress_tty) {
@@ -476,12 +532,13 @@ void dlb_job_free(dlb_job *j) {
         free(j->sys[s].br);
         free(j->sys[s].state);
         free(j->sys[s].queue);
-        int nc = dlb_registry_n_models(j->reg) * dlb_cli_check_passes(j->opt);
+        int nc = dlb_registry_n_models(j->reg) * dlb_cli_check_slots(j->opt);
         for (int c = 0; j->sys[s].check && c < nc; c++) dlb_check_result_free(&j->sys[s].check[c]);
         free(j->sys[s].check);
         free(j->sys[s].checks);
         free(j->sys[s].check_handed);
         free(j->sys[s].check_done);
+        free(j->sys[s].check_round);
     }
     free(j->sys);
     free(j->ranks);

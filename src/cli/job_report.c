@@ -157,16 +157,28 @@ static int check_groups(const dlb_job *j, const dlb_model_entry *m, const dlb_ch
     return ok ? rounds : -1;
 }
 
-/* One check: its whole-model medians appended to med (*w of them), its minimum, p90 and
- * repetitions folded into e; returns its drift-paired ratio estimate / measured, NaN when it has
- * none.  Group g's bricks ran between whole-model runs g and g + 1, so they are compared with the
- * host's speed then, (W_g + W_g+1) / 2: ratio = sum_g E_g / ((W_g + W_g+1) / 2).  A host that slows
- * down for a stretch of the check slows a group and the runs around it alike
- * (tests/bench/README.md, section 8, session 21). */
-static double check_ratio(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
-                          double *med, int *w, dlb_estimate_row *e) {
+/* A check's drift-paired ratio estimate / measured, NaN when it has none.  Group g's bricks ran
+ * between whole-model runs g and g + 1, so they are compared with the host's speed then,
+ * (W_g + W_g+1) / 2: ratio = sum_g E_g / ((W_g + W_g+1) / 2).  A host that slows down for a
+ * stretch of the check slows a group and the runs around it alike (tests/bench/README.md,
+ * section 8, session 21). */
+static double ratio_of(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c) {
     double E[DLB_VALIDATE_MAX_ROUNDS];
     int rounds = check_groups(j, m, c, E);
+    if (rounds < 1 || c->n_wholes != rounds + 1) return NAN;
+    double ratio = 0;
+    for (int g = 0; g < rounds; g++) {
+        double around = (c->wholes[g].stats.median + c->wholes[g + 1].stats.median) / 2;
+        if (!(around > 0)) return NAN;
+        ratio += E[g] / around;
+    }
+    return ratio;
+}
+
+/* One check: its whole-model medians appended to med (*w of them), its minimum, p90 and
+ * repetitions folded into e; returns its drift-paired ratio (ratio_of). */
+static double check_ratio(const dlb_job *j, const dlb_model_entry *m, const dlb_check_result *c,
+                          double *med, int *w, dlb_estimate_row *e) {
     int n = c->n_wholes < DLB_VALIDATE_MAX_RUNS ? c->n_wholes : DLB_VALIDATE_MAX_RUNS;
     for (int i = 0; i < n; i++) {
         const dlb_stats *x = &c->wholes[i].stats;
@@ -175,14 +187,11 @@ static double check_ratio(const dlb_job *j, const dlb_model_entry *m, const dlb_
         e->measured_p90_ms = fmax(e->measured_p90_ms, x->p90);
         e->measured_reps += x->n;
     }
-    if (rounds < 1 || n != rounds + 1) return NAN;
-    double ratio = 0;
-    for (int g = 0; g < rounds; g++) {
-        double around = (c->wholes[g].stats.median + c->wholes[g + 1].stats.median) / 2;
-        if (!(around > 0)) return NAN;
-        ratio += E[g] / around;
-    }
-    return ratio;
+    return ratio_of(j, m, c);
+}
+
+double dlb_job_check_ratio(const dlb_job *j, int entry, const dlb_check_result *c) {
+    return dlb_check_result_ok(c) ? ratio_of(j, dlb_registry_model(j->reg, entry), c) : NAN;
 }
 
 /* Fill the measured columns of an estimate row from the model's checks (--validate; more than one
@@ -263,7 +272,7 @@ static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a
                             .run_id = j->run_id};
     compose(m, s->br, j->opt->stat, e);
     if (j->opt->validate && s->check && s->check_done[i] > 0)
-        use_check(j, m, &s->check[i * dlb_cli_check_passes(j->opt)], s->check_done[i], e, a);
+        use_check(j, m, &s->check[i * dlb_cli_check_slots(j->opt)], s->check_done[i], e, a);
     return dlb_results_put_estimate(j->doc, dsys, e);
 }
 
@@ -271,9 +280,9 @@ static dlb_status put_estimate(dlb_job *j, int sys, int dsys, int i, accuracy *a
  * failed or interrupted check stores nothing (it must not replace an earlier measured row). */
 dlb_status dlb_job_put_check(dlb_job *j, int sys, int entry) {
     const dlb_job_system *s = &j->sys[sys];
-    int passes = dlb_cli_check_passes(j->opt), ok = 0;
+    int slots = dlb_cli_check_slots(j->opt), ok = 0;
     for (int k = 0; k < s->check_done[entry]; k++)
-        ok += dlb_check_result_ok(&s->check[entry * passes + k]);
+        ok += dlb_check_result_ok(&s->check[entry * slots + k]);
     if (ok == 0) return DLB_OK;
     int dsys = dlb_results_system(j->doc, j->sys[sys].name, true);
     if (dsys < 0) return DLB_ENOMEM;
@@ -304,7 +313,7 @@ static dlb_status report_system(dlb_job *j, int sys, FILE *out) {
                 s->name, m->name, m->batch, m->bricks_used, e.estimate_ms, meas, err, noise,
                 100 * e.coverage, e.n_uncovered ? " (partial)" : "");
         for (int k = 0; j->opt->verbose && validating && k < s->check_done[i]; k++)
-            print_check_timeline(j, s->name, m, &s->check[i * dlb_cli_check_passes(j->opt) + k],
+            print_check_timeline(j, s->name, m, &s->check[i * dlb_cli_check_slots(j->opt) + k],
                                  k + 1, out);
     }
     if (validating && a.validated > 0) {

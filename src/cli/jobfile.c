@@ -42,6 +42,8 @@ static const struct job_key {
     {"output", "validate", "--validate", KEY_FLAG},
     {"output", "validate_rounds", "--validate-rounds", KEY_VALUE},
     {"output", "validate_passes", "--validate-passes", KEY_VALUE},
+    {"output", "validate_recheck", "--validate-recheck", KEY_VALUE},
+    {"output", "validate_se", "--validate-se", KEY_VALUE},
     {"output", "bricks_csv", "--bricks-out", KEY_VALUE},
     {"output", "checkpoint_s", "--checkpoint-s", KEY_VALUE},
     {"output", "progress_s", "--progress-s", KEY_VALUE},

@@ -34,6 +34,8 @@ typedef enum opt_id {
     OPT_VALIDATE,
     OPT_VALIDATE_ROUNDS,
     OPT_VALIDATE_PASSES,
+    OPT_VALIDATE_RECHECK,
+    OPT_VALIDATE_SE,
     OPT_DTYPE,
     OPT_BRICKS_OUT,
     OPT_VERBOSE,
@@ -140,6 +142,13 @@ static const opt_def OPTIONS[OPT_COUNT_] = {
     [OPT_VALIDATE_PASSES] = {"validate-passes", 0, true, "P",
                              "--validate: check every model P times, in P passes over\n"
                              "the models, and combine them (1 to 16, default 1)"},
+    [OPT_VALIDATE_RECHECK] = {"validate-recheck", 0, true, "N",
+                              "--validate: after the passes, check a model up to N\n"
+                              "more times while its checks disagree (--validate-se;\n"
+                              "0 to 15, passes + N at most 16; default 0)"},
+    [OPT_VALIDATE_SE] = {"validate-se", 0, true, "PCT",
+                         "--validate-recheck: recheck while the standard error of\n"
+                         "a model's checks is above PCT % (0 to 100, default 2)"},
     [OPT_DTYPE] = {"dtype", 0, true, "f32|bf16|int8",
                    "data type of every brick and model (default f32); bf16 only\n"
                    "where the CPU has bf16 instructions; int8 falls back to f32\n"
@@ -296,6 +305,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
     memset(opt, 0, sizeof *opt);
     opt->fuse = true;
     opt->min_time_ms = -1;
+    opt->validate_se_pct = DLB_VALIDATE_SE_PCT;
     opt->dtype = DLB_DT_F32;
     opt->bind = DLB_BIND_CORE;
     opt->granularity = 2;
@@ -430,6 +440,19 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_PASSES, &v))
                 return usage_error(err, "--validate-passes: invalid value '%s' (1 to 16)", optarg);
             opt->validate_passes = (int)v;
+            break;
+        case OPT_VALIDATE_RECHECK:
+            if (!strcmp(optarg, "0")) {
+                opt->validate_recheck = 0;
+                break;
+            }
+            if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_PASSES - 1, &v))
+                return usage_error(err, "--validate-recheck: invalid value '%s' (0 to 15)", optarg);
+            opt->validate_recheck = (int)v;
+            break;
+        case OPT_VALIDATE_SE:
+            if (!parse_real(optarg, 0, 100, &opt->validate_se_pct))
+                return usage_error(err, "--validate-se: invalid value '%s' (0 to 100)", optarg);
             break;
         case OPT_BRICKS_OUT:
             opt->bricks_out = optarg;
@@ -576,6 +599,10 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                                 "--compose give cold or distance");
     if (opt->weights_auto && opt->cold_cache)
         return usage_error(err, "--weights auto and --cold-cache exclude each other");
+    if (dlb_cli_check_slots(opt) > DLB_VALIDATE_MAX_PASSES)
+        return usage_error(
+            err, "--validate-passes %d plus --validate-recheck %d: more than %d checks",
+            dlb_cli_check_passes(opt), opt->validate_recheck, DLB_VALIDATE_MAX_PASSES);
     if (opt->mode == DLB_MODE_SIMULATE) {
         if (!opt->costs) return usage_error(err, "--simulate-ranks needs --costs FILE");
         if (optind < argc) return usage_error(err, "--simulate-ranks takes no PATH arguments");

@@ -3,6 +3,7 @@
  * that carry such a check. */
 #include "messages.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +47,25 @@ int dlb_cli_check_rounds(const dlb_cli_options *opt, int n) {
 
 int dlb_cli_check_passes(const dlb_cli_options *opt) {
     return opt->validate_passes > 0 ? opt->validate_passes : 1;
+}
+
+int dlb_cli_check_slots(const dlb_cli_options *opt) {
+    return dlb_cli_check_passes(opt) + (opt->validate_recheck > 0 ? opt->validate_recheck : 0);
+}
+
+/* Sequential checking: the standard error of the mean log ratio, s / sqrt(n), is the spread the
+ * combined estimate (their geometric mean) still has; a model whose checks disagree by more than
+ * the noise the user accepts gets another check, one that lies away from the others in time. */
+bool dlb_cli_check_wants_more(const dlb_cli_options *opt, const double *ratios, int n) {
+    if (n < 2 || n >= dlb_cli_check_slots(opt)) return false;
+    double mean = 0, ss = 0;
+    for (int k = 0; k < n; k++) {
+        if (!(ratios[k] > 0)) return false;
+        mean += log(ratios[k]) / n;
+    }
+    for (int k = 0; k < n; k++) ss += (log(ratios[k]) - mean) * (log(ratios[k]) - mean);
+    double se = sqrt(ss / (n - 1) / n);
+    return 100 * se > opt->validate_se_pct;
 }
 
 bool dlb_check_result_ok(const dlb_check_result *c) {

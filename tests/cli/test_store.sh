@@ -366,7 +366,67 @@ $cmd >"$TMP/vm2.out" 2>"$TMP/vm2.err" || fail "--validate-passes under MPI" "$cm
 check_validated "$TMP/vm2.h5" s2 4 2 || fail "--validate-passes under MPI: estimates table" "$cmd"
 grep -q '^progress: .* checks 8/8 .*eta_s=0$' "$TMP/vm2.err" ||
     fail "--validate-passes under MPI: progress does not end at checks 8/8" "$cmd"
-N=$((N + 26))
+# --validate-recheck N: after the P passes a model is checked again, up to N times, while the
+# standard error of its checks' log ratios is above --validate-se S %; the estimate combines all of
+# its checks as above.  The rule is recomputed here from the check: lines (the K-th line of a model
+# is its K-th check): every check after the P-th was called for by the ones before it, and a model
+# with fewer than P + N checks stopped because its checks agree.
+check_rechecked() { # FILE.h5 OUT SYSTEM ROUNDS P N S
+    $PY - "$@" <<'PY'
+import math, statistics, sys, h5py
+path, out, system = sys.argv[1:4]
+R, P, N, S = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+f = h5py.File(path, "r")
+rows = {r["model"].decode(): r for r in f["/systems/%s/estimates" % system][()]}
+checks = {}
+for l in open(out):
+    if l.startswith("check: "):
+        kv = dict(x.split("=", 1) for x in l.split()[1:])
+        checks.setdefault(kv["model"], []).append(kv)
+assert sorted(checks) == sorted(rows) and len(rows) == 4, (sorted(checks), sorted(rows))
+def se(v):
+    return 100 * statistics.stdev([math.log(x) for x in v]) / math.sqrt(len(v))
+extra = 0
+for name, cs in checks.items():
+    n = len(cs)
+    assert P <= n <= P + N and [c["pass"] for c in cs] == [str(k + 1) for k in range(n)], (name, cs)
+    wholes = [[float(x) for x in c["wholes"].split(",")] for c in cs]
+    groups = [[float(x) for x in c["groups"].split(",")] for c in cs]
+    ratios = [sum(e / ((w[g] + w[g + 1]) / 2) for g, e in enumerate(gs)) for w, gs in zip(wholes, groups)]
+    for k in range(P, n):  # each recheck was called for (1e-6: the lines print 9 digits)
+        assert se(ratios[:k]) > S - 1e-6, (name, k, ratios)
+    if n < P + N:
+        assert se(ratios) <= S + 1e-6, (name, n, ratios)
+    extra += n - P
+    r = rows[name]
+    nb = len(f["/models/%s/b%d/bricks" % (name, r["batch"])][()])
+    assert r["measured_reps"] == 3 * (min(R, nb) + 1) * n, (name, nb, n, r["measured_reps"])
+    med = statistics.median([w for ws in wholes for w in ws])
+    close = med * math.exp(sum(math.log(x) for x in ratios) / n)
+    assert abs(med - r["measured_median_ms"]) <= 1e-6 * med, (name, med, r)
+    assert abs(close - r["close_estimate_ms"]) <= 1e-6 * close, (name, close, r)
+print(extra)
+PY
+}
+$BIN --backend dummy --system-name s1 --threads 1 -G 1 -o "$TMP/vr.h5" $V --verbose --validate-passes 2 --validate-recheck 3 --validate-se 0 \
+    --progress-s 0 "$TINY" >"$TMP/vr.out" 2>"$TMP/vr.err" || fail "--validate-recheck 3"
+extra=$(check_rechecked "$TMP/vr.h5" "$TMP/vr.out" s1 4 2 3 0) || fail "--validate-recheck 3: rule"
+# --validate-se 0: any disagreement calls for a recheck, and real whole-model runs always disagree
+[ "$extra" -gt 0 ] || fail "--validate-recheck 3 --validate-se 0: no model was checked again"
+grep -q "^progress: .* checks $((8 + extra))/$((8 + extra)) .*eta_s=0$" "$TMP/vr.err" ||
+    fail "--validate-recheck: progress does not end at checks $((8 + extra))/$((8 + extra))"
+cmd="$MPIEXEC -np 3 --oversubscribe $BIN --backend dummy --allow-oversubscribe --system-name s2 --threads 1 $V --verbose --validate-passes 2 --validate-recheck 2 --validate-se 1 -o $TMP/vmr.h5 $TINY"
+$cmd >"$TMP/vmr.out" 2>"$TMP/vmr.err" || fail "--validate-recheck under MPI" "$cmd"
+check_rechecked "$TMP/vmr.h5" "$TMP/vmr.out" s2 4 2 2 1 >/dev/null ||
+    fail "--validate-recheck under MPI: rule" "$cmd"
+for bad in "--validate-recheck 16" "--validate-recheck -1" "--validate-se 101" "--validate-se x"; do
+    ! $D -o "$TMP/vbad.h5" $V $bad "$TINY" >/dev/null 2>"$TMP/vbad.err" &&
+        grep -q "^error: ${bad% *}: invalid value '${bad#* }'" "$TMP/vbad.err" || fail "$bad accepted"
+done
+! $D -o "$TMP/vbad.h5" $V --validate-passes 10 --validate-recheck 7 "$TINY" >/dev/null 2>"$TMP/vbad.err" &&
+    grep -q "^error: --validate-passes 10 plus --validate-recheck 7: more than 16 checks" "$TMP/vbad.err" ||
+    fail "--validate-passes 10 --validate-recheck 7 accepted"
+N=$((N + 37))
 
 # ---- kill -9 mid-run: the file opens and holds what was saved; --resume finishes ------------
 export DLB_DUMMY_SLEEP_MS=40

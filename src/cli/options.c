@@ -245,6 +245,15 @@ static bool parse_positive(const char *s, size_t len, int64_t max, int64_t *out)
     return true;
 }
 
+/* Parse a count in [0, max]: "0" or what parse_positive accepts. */
+static bool parse_count(const char *s, int64_t max, int64_t *out) {
+    if (!strcmp(s, "0")) {
+        *out = 0;
+        return true;
+    }
+    return parse_positive(s, strlen(s), max, out);
+}
+
 /* Parse a real number in [lo, hi]: the whole string, strtod's syntax. */
 static bool parse_real(const char *s, double lo, double hi, double *out) {
     char *end = NULL;
@@ -442,11 +451,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
             opt->validate_passes = (int)v;
             break;
         case OPT_VALIDATE_RECHECK:
-            if (!strcmp(optarg, "0")) {
-                opt->validate_recheck = 0;
-                break;
-            }
-            if (!parse_positive(optarg, strlen(optarg), DLB_VALIDATE_MAX_PASSES - 1, &v))
+            if (!parse_count(optarg, DLB_VALIDATE_MAX_PASSES - 1, &v))
                 return usage_error(err, "--validate-recheck: invalid value '%s' (0 to 15)", optarg);
             opt->validate_recheck = (int)v;
             break;
@@ -564,11 +569,7 @@ dlb_parse_result dlb_cli_parse(int argc, char **argv, dlb_cli_options *opt, FILE
                 return usage_error(err, "--progress-s: invalid value '%s' (0 to 86400)", optarg);
             break;
         case OPT_EVICT_MIB:
-            if (!strcmp(optarg, "0")) {
-                opt->evict_mib = 0;
-                break;
-            }
-            if (!parse_positive(optarg, strlen(optarg), 65536, &v))
+            if (!parse_count(optarg, 65536, &v))
                 return usage_error(err, "--evict-mib: invalid value '%s' (MiB, 0 to 65536)",
                                    optarg);
             opt->evict_mib = (int)v;
